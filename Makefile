@@ -1,0 +1,38 @@
+# leadml: `make help` lists the targets.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+MLFLOW_URI ?= sqlite:///mlflow.db
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test test-fast lint mlflow-ui clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## create the virtual environment and install leadml with its dev tools
+
+demo: $(STAMP) ## generate the demo database, train, register, score and export
+	$(BIN)/leadml demo --config configs/default.yaml
+
+test: $(STAMP) ## run the whole test suite
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## run the tests that train no model
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(STAMP) ## ruff over the package and the tests
+	$(BIN)/ruff check src tests
+
+mlflow-ui: $(STAMP) ## open the MLflow UI on the project's tracking store
+	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_URI) --port 5000
+
+clean: ## remove generated data, MLflow stores and local model copies
+	rm -rf data/*.duckdb data/scored_leads* mlflow.db mlartifacts models/*/

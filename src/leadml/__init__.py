@@ -1,0 +1,3 @@
+"""leadml: honest, explainable machine-learning lead scoring."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,113 @@
+"""Normalise raw tables to the contract's types and set aside what cannot be used.
+
+Ids become stripped strings (``"001"`` stays ``"001"``), timestamps become UTC, numbers become
+floats. Exact duplicate rows are dropped and counted; a lead whose id repeats with different
+values, or whose creation time is missing, is rejected with its reason instead of guessed at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from leadml.tables import COLUMNS, NUMERIC_COLUMNS, REQUIRED, TIME_COLUMNS, LeadTables
+
+
+class DataError(ValueError):
+    """Raised when a table cannot be used at all (e.g. a required column is missing)."""
+
+
+@dataclass
+class CleanReport:
+    """Counts of what cleaning changed or set aside, per table and reason."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, key: str, n: int) -> None:
+        if n:
+            self.counts[key] = self.counts.get(key, 0) + int(n)
+
+    def merge(self, other: CleanReport) -> None:
+        for key, n in other.counts.items():
+            self.add(key, n)
+
+
+def to_utc(values: pd.Series) -> pd.Series:
+    """Parse timestamps to UTC at microsecond resolution; naive values are taken as UTC."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        parsed = values.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(values.dtype):
+        parsed = values.dt.tz_localize("UTC")
+    else:
+        parsed = pd.to_datetime(values.astype("str"), utc=True, errors="coerce", format="ISO8601")
+    return parsed.dt.as_unit("us")
+
+
+def to_id(values: pd.Series) -> pd.Series:
+    """Return ids as stripped strings; empty ids become missing."""
+    ids = values.astype("str").str.strip()
+    return ids.where(ids != "")
+
+
+def clean_tables(raw: LeadTables) -> tuple[LeadTables, pd.DataFrame, CleanReport]:
+    """Return typed tables, the rejected leads ``(lead_id, reason)`` and a report of counts."""
+    report = CleanReport()
+    typed = {name: _typed(name, raw.table(name), report) for name in COLUMNS}
+    leads, rejects = _unique_leads(typed["leads"], report)
+    known = set(leads["lead_id"]).union(rejects["lead_id"])
+    histories = {}
+    for name in ("activities", "opportunities"):
+        frame = typed[name]
+        unknown = ~frame["lead_id"].isin(known)
+        report.add(f"{name}: rows for unknown leads", unknown.sum())
+        histories[name] = frame[~unknown & frame["lead_id"].isin(leads["lead_id"])].reset_index(drop=True)
+    return LeadTables(leads=leads, **histories), rejects, report
+
+
+def _typed(name: str, frame: pd.DataFrame, report: CleanReport) -> pd.DataFrame:
+    missing = [c for c in REQUIRED[name] if c not in frame.columns]
+    if missing:
+        raise DataError(f"table {name}: required column(s) missing: {', '.join(missing)}")
+    out = pd.DataFrame(index=frame.index)
+    for column in COLUMNS[name]:
+        values = frame[column] if column in frame.columns else pd.Series(pd.NA, index=frame.index)
+        if column == TIME_COLUMNS[name]:
+            out[column] = to_utc(values)
+        elif column == "lead_id":
+            out[column] = to_id(values)
+        elif column in NUMERIC_COLUMNS[name]:
+            number = pd.to_numeric(values, errors="coerce").astype("float64")
+            out[column] = number.where(np.isfinite(number))
+        else:
+            text = values.astype("str").str.strip()
+            out[column] = text.where(text != "")
+    if name == "leads":
+        return out
+    bad = out["lead_id"].isna() | out[TIME_COLUMNS[name]].isna()
+    report.add(f"{name}: rows without lead_id or a valid {TIME_COLUMNS[name]}", bad.sum())
+    out = out[~bad]
+    duplicated = out.duplicated()
+    report.add(f"{name}: duplicate rows dropped", duplicated.sum())
+    return out[~duplicated].reset_index(drop=True)
+
+
+def _unique_leads(leads: pd.DataFrame, report: CleanReport) -> tuple[pd.DataFrame, pd.DataFrame]:
+    no_id = leads["lead_id"].isna()
+    report.add("leads: rows without lead_id", no_id.sum())
+    leads = leads[~no_id]
+    exact = leads.duplicated()
+    report.add("leads: duplicate rows dropped", exact.sum())
+    leads = leads[~exact]
+    conflicting = leads["lead_id"].duplicated(keep=False)
+    no_time = leads["created_at"].isna() & ~conflicting
+    rejects = pd.concat([
+        pd.DataFrame({"lead_id": leads.loc[conflicting, "lead_id"].drop_duplicates(),
+                      "reason": "duplicate lead_id with conflicting values"}),
+        pd.DataFrame({"lead_id": leads.loc[no_time, "lead_id"],
+                      "reason": "missing or unparseable created_at"}),
+    ], ignore_index=True)
+    report.add("leads: rejected", len(rejects))
+    kept = leads[~conflicting & ~no_time].reset_index(drop=True)
+    return kept, rejects.astype({"lead_id": "str", "reason": "str"})

@@ -1,0 +1,151 @@
+"""The command line: thin wrappers that load config, call a job, report and exit with a code.
+
+Exit code 0 means the job did all of its work; 1 means bad input or config (the reason is one
+line on stderr); 2 is a usage error. With ``--json`` the last line on stdout is one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from leadml import jobs
+from leadml.config import Config, ConfigError, load_config
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="leadml: score leads by their probability of becoming a sales opportunity.")
+
+ConfigOpt = Annotated[Path, typer.Option("--config", help="YAML config file.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")]
+DataOpt = Annotated[str | None, typer.Option("--data", help="Folder of CSV/Parquet files or a .duckdb file.")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="ISO date or timestamp (UTC); default now.")]
+ModelOpt = Annotated[str | None, typer.Option(
+    "--model", help="models:/NAME@ALIAS, models:/NAME/VERSION or a model folder; default the champion.")]
+DEFAULT_CONFIG = Path("configs/default.yaml")
+
+
+def _run(job: Any, json_out: bool, render: Any = None) -> None:
+    """Run a job, print its result, and turn known failures into a one-line error and exit 1."""
+    from leadml.clean import DataError
+    from leadml.model import ModelError
+    from leadml.scoring import CoverageError
+    from leadml.train import InsufficientDataError
+
+    try:
+        result = job()
+    except (ConfigError, DataError, ModelError, CoverageError, InsufficientDataError, ValueError,
+            FileNotFoundError) as exc:
+        typer.echo(f"leadml: error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if render is not None:
+        render(result)
+    if json_out:
+        typer.echo(json.dumps(result, default=str))
+    elif render is None:
+        for key, value in result.items():
+            typer.echo(f"{key}: {value}")
+
+
+def _config(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        typer.echo(f"leadml: error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def generate(
+    leads: Annotated[int, typer.Option("--leads", min=1, help="Number of leads.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same data.")] = 42,
+    out: Annotated[str, typer.Option("--out", help="A .duckdb file or a folder.")] = "data/leads.duckdb",
+    fmt: Annotated[str, typer.Option("--format", help="Folder format: parquet or csv.")] = "parquet",
+    config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False,
+) -> None:
+    """Write a realistic demo lead database (leads, activities, opportunities)."""
+    cfg = _config(config)
+    _run(lambda: jobs.generate(cfg, leads, seed, out, fmt), json_out)
+
+
+@app.command()
+def train(data: DataOpt = None, as_of: AsOfOpt = None, config: ConfigOpt = DEFAULT_CONFIG,
+          json_out: JsonOpt = False) -> None:
+    """Train as if today were --as-of, track the run in MLflow and register the model as champion."""
+    cfg = _config(config)
+    _run(lambda: jobs.train(cfg, data or cfg.data.source, as_of), json_out)
+
+
+@app.command()
+def score(data: DataOpt = None, as_of: AsOfOpt = None,
+          out: Annotated[str | None, typer.Option("--out", help="Export file: .csv, .parquet or .xlsx.")] = None,
+          model: ModelOpt = None, config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+    """Score the population at --as-of and write the scored-lead export and a rejects file."""
+    cfg = _config(config)
+    _run(lambda: jobs.score(cfg, data or cfg.data.source, as_of, out or cfg.export.path, model), json_out)
+
+
+@app.command()
+def evaluate(data: DataOpt = None, as_of: AsOfOpt = None, model: ModelOpt = None,
+             config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+    """Score the population at --as-of and report how well it predicted the conversions after it."""
+    cfg = _config(config)
+    _run(lambda: jobs.evaluate(cfg, data or cfg.data.source, as_of, model), json_out)
+
+
+@app.command()
+def features(data: DataOpt = None, as_of: AsOfOpt = None,
+             out: Annotated[str, typer.Option("--out", help="Matrix file: .parquet or .csv.")] = "features.parquet",
+             config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+    """Write the feature matrix of the population at --as-of (one row per lead)."""
+    cfg = _config(config)
+    _run(lambda: jobs.features(cfg, data or cfg.data.source, as_of, out), json_out)
+
+
+@app.command()
+def demo(leads: Annotated[int | None, typer.Option("--leads", min=1, help="Number of demo leads.")] = None,
+         config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+    """Generate the demo database, train and register a model, score the open leads, export."""
+    cfg = _config(config)
+
+    def job() -> dict[str, Any]:
+        data = cfg.data.source
+        generated = jobs.generate(cfg, leads or cfg.generate.leads, cfg.generate.seed, data)
+        as_of = str(jobs.data_end_day(data))
+        trained = jobs.train(cfg, data, as_of)
+        scored = jobs.score(cfg, data, as_of, cfg.export.path, None)
+        return {"data": data, "leads": generated["leads_rows"], "as_of": as_of,
+                "model": f"models:/{trained['model_name']}@champion (version {trained['model_version']})",
+                "local_model": trained["local_model"], "roc_auc": trained.get("roc_auc"),
+                "pr_auc": trained.get("pr_auc"), "export": scored["out"], "rejects": scored["rejects"],
+                "scored": scored["scored"], "rejected": scored["rejected"], "grades": scored["grades"],
+                "tracking_uri": trained["tracking_uri"]}
+
+    def render(result: dict[str, Any]) -> None:
+        typer.echo(
+            f"\nDemo database: {result['data']} ({result['leads']} lead rows), scored as of {result['as_of']}\n"
+            f"Model:         {result['model']}, ROC AUC {result['roc_auc']:.3f}, PR AUC "
+            f"{result['pr_auc']:.3f} on the held-out cutoff\n"
+            f"Local copy:    {result['local_model']}\n"
+            f"Export:        {result['export']} ({result['scored']} leads; grades {result['grades']})\n"
+            f"Rejects:       {result['rejects']} ({result['rejected']} leads)\n"
+            f"MLflow store:  {result['tracking_uri']} (artifacts in {cfg.tracking.artifact_root}/)\n"
+            f"MLflow UI:     make mlflow-ui   (or: mlflow ui --backend-store-uri {result['tracking_uri']})")
+
+    _run(job, json_out, render)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    for noisy in ("mlflow", "alembic", "urllib3", "git"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Typed, frozen configuration loaded from YAML; unknown keys are errors.
+
+Secrets and locations that differ per machine come from the environment:
+``LEADML_DATABASE_URL`` overrides ``data.source`` and ``LEADML_TRACKING_URI`` (or MLflow's own
+``MLFLOW_TRACKING_URI``) overrides ``tracking.uri``. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG = Path("configs/default.yaml")
+
+
+class ConfigError(ValueError):
+    """Raised when a config file is missing, malformed or has unknown keys."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Frozen):
+    source: str = "data/leads.duckdb"
+    chunk_size: int = Field(50_000, gt=0, description="leads per chunk when reading histories")
+
+
+class GenerateConfig(_Frozen):
+    leads: int = Field(20_000, gt=0)
+    seed: int = 42
+    end: date = date(2026, 11, 1)
+    days: int = Field(730, gt=60, description="length of the generated history")
+    chunk_size: int = Field(50_000, gt=0)
+
+
+class CutoffsConfig(_Frozen):
+    frequency: Literal["monthly", "weekly"] = "monthly"
+    count: int = Field(12, ge=1, description="training cutoffs before the validation cutoff")
+
+
+class TrainingConfig(_Frozen):
+    cutoffs: CutoffsConfig = CutoffsConfig()
+    min_positives: int = Field(100, ge=1, description="fewest conversions the training cutoffs may hold")
+    seed: int = 42
+
+
+class ModelConfig(_Frozen):
+    params: dict[str, Any] = Field(default_factory=dict)
+    num_boost_round: int = Field(2000, gt=0)
+    early_stopping_rounds: int = Field(100, gt=0)
+    calibration: Literal["sigmoid", "isotonic"] = "sigmoid"
+
+
+class FeaturesConfig(_Frozen):
+    windows_days: tuple[int, ...] = (7, 30, 90)
+    max_categories: int = Field(50, gt=1, description="most frequent values kept per categorical")
+
+    @field_validator("windows_days")
+    @classmethod
+    def _positive_sorted(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(w <= 0 for w in value):
+            raise ValueError("windows_days must be positive day counts")
+        return tuple(sorted(set(value)))
+
+
+class TrackingConfig(_Frozen):
+    uri: str = "sqlite:///mlflow.db"
+    artifact_root: str = "mlartifacts"
+    experiment: str = "leadml"
+    registered_model: str = "leadml-lead-scoring"
+
+
+class ExportConfig(_Frozen):
+    path: str = "data/scored_leads.csv"
+    top_reasons: int = Field(3, ge=1, le=10)
+
+
+class Config(_Frozen):
+    data: DataConfig = DataConfig()
+    generate: GenerateConfig = GenerateConfig()
+    horizon_days: int = Field(30, gt=0)
+    training: TrainingConfig = TrainingConfig()
+    model: ModelConfig = ModelConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    grades: dict[str, float] = Field(default_factory=lambda: {"A": 0.30, "B": 0.15, "C": 0.05, "D": 0.0})
+    tracking: TrackingConfig = TrackingConfig()
+    export: ExportConfig = ExportConfig()
+    models_dir: str = "models"
+
+    @model_validator(mode="after")
+    def _grades_descend(self) -> Config:
+        floors = list(self.grades.values())
+        if not floors or floors != sorted(floors, reverse=True) or floors[-1] != 0.0:
+            raise ValueError("grades must map names to descending probability floors ending at 0.0")
+        return self
+
+
+def load_config(path: str | Path | None = None, env: dict[str, str] | None = None) -> Config:
+    """Load a YAML config, reject unknown keys and apply environment overrides."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    env = dict(os.environ) if env is None else env
+    if path.exists():
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    elif path == DEFAULT_CONFIG:
+        raw = {}
+    else:
+        raise ConfigError(f"config file not found: {path}")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from None
+    return apply_env(config, env)
+
+
+def apply_env(config: Config, env: dict[str, str]) -> Config:
+    """Return the config with database URL and tracking URI taken from the environment."""
+    source = env.get("LEADML_DATABASE_URL")
+    tracking = env.get("LEADML_TRACKING_URI") or env.get("MLFLOW_TRACKING_URI")
+    if source:
+        config = config.model_copy(update={"data": config.data.model_copy(update={"source": source})})
+    if tracking:
+        config = config.model_copy(
+            update={"tracking": config.tracking.model_copy(update={"uri": tracking})}
+        )
+    return config

@@ -1,0 +1,52 @@
+"""Training snapshots: the population at each cutoff with its features and label.
+
+Each chunk of leads is cleaned, truncated to what was known at the training as-of moment, and
+turned into spine rows for every cutoff at once. Chunks hold whole lead histories, so features
+and labels built per chunk equal those built on the whole database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from leadml.clean import CleanReport, clean_tables
+from leadml.features import build_features
+from leadml.spine import build_spine, label, truncate
+from leadml.tables import LeadTables
+
+
+@dataclass
+class Snapshot:
+    """Spine rows ``(lead_id, as_of)``, their features and labels, aligned by position."""
+
+    spine: pd.DataFrame
+    features: pd.DataFrame
+    labels: pd.Series
+
+    def at(self, cutoffs: Sequence[pd.Timestamp]) -> Snapshot:
+        rows = self.spine["as_of"].isin(list(cutoffs)).to_numpy()
+        return Snapshot(self.spine[rows].reset_index(drop=True), self.features[rows].reset_index(drop=True),
+                        self.labels[rows].reset_index(drop=True))
+
+
+def build_snapshot(chunks: Iterable[LeadTables], cutoffs: Sequence[pd.Timestamp], known_at: pd.Timestamp,
+                   horizon_days: int, windows: Sequence[int], report: CleanReport) -> Snapshot:
+    """Return features and labels at every cutoff using only rows at or before ``known_at``."""
+    latest = max(cutoffs) + pd.Timedelta(days=horizon_days)
+    if latest > known_at:
+        raise ValueError(f"cutoff {max(cutoffs)} has its label window open until {latest}, "
+                         f"after the as-of moment {known_at}")
+    spines, matrices, labels = [], [], []
+    for raw in chunks:
+        tables, _, chunk_report = clean_tables(raw)
+        report.merge(chunk_report)
+        tables = truncate(tables, known_at)
+        spine = build_spine(tables, cutoffs)
+        spines.append(spine)
+        matrices.append(build_features(spine, tables, windows))
+        labels.append(label(spine, tables.opportunities, horizon_days))
+    spine = pd.concat(spines, ignore_index=True)
+    return Snapshot(spine, pd.concat(matrices, ignore_index=True), pd.concat(labels, ignore_index=True))

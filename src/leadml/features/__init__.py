@@ -1,0 +1,34 @@
+"""Feature pipelines: engagement, fit and budget features for every row of a spine.
+
+Pure functions: frames in, a frame out, no I/O and no global config. Training and scoring call
+the same ``build_features``, so the features a model was trained on are the ones it is scored on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from leadml.features.budget import budget_features
+from leadml.features.catalog import Feature, feature_catalog
+from leadml.features.engagement import engagement_features
+from leadml.features.fit import fit_features
+from leadml.tables import LeadTables
+
+__all__ = ["Feature", "build_features", "feature_catalog"]
+
+
+def build_features(spine: pd.DataFrame, tables: LeadTables, windows: Sequence[int]) -> pd.DataFrame:
+    """Return the feature matrix for ``spine`` rows ``(lead_id, as_of)``, in catalog order.
+
+    Every value at row (lead, T) depends only on the lead's attributes and on activities at or
+    before T; the caller must have dropped leads created after T (the spine does).
+    """
+    leads = tables.leads.drop_duplicates("lead_id").set_index("lead_id")
+    rows = leads.reindex(spine["lead_id"])
+    rows.index = spine.index
+    engagement = engagement_features(spine, tables.activities, windows)
+    engagement["lead_age_days"] = (spine["as_of"] - rows["created_at"]) / pd.Timedelta(days=1)
+    matrix = pd.concat([engagement, fit_features(rows), budget_features(rows)], axis=1)
+    return matrix[[feature.name for feature in feature_catalog(windows)]]

@@ -1,0 +1,195 @@
+"""Read and write the lead database: a folder of CSV/Parquet files or a DuckDB file.
+
+Reading goes through an in-process DuckDB connection whatever the source, so that leads can be
+streamed in chunks (a hash bucket of lead ids with their whole histories) and memory stays bounded
+by the chunk size, not the database size. Writes go to a temporary name and are renamed into place.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from leadml.clean import DataError
+from leadml.tables import COLUMNS, LeadTables
+
+TABLES = tuple(COLUMNS)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Source:
+    """An open lead database; use as a context manager."""
+
+    def __init__(self, location: str | os.PathLike[str]):
+        self.location = str(location)
+        if self.location.startswith(("postgresql://", "postgres://")):
+            raise DataError("PostgreSQL sources are not supported yet: use a DuckDB file or a folder")
+        self._con = duckdb.connect()
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._columns = {table: self._attach(table) for table in TABLES}
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def _attach(self, table: str) -> list[str]:
+        """Create a view ``src_<table>`` over the stored table and return its column names."""
+        path = Path(self.location)
+        if self.location.endswith(".duckdb"):
+            if not path.exists():
+                raise DataError(f"database file not found: {path}")
+            if table == TABLES[0]:
+                self._con.execute(f"ATTACH {_literal(str(path))} AS db (READ_ONLY)")
+            relation = f"db.main.{_quote(table)}"
+            found = self._con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'db' AND table_name = ?",
+                [table]).fetchone()[0]
+            if not found:
+                raise DataError(f"table {table}: not found in {path}")
+        elif path.is_dir():
+            relation = self._file_relation(path, table)
+        else:
+            raise DataError(f"source not found or not supported: {self.location}")
+        self._con.execute(f"CREATE VIEW {_quote('src_' + table)} AS SELECT * FROM {relation}")
+        return [row[0] for row in self._con.execute(f"DESCRIBE {_quote('src_' + table)}").fetchall()]
+
+    @staticmethod
+    def _file_relation(folder: Path, table: str) -> str:
+        for candidate in (folder / f"{table}.parquet", folder / table):
+            if candidate.is_file() or (candidate.is_dir() and any(candidate.glob("*.parquet"))):
+                pattern = str(candidate / "*.parquet") if candidate.is_dir() else str(candidate)
+                return f"read_parquet({_literal(pattern)})"
+        csv = folder / f"{table}.csv"
+        if csv.is_file():
+            # all text: cleaning decides the types, so a stray value never fails the whole read
+            return f"read_csv({_literal(str(csv))}, header = true, all_varchar = true)"
+        raise DataError(f"table {table}: no {table}.parquet or {table}.csv in {folder}")
+
+    def _select(self, table: str) -> str:
+        present = [c for c in COLUMNS[table] if c in self._columns[table]]
+        return ", ".join(_quote(c) for c in present)
+
+    def table_rows(self, table: str) -> int:
+        return int(self._con.execute(f"SELECT count(*) FROM {_quote('src_' + table)}").fetchone()[0])
+
+    def count_leads(self) -> int:
+        return int(self._con.execute("SELECT count(DISTINCT lead_id) FROM src_leads").fetchone()[0])
+
+    def data_end(self) -> pd.Timestamp:
+        """Return the newest timestamp anywhere in the source: where its history stops."""
+        newest = self._con.execute(
+            "SELECT max(t) FROM (SELECT max(TRY_CAST(created_at AS TIMESTAMPTZ)) t FROM src_leads "
+            "UNION ALL SELECT max(TRY_CAST(occurred_at AS TIMESTAMPTZ)) FROM src_activities "
+            "UNION ALL SELECT max(TRY_CAST(created_at AS TIMESTAMPTZ)) FROM src_opportunities)"
+        ).fetchone()[0]
+        if newest is None:
+            raise DataError("table leads: no timestamps found, the source is empty")
+        return pd.Timestamp(newest).tz_convert("UTC")
+
+    def chunks(self, chunk_size: int) -> Iterator[LeadTables]:
+        """Yield hash buckets of about ``chunk_size`` leads, each with its whole history."""
+        buckets = max(1, math.ceil(self.count_leads() / chunk_size))
+        for bucket in range(buckets):
+            yield self.read_bucket(bucket, buckets)
+
+    def read_bucket(self, bucket: int, buckets: int) -> LeadTables:
+        where = f"hash(trim(CAST(lead_id AS VARCHAR))) % {int(buckets)} = {int(bucket)}"
+        frames = {
+            table: self._con.execute(
+                f"SELECT {self._select(table)} FROM {_quote('src_' + table)} WHERE {where}"
+            ).df()
+            for table in TABLES
+        }
+        return LeadTables(**frames)
+
+    def read_all(self) -> LeadTables:
+        return self.read_bucket(0, 1)
+
+
+def write_database(chunks: Iterable[LeadTables], out: str | os.PathLike[str], fmt: str = "parquet") -> None:
+    """Write tables chunk by chunk to a DuckDB file or a folder, replacing ``out`` atomically."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".duckdb":
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        os.close(fd)
+        os.unlink(tmp_name)
+        try:
+            _write_duckdb(chunks, Path(tmp_name))
+            os.replace(tmp_name, out)
+        finally:
+            Path(tmp_name).unlink(missing_ok=True)
+        return
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _write_folder(chunks, tmp_dir, fmt)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+            tmp_dir.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp_dir.rename(out)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _write_duckdb(chunks: Iterable[LeadTables], path: Path) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        for i, chunk in enumerate(chunks):
+            for table in TABLES:
+                con.register("chunk", chunk.table(table))
+                if i == 0:
+                    con.execute(f"CREATE TABLE {_quote(table)} AS SELECT * FROM chunk")
+                else:
+                    con.execute(f"INSERT INTO {_quote(table)} SELECT * FROM chunk")
+                con.unregister("chunk")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def _write_folder(chunks: Iterable[LeadTables], folder: Path, fmt: str) -> None:
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"unknown folder format {fmt!r}: use parquet or csv")
+    writers: dict[str, pq.ParquetWriter] = {}
+    try:
+        for chunk in chunks:
+            for table in TABLES:
+                frame = chunk.table(table)
+                if fmt == "csv":
+                    path = folder / f"{table}.csv"
+                    frame.to_csv(path, mode="a", header=not path.exists(), index=False,
+                                 date_format="%Y-%m-%dT%H:%M:%S%z")
+                    continue
+                batch = pa.Table.from_pandas(frame, preserve_index=False)
+                if table not in writers:
+                    writers[table] = pq.ParquetWriter(folder / f"{table}.parquet", batch.schema)
+                writers[table].write_table(batch.cast(writers[table].schema))
+    finally:
+        for writer in writers.values():
+            writer.close()

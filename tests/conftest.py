@@ -1,0 +1,69 @@
+"""Shared fixtures: small generated lead databases and a config that writes only under tmp."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from leadml.config import load_config
+from leadml.generate import GenerateSpec, generate_chunks
+from leadml.sources import write_database
+from leadml.tables import LeadTables
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+END = pd.Timestamp("2026-11-01", tz="UTC")
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_tracking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never write to a tracking server or database named by the caller's environment."""
+    for name in ("MLFLOW_TRACKING_URI", "LEADML_TRACKING_URI", "LEADML_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def write_config(folder: Path, **overrides: object) -> Path:
+    """Write a test config whose every output lives under ``folder``."""
+    config = {
+        "data": {"source": str(folder / "leads.duckdb"), "chunk_size": 1500},
+        "generate": {"leads": 4000, "seed": 7, "end": str(END.date()), "days": 730, "chunk_size": 2000},
+        "training": {"min_positives": 20, "cutoffs": {"count": 12}},
+        "model": {"num_boost_round": 300, "early_stopping_rounds": 30},
+        "tracking": {"uri": f"sqlite:///{folder / 'mlflow.db'}", "artifact_root": str(folder / "mlartifacts")},
+        "export": {"path": str(folder / "scored.csv")},
+        "models_dir": str(folder / "models"),
+    }
+    for key, value in overrides.items():
+        config[key] = value
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated 4,000-lead DuckDB database over two years."""
+    path = tmp_path_factory.mktemp("db") / "leads.duckdb"
+    write_database(generate_chunks(GenerateSpec(leads=4000, seed=7, end=END, chunk_size=2000)), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_tables() -> LeadTables:
+    """A small generated database held in memory (600 leads)."""
+    chunks = list(generate_chunks(GenerateSpec(leads=600, seed=3, end=END, chunk_size=600)))
+    return chunks[0]
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, tiny_db: Path) -> Path:
+    path = write_config(tmp_path)
+    (tmp_path / "leads.duckdb").write_bytes(tiny_db.read_bytes())
+    return path
+
+
+@pytest.fixture
+def config(config_file: Path):
+    return load_config(config_file, env={})

@@ -1,0 +1,96 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from leadml.clean import clean_tables
+from leadml.features import build_features, feature_catalog
+from leadml.features.engagement import CORE_TYPES, HIGH_INTENT
+from leadml.features.fit import email_domain_class, parse_seniority
+from leadml.spine import as_timestamp, build_spine
+from leadml.tables import LeadTables
+
+WINDOWS = (7, 30, 90)
+
+
+def brute_force(lead_id: str, as_of: pd.Timestamp, acts: pd.DataFrame) -> dict[str, float]:
+    """Engagement features for one row, computed the slow and obvious way."""
+    mine = acts[(acts["lead_id"] == lead_id) & (acts["occurred_at"] <= as_of)]
+    kinds = mine["activity_type"].where(mine["activity_type"].isin(CORE_TYPES), "other")
+    age = (as_of - mine["occurred_at"]) / pd.Timedelta(days=1)
+    out = {}
+    for kind in (*CORE_TYPES, "other"):
+        for w in WINDOWS:
+            out[f"n_{kind}_{w}d"] = float(((kinds == kind) & (age < w)).sum())
+        out[f"n_{kind}_all"] = float((kinds == kind).sum())
+    for w in WINDOWS:
+        out[f"n_touches_{w}d"] = float((age < w).sum())
+    out["n_touches_all"] = float(len(mine))
+    out["days_since_last_touch"] = age.min() if len(mine) else np.nan
+    out["days_since_first_touch"] = age.max() if len(mine) else np.nan
+    high = age[mine["activity_type"].isin(HIGH_INTENT)]
+    out["days_since_last_high_intent"] = high.min() if len(high) else np.nan
+    return out
+
+
+def test_engagement_matches_a_brute_force_count_at_several_cutoffs(tiny_tables) -> None:
+    tables, _, _ = clean_tables(tiny_tables)
+    cutoffs = [as_timestamp(t) for t in ("2025-06-01", "2026-01-15T12:00:00", "2026-10-01")]
+    spine = build_spine(tables, cutoffs)
+    matrix = build_features(spine, tables, WINDOWS)
+    sample = spine.sample(60, random_state=1)
+    for i, row in sample.iterrows():
+        expected = brute_force(row["lead_id"], row["as_of"], tables.activities)
+        got = matrix.loc[i, list(expected)].astype(float)
+        np.testing.assert_allclose(got.to_numpy(), np.array(list(expected.values()), dtype=float),
+                                   rtol=0, atol=1e-6, err_msg=f"{row['lead_id']} at {row['as_of']}")
+
+
+def test_an_activity_exactly_at_T_counts_and_one_a_second_later_does_not() -> None:
+    T = as_timestamp("2026-05-01")
+    leads = pd.DataFrame({"lead_id": ["a"], "created_at": [T - pd.Timedelta(days=10)], "source": "event",
+                          "country": "de", "industry": "Software", "job_title": "CEO", "email": "a@acme.com",
+                          "employees": 10.0, "annual_revenue": 1e6, "declared_budget": np.nan})
+    acts = pd.DataFrame({"lead_id": ["a", "a"], "occurred_at": [T, T + pd.Timedelta(seconds=1)],
+                         "activity_type": ["demo_requested", "demo_requested"], "channel": "web", "value": np.nan})
+    opps = pd.DataFrame({"lead_id": pd.Series([], dtype="str"),
+                         "created_at": pd.Series([], dtype="datetime64[us, UTC]")})
+    tables = LeadTables(leads, acts, opps)
+    matrix = build_features(build_spine(tables, [T]), tables, WINDOWS)
+    assert matrix.loc[0, "n_demo_requested_7d"] == 1
+    assert matrix.loc[0, "days_since_last_high_intent"] == 0
+    assert matrix.loc[0, "lead_age_days"] == 10
+    assert matrix.loc[0, "country"] == "DE" and matrix.loc[0, "industry"] == "software"
+    assert matrix.loc[0, "email_domain"] == "business" and np.isnan(matrix.loc[0, "declared_budget"])
+
+
+@pytest.mark.parametrize("title, level", [
+    ("CEO", "c_level"), ("Chief Marketing Officer", "c_level"), ("Geschäftsführer", "c_level"),
+    ("Geschaeftsfuehrerin", "c_level"), ("Managing Director", "c_level"), ("VP Sales", "vp"),
+    ("Vice-President, Finance", "vp"), ("Director of IT", "director"), ("Dir. Marketing", "director"),
+    ("Head of Marketing", "head"), ("Leiter Marketing", "head"), ("Bereichsleiter Vertrieb", "head"),
+    ("Sr. Marketing Manager", "manager"), ("Teamleiter Personal", "manager"), ("marketing mgr", "manager"),
+    ("Data Analyst", "individual"), ("Sachbearbeiter Finanzen", "individual"), ("Student", "student"),
+    ("Werkstudent Marketing", "student"), ("Marketing Intern", "student"), ("", "unknown"), (None, "unknown"),
+    ("  HEAD OF SALES ", "head"), ("Mr", "unknown"),
+])
+def test_seniority_from_messy_titles(title, level) -> None:
+    assert parse_seniority(title) == level
+
+
+def test_email_becomes_only_a_domain_class() -> None:
+    kinds = email_domain_class(pd.Series(["Anna@GMAIL.com", "ben@acme.io", None, "broken"]))
+    assert kinds.tolist()[:2] == ["freemail", "business"] and kinds.isna().tolist()[2:] == [True, True]
+
+
+def test_catalog_declares_every_column_once_and_no_personal_data(tiny_tables) -> None:
+    catalog = feature_catalog(WINDOWS)
+    names = [f.name for f in catalog]
+    assert len(names) == len(set(names))
+    assert {f.family for f in catalog} == {"engagement", "fit", "budget"}
+    tables, _, _ = clean_tables(tiny_tables)
+    matrix = build_features(build_spine(tables, [as_timestamp("2026-06-01")]), tables, WINDOWS)
+    assert list(matrix.columns) == names
+    for personal in ("email", "company_name", "job_title", "lead_id"):
+        assert personal not in matrix.columns
+    emails = set(tiny_tables.leads["email"].dropna())
+    assert not any(matrix[c].astype("str").isin(emails).any() for c in matrix.columns)

@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from leadml.clean import DataError, clean_tables
+from leadml.sources import Source, write_database
+
+
+@pytest.mark.parametrize("kind", ["db.duckdb", "parquet_folder", "csv_folder"])
+def test_every_source_kind_reads_the_same_clean_tables(tmp_path: Path, tiny_tables, kind: str) -> None:
+    out = tmp_path / kind
+    write_database([tiny_tables], out, "csv" if kind == "csv_folder" else "parquet")
+    with Source(out) as source:
+        clean, rejects, _ = clean_tables(source.read_all())
+    expected, _, _ = clean_tables(tiny_tables)
+    for name in ("leads", "activities", "opportunities"):
+        got = clean.table(name).sort_values(list(clean.table(name).columns)).reset_index(drop=True)
+        want = expected.table(name).sort_values(list(expected.table(name).columns)).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert rejects.empty
+
+
+def test_chunks_hold_every_lead_once_with_its_whole_history(tiny_db: Path) -> None:
+    with Source(tiny_db) as source:
+        whole = source.read_all()
+        chunks = list(source.chunks(700))
+    assert len(chunks) >= 5
+    ids = [set(c.leads["lead_id"]) for c in chunks]
+    assert sum(len(i) for i in ids) == whole.leads["lead_id"].nunique()
+    for chunk, chunk_ids in zip(chunks, ids, strict=True):
+        assert set(chunk.activities["lead_id"]) <= chunk_ids
+    assert sum(len(c.activities) for c in chunks) == len(whole.activities)
+
+
+def test_missing_sources_and_tables_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="not found"):
+        Source(tmp_path / "nope.duckdb")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(DataError, match="table leads: no leads.parquet or leads.csv"):
+        Source(tmp_path / "folder")
+
+
+def test_database_write_replaces_atomically(tmp_path: Path, tiny_tables) -> None:
+    out = tmp_path / "db.duckdb"
+    write_database([tiny_tables], out)
+
+    def broken():
+        yield tiny_tables
+        raise RuntimeError("killed mid-write")
+
+    with pytest.raises(RuntimeError):
+        write_database(broken(), out)
+    with Source(out) as source:
+        assert source.table_rows("leads") == len(tiny_tables.leads)
+    assert [p.name for p in tmp_path.iterdir()] == ["db.duckdb"]
