@@ -18,7 +18,8 @@ def world() -> LeadTables:
         "lead_id": ["won_before", "won_at_T", "won_inside", "won_inside", "won_at_edge", "won_after"],
         "created_at": [T - pd.Timedelta(days=3), T, T + pd.Timedelta(days=5), T + pd.Timedelta(days=2),
                        T + pd.Timedelta(days=H), T + pd.Timedelta(days=H, seconds=1)]})
-    empty = pd.DataFrame({"lead_id": pd.Series([], dtype="str"), "occurred_at": pd.Series([], dtype="datetime64[us, UTC]"),
+    empty = pd.DataFrame({"lead_id": pd.Series([], dtype="str"),
+                          "occurred_at": pd.Series([], dtype="datetime64[us, UTC]"),
                           "activity_type": pd.Series([], dtype="str")})
     return LeadTables(leads, empty, opportunities)
 

@@ -33,7 +33,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     if path.suffix not in SUFFIXES:
         raise ValueError(f"cannot write {path}: use one of {', '.join(SUFFIXES)}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.tmp.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
         if path.suffix == ".csv":

@@ -17,8 +17,8 @@ from typing import Any
 import mlflow
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
-from mlflow.types import ColSpec, Schema
 from mlflow.tracking import MlflowClient
+from mlflow.types import ColSpec, Schema
 
 from leadml.config import TrackingConfig
 from leadml.model import LeadModel, ModelError
@@ -66,7 +66,8 @@ def log_trained_model(model: LeadModel, model_dir: Path, example: pd.DataFrame, 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             info = mlflow.pyfunc.log_model(
-                name="model", python_model=str(Path(__file__).with_name("mlflow_model.py")), artifacts={"model": str(model_dir)},
+                name="model", python_model=str(Path(__file__).with_name("mlflow_model.py")),
+                artifacts={"model": str(model_dir)},
                 signature=_signature(example, model.predict_proba(example)),
                 input_example=example.head(5), registered_model_name=tracking.registered_model,
             )

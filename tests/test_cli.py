@@ -1,0 +1,142 @@
+"""Every command runs: --help for each, and the whole loop on a tiny generated database."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from leadml.clean import clean_tables
+from leadml.cli import app
+from leadml.sources import Source
+from leadml.spine import as_timestamp, build_spine, truncate
+
+COMMANDS = ["generate", "train", "score", "evaluate", "features", "demo"]
+AS_OF = "2026-11-01"
+runner = CliRunner()
+
+
+def invoke(*args: str) -> dict:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "--config" in result.output and "--json" in result.output
+
+
+def test_console_script_is_installed() -> None:
+    leadml = Path(sys.executable).with_name("leadml")
+    result = subprocess.run([str(leadml), "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and all(c in result.stdout for c in COMMANDS)
+
+
+def population_at(db: Path, as_of: str) -> set[str]:
+    with Source(db) as source:
+        tables, _, _ = clean_tables(source.read_all())
+    return set(build_spine(truncate(tables, as_of_ts := as_timestamp(as_of)), [as_of_ts])["lead_id"])
+
+
+@pytest.mark.slow
+def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: Path) -> None:
+    db = tmp_path / "leads.duckdb"
+    trained = invoke("train", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF)
+    assert trained["model_version"] == "1" and Path(trained["local_model"]).is_dir()
+    assert trained["roc_auc"] > 0.75
+
+    # the registered champion loads as a plain MLflow pyfunc and gives the same probabilities
+    import mlflow
+
+    from leadml.config import load_config
+    from leadml.model import LeadModel
+    from leadml.scoring import population_matrix
+
+    mlflow.set_tracking_uri(load_config(config_file, env={}).tracking.uri)
+    pyfunc = mlflow.pyfunc.load_model("models:/leadml-lead-scoring@champion")
+    with Source(db) as source:
+        tables, _, _ = clean_tables(source.read_all())
+    _, matrix = population_matrix(tables, as_timestamp(AS_OF), (7, 30, 90))
+    sample = matrix.head(200)
+    local = LeadModel.load(trained["local_model"]).predict_proba(sample)
+    pd.testing.assert_series_equal(pyfunc.predict(sample).reset_index(drop=True),
+                                   pd.Series(local, name="probability"))
+
+    first = invoke("score", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
+                   "--out", str(tmp_path / "a.csv"))
+    second = invoke("score", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
+                    "--out", str(tmp_path / "b.parquet"))
+    a = pd.read_csv(first["out"], dtype={"lead_id": "str"})
+    b = pd.read_parquet(second["out"])
+    assert list(a.columns) == ["lead_id", "probability", "score", "grade", "rank", "top_reasons",
+                               "model_version", "as_of", "scored_at"]
+    # one row per lead of the population, none missing, none twice
+    assert a["lead_id"].is_unique and set(a["lead_id"]) == population_at(db, AS_OF)
+    assert first["rejected"] == 0 and first["population"] == len(a)
+    # the same data, model and as-of give the same export (scored_at aside)
+    pd.testing.assert_frame_equal(a.drop(columns=["scored_at", "as_of"]),
+                                  b.drop(columns=["scored_at", "as_of"]), check_dtype=False)
+    assert a["rank"].tolist() == list(range(1, len(a) + 1))
+    assert a["probability"].is_monotonic_decreasing and a["score"].between(0, 100).all()
+    assert set(a["grade"]) <= {"A", "B", "C", "D"} and (a["model_version"] == "leadml-lead-scoring/1").all()
+    assert not a["top_reasons"].str.contains(r"\b[a-z]+_[a-z_]+\b", regex=True).any(), "raw feature names"
+
+    evaluated = invoke("evaluate", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-15")
+    assert evaluated["roc_auc"] > evaluated["constant_roc_auc"] + 0.2
+    assert evaluated["pr_auc"] > 3 * evaluated["constant_pr_auc"]
+
+    features = invoke("features", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
+                      "--out", str(tmp_path / "f.parquet"))
+    matrix = pd.read_parquet(features["out"])
+    assert set(matrix["lead_id"]) == set(a["lead_id"]) and "email" not in matrix.columns
+
+
+@pytest.mark.slow
+def test_bad_rows_are_rejected_with_reasons_and_nothing_is_lost(config_file: Path, tmp_path: Path) -> None:
+    db = tmp_path / "leads.duckdb"
+    invoke("train", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF)
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO leads (lead_id, created_at) VALUES ('no-time', NULL)")
+    con.execute("INSERT INTO leads SELECT * REPLACE ('Other title' AS job_title) FROM leads "
+                "WHERE lead_id = (SELECT min(lead_id) FROM leads)")
+    con.close()
+    scored = invoke("score", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
+                    "--out", str(tmp_path / "s.csv"))
+    export = pd.read_csv(scored["out"], dtype={"lead_id": "str"})
+    rejects = pd.read_csv(scored["rejects"], dtype={"lead_id": "str"})
+    assert dict(zip(rejects["lead_id"], rejects["reason"], strict=True)) == {
+        "no-time": "missing or unparseable created_at", "L00000001": "duplicate lead_id with conflicting values"}
+    assert not set(export["lead_id"]) & set(rejects["lead_id"])
+    assert scored["population"] == scored["scored"] + scored["rejected"]
+
+
+@pytest.mark.slow
+def test_demo_runs_from_an_empty_folder(tmp_path: Path) -> None:
+    from tests.conftest import write_config
+
+    config = write_config(tmp_path)
+    leadml = Path(sys.executable).with_name("leadml")
+    result = subprocess.run([str(leadml), "demo", "--config", str(config), "--leads", "3000"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for where in ("Export:", "MLflow store:", "MLflow UI:", "Local copy:"):
+        assert where in result.stdout
+    export = pd.read_csv(tmp_path / "scored.csv", dtype={"lead_id": "str"})
+    assert export["lead_id"].is_unique and len(export) == len(population_at(tmp_path / "leads.duckdb", AS_OF))
+    assert "@" not in result.stderr, "an email address reached the log"
+
+
+def test_errors_are_one_line_and_exit_non_zero(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["score", "--data", str(tmp_path / "missing.duckdb"), "--config",
+                                 str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 1 and "config file not found" in result.stderr
+    (tmp_path / "c.yaml").write_text("bogus: 1\n")
+    result = runner.invoke(app, ["train", "--config", str(tmp_path / "c.yaml")])
+    assert result.exit_code == 1 and "bogus" in result.stderr

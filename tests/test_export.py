@@ -1,0 +1,43 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from leadml.export import neutralise_formulas, write_table
+
+HOSTILE = ["=HYPERLINK(\"http://x\")", "+1-555", "-2", "@SUM(1)", "\tcmd", "\rcmd", "plain", None]
+
+
+def test_formula_cells_are_neutralised() -> None:
+    out = neutralise_formulas(pd.DataFrame({"text": pd.array(HOSTILE, dtype="str"), "number": range(8)}))
+    assert out["text"].tolist()[:6] == ["'" + v for v in HOSTILE[:6]]
+    assert out["text"].iloc[6] == "plain" and pd.isna(out["text"].iloc[7])
+    assert out["number"].tolist() == list(range(8))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_tables_round_trip_by_suffix(tmp_path: Path, suffix: str) -> None:
+    frame = pd.DataFrame({"lead_id": ["001", "b"], "probability": [0.5, 0.25],
+                          "as_of": pd.Timestamp("2026-01-01", tz="UTC")})
+    path = write_table(frame, tmp_path / f"out{suffix}")
+    if suffix == ".csv":
+        back = pd.read_csv(path, dtype={"lead_id": "str"})
+    elif suffix == ".parquet":
+        back = pd.read_parquet(path)
+    else:
+        back = pd.read_excel(path, dtype={"lead_id": "str"})
+    assert back["lead_id"].tolist() == ["001", "b"] and back["probability"].tolist() == [0.5, 0.25]
+
+
+def test_failed_write_keeps_the_previous_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    path = write_table(pd.DataFrame({"a": [1]}), tmp_path / "out.parquet")
+    before = path.read_bytes()
+    with pytest.raises(Exception):  # noqa: B017 - whatever pyarrow raises for an unwritable column
+        write_table(pd.DataFrame({"a": [object()]}), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out.parquet"]
+
+
+def test_unknown_suffix_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="use one of"):
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "out.json")

@@ -1,0 +1,114 @@
+"""Model behaviour on a small fitted booster: alignment, vocabularies, files, calibration, reasons."""
+
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+
+from leadml.calibrate import IsotonicCalibrator, SigmoidCalibrator
+from leadml.explain import top_reasons
+from leadml.features import Feature
+from leadml.model import FeatureSpec, LeadModel, ModelError
+
+CATALOG = (
+    Feature("n_demo_requested_30d", "engagement", "Demo requests", template="{value:.0f} {noun} in the last 30 days",
+            nouns=("demo request", "demo requests"), topic="demo"),
+    Feature("n_demo_requested_all", "engagement", "Demo requests ever", template="{value:.0f} {noun} in total",
+            nouns=("demo request", "demo requests"), topic="demo"),
+    Feature("days_since_last_touch", "engagement", "Days since last touch",
+            template="Last activity {value:.0f} {noun} ago", nouns=("day", "days"), missing="No activity at all"),
+    Feature("seniority", "fit", "Seniority", "categorical", template="Seniority: {value}"),
+    Feature("employees", "fit", "Employees", template="Company of {value:,.0f} employees"),
+)
+
+
+def toy(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    demos = rng.poisson(0.3, n).astype(float)
+    frame = pd.DataFrame({
+        "n_demo_requested_30d": demos, "n_demo_requested_all": demos + rng.poisson(0.2, n),
+        "days_since_last_touch": np.where(rng.random(n) < 0.1, np.nan, rng.exponential(30, n)),
+        "seniority": pd.array(rng.choice(["c_level", "manager", "student"], n), dtype="str"),
+        "employees": rng.lognormal(4, 1, n),
+    })
+    logit = -2 + 1.5 * demos - 0.02 * frame["days_since_last_touch"].fillna(90) + (frame["seniority"] == "c_level")
+    return frame, (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+
+
+@pytest.fixture(scope="module")
+def model() -> LeadModel:
+    frame, y = toy()
+    spec = FeatureSpec.learn(frame, {f.name: f.family for f in CATALOG}, ["seniority"], 10)
+    booster = lgb.train({"objective": "binary", "verbosity": -1, "num_threads": 1, "seed": 1},
+                        lgb.Dataset(spec.prepare(frame), y, categorical_feature=["seniority"]), 60)
+    calibrator = SigmoidCalibrator().fit(booster.predict(spec.prepare(frame), raw_score=True), y)
+    return LeadModel(booster, spec, calibrator)
+
+
+def test_reordered_columns_score_identically(model: LeadModel) -> None:
+    frame, _ = toy(200, seed=5)
+    shuffled = frame[list(reversed(frame.columns))]
+    np.testing.assert_array_equal(model.predict_proba(frame), model.predict_proba(shuffled))
+
+
+def test_missing_feature_is_refused(model: LeadModel) -> None:
+    frame, _ = toy(10)
+    with pytest.raises(ModelError, match="employees"):
+        model.predict_proba(frame.drop(columns="employees"))
+
+
+def test_unseen_category_and_str_dtype_use_the_training_vocabulary(model: LeadModel) -> None:
+    frame, _ = toy(50, seed=2)
+    unseen = frame.assign(seniority=pd.array(["astronaut"] * 50, dtype="str"))
+    prepared = model.spec.prepare(unseen)
+    assert list(prepared["seniority"].cat.categories) == list(model.spec.categories["seniority"])
+    assert (prepared["seniority"] == "other").all()
+    assert np.isfinite(model.predict_proba(unseen)).all()
+
+
+def test_save_load_round_trip_and_tampering_is_refused(model: LeadModel, tmp_path: Path) -> None:
+    frame, _ = toy(100, seed=3)
+    folder = model.save(tmp_path / "m")
+    np.testing.assert_array_equal(LeadModel.load(folder).predict_proba(frame), model.predict_proba(frame))
+    booster = folder / "booster.txt"
+    booster.write_text(booster.read_text().replace("learning_rate", "learning_ratE", 1))
+    with pytest.raises(ModelError, match="booster.txt.*checksum"):
+        LeadModel.load(folder)
+
+
+def test_contributions_add_up_to_the_raw_score(model: LeadModel) -> None:
+    frame, _ = toy(300, seed=4)
+    contributions = model.contributions(frame)
+    np.testing.assert_allclose(contributions.sum(axis=1).to_numpy(), model.raw_score(frame), atol=1e-9)
+
+
+def test_reasons_are_words_on_distinct_topics(model: LeadModel) -> None:
+    frame, _ = toy(300, seed=6)
+    reasons = top_reasons(model.contributions(frame), frame, CATALOG, 3)
+    names = [f.name for f in CATALOG]
+    for text in reasons:
+        assert text and not any(name in text for name in names if "_" in name)
+        assert text.count("demo request") <= 1  # 30-day and all-time counts share one topic
+        assert all(part[:1] in "↑↓" for part in text.split("; "))
+
+
+def test_more_demo_requests_never_lower_the_score(model: LeadModel) -> None:
+    frame, _ = toy(300, seed=7)
+    more = frame.assign(n_demo_requested_30d=frame["n_demo_requested_30d"] + 2,
+                        n_demo_requested_all=frame["n_demo_requested_all"] + 2)
+    assert (model.predict_proba(more) >= model.predict_proba(frame) - 1e-12).mean() > 0.95
+
+
+@pytest.mark.parametrize("calibrator", [SigmoidCalibrator, IsotonicCalibrator])
+def test_calibration_repairs_a_miscalibrated_score(calibrator) -> None:
+    rng = np.random.default_rng(0)
+    raw = rng.normal(0, 2, 20000)
+    y = (rng.random(20000) < 1 / (1 + np.exp(-(0.5 * raw - 2)))).astype(int)
+    naive = 1 / (1 + np.exp(-raw))
+    fitted = calibrator().fit(raw[:10000], y[:10000])
+    brier = lambda p: np.mean((p - y[10000:]) ** 2)  # noqa: E731
+    assert brier(fitted.predict(raw[10000:])) < 0.8 * brier(naive[10000:])
+    again = type(fitted).from_dict(fitted.to_dict())
+    np.testing.assert_allclose(again.predict(raw[:50]), fitted.predict(raw[:50]))
