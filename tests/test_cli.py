@@ -89,8 +89,15 @@ def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: P
     assert not a["top_reasons"].str.contains(r"\b[a-z]+_[a-z_]+\b", regex=True).any(), "raw feature names"
 
     evaluated = invoke("evaluate", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-15")
-    assert evaluated["roc_auc"] > evaluated["constant_roc_auc"] + 0.2
-    assert evaluated["pr_auc"] > 3 * evaluated["constant_pr_auc"]
+    assert evaluated["outcomes_seen_in_training"] is True  # said, since the model trained as of November
+
+    # an honest backtest: a model trained as of 1 September, evaluated on the month after it
+    invoke("train", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-01")
+    backtest = invoke("evaluate", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-01",
+                      "--model", "models:/leadml-lead-scoring/2")
+    assert backtest["outcomes_seen_in_training"] is False and backtest["positives"] >= 10
+    assert backtest["roc_auc"] > backtest["constant_roc_auc"] + 0.2
+    assert backtest["pr_auc"] > 3 * backtest["constant_pr_auc"]
 
     features = invoke("features", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
                       "--out", str(tmp_path / "f.parquet"))
@@ -131,6 +138,17 @@ def test_demo_runs_from_an_empty_folder(tmp_path: Path) -> None:
     export = pd.read_csv(tmp_path / "scored.csv", dtype={"lead_id": "str"})
     assert export["lead_id"].is_unique and len(export) == len(population_at(tmp_path / "leads.duckdb", AS_OF))
     assert "@" not in result.stderr, "an email address reached the log"
+
+
+def test_evaluate_refuses_a_horizon_the_data_does_not_cover(config_file: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["evaluate", "--config", str(config_file), "--data", str(tmp_path / "leads.duckdb"),
+                                 "--as-of", "2026-10-15"])
+    assert result.exit_code == 1 and "before the horizon" in result.stderr
+
+
+def test_score_without_a_registered_model_says_so(config_file: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["score", "--config", str(config_file), "--as-of", AS_OF])
+    assert result.exit_code == 1 and "not found in the registry" in result.stderr and "leadml train" in result.stderr
 
 
 def test_errors_are_one_line_and_exit_non_zero(tmp_path: Path) -> None:

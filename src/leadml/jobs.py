@@ -88,7 +88,7 @@ def train(config: Config, data: str, as_of: str | None) -> dict[str, Any]:
         snapshot = build_snapshot(_chunks(source, config, "features"), [c for v in cutoffs.values() for c in v],
                                   known_at, config.horizon_days, config.features.windows_days, report)
     _log_report(report)
-    model, metrics = fit_model(snapshot, cutoffs, config)
+    model, metrics = fit_model(snapshot, cutoffs, config, known_at)
     params = {"as_of": known_at, "data": redact(data), "horizon_days": config.horizon_days,
               "cutoffs_train": ",".join(str(c.date()) for c in cutoffs["train"]),
               "cutoff_validation": str(cutoffs["validation"][0].date()),
@@ -132,13 +132,13 @@ def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str
 def evaluate(config: Config, data: str, as_of: str | None, model_ref: str | None) -> dict[str, Any]:
     """Score the population at ``as_of`` and measure it against conversions in the horizon after it."""
     moment = resolve_as_of(as_of)
-    model, version = resolve_model(model_ref, config.tracking, Path(config.models_dir))
     ys, ps = [], []
     with Source(data) as source:
         horizon_end = moment + pd.Timedelta(days=config.horizon_days)
         if source.data_end() < horizon_end:
             raise DataError(f"the data ends at {source.data_end()}, before the horizon of {moment} closes at "
                             f"{horizon_end}: evaluate an earlier --as-of")
+        model, version = resolve_model(model_ref, config.tracking, Path(config.models_dir))
         for raw in _chunks(source, config, "evaluation"):
             tables, _, _ = clean_tables(raw)
             spine, matrix = population_matrix(tables, moment, config.features.windows_days)
@@ -147,7 +147,14 @@ def evaluate(config: Config, data: str, as_of: str | None, model_ref: str | None
     y, p = pd.concat(ys).to_numpy(), pd.concat(ps).to_numpy(dtype="float64")
     metrics = classification_metrics(y, p)
     metrics |= classification_metrics(y, pd.Series(y.mean(), index=range(len(y))).to_numpy(), prefix="constant_")
-    return {"as_of": str(moment), "model_version": version, "horizon_days": config.horizon_days, **metrics}
+    trained_as_of = model.info.get("trained_as_of")
+    seen = bool(trained_as_of) and moment < as_timestamp(trained_as_of)
+    if seen:
+        log.warning("the model was trained as of %s, after %s: its training saw outcomes of this period, so "
+                    "these figures are optimistic; evaluate a model trained before --as-of for a backtest",
+                    trained_as_of, moment)
+    return {"as_of": str(moment), "model_version": version, "horizon_days": config.horizon_days,
+            "model_trained_as_of": trained_as_of, "outcomes_seen_in_training": seen, **metrics}
 
 
 def features(config: Config, data: str, as_of: str | None, out: str) -> dict[str, Any]:

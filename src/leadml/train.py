@@ -49,8 +49,8 @@ def _require(name: str, part: Snapshot, minimum: int) -> None:
             "non-conversions are needed (generate more leads, add cutoffs or lower training.min_positives)")
 
 
-def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config: Config
-              ) -> tuple[LeadModel, dict[str, float]]:
+def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config: Config,
+              known_at: pd.Timestamp) -> tuple[LeadModel, dict[str, float]]:
     """Train, early-stop, calibrate; return the model and its metrics on the test half."""
     train, valid, holdout = (snapshot.at(cutoffs[k]) for k in ("train", "validation", "holdout"))
     calib, test = split_holdout(holdout)
@@ -77,6 +77,7 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
                                                            calib.labels.to_numpy())
     model = LeadModel(booster, spec, calibrator, {
         "best_iteration": booster.best_iteration, "horizon_days": config.horizon_days,
+        "trained_as_of": str(known_at),
         "cutoffs": {k: [str(t) for t in v] for k, v in cutoffs.items()},
     })
     probability = model.predict_proba(test.features)
