@@ -5,6 +5,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from leadml.config import FeaturesConfig
 from leadml.features import build_features
 from leadml.features.engagement import CORE_TYPES
 from leadml.spine import as_timestamp, build_spine, truncate
@@ -41,8 +42,10 @@ def _concat(a: LeadTables, b: LeadTables) -> LeadTables:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31), cut=st.floats(5, 200), n_leads=st.integers(1, 25),
-       n_acts=st.integers(0, 120), n_opps=st.integers(0, 8), windows=st.sampled_from([(7, 30, 90), (1, 14)]))
-def test_rows_after_T_change_nothing_at_T(seed, cut, n_leads, n_acts, n_opps, windows) -> None:
+       n_acts=st.integers(0, 120), n_opps=st.integers(0, 8), windows=st.sampled_from([(7, 30, 90), (1, 14)]),
+       half_lives=st.sampled_from([(7, 30), (2,)]))
+def test_rows_after_T_change_nothing_at_T(seed, cut, n_leads, n_acts, n_opps, windows, half_lives) -> None:
+    settings = FeaturesConfig(windows_days=windows, half_lives_days=half_lives)
     T = BASE + pd.Timedelta(days=cut)
     past = _db(n_leads, n_acts, n_opps, 0, cut, seed)
     future_rows = _db(n_leads, n_acts, n_opps, cut, None, seed + 1)  # mostly within a day after T
@@ -53,9 +56,9 @@ def test_rows_after_T_change_nothing_at_T(seed, cut, n_leads, n_acts, n_opps, wi
 
     spine_past, spine_grown = build_spine(past, [T]), build_spine(grown, [T])
     pd.testing.assert_frame_equal(spine_past, spine_grown)
-    features_past = build_features(spine_past, past, windows)
-    features_grown = build_features(spine_grown, grown, windows)
+    features_past = build_features(spine_past, past, settings)
+    features_grown = build_features(spine_grown, grown, settings)
     pd.testing.assert_frame_equal(features_past, features_grown)
     # truncating the grown database at T gives the same features again
     known = truncate(grown, T)
-    pd.testing.assert_frame_equal(build_features(build_spine(known, [T]), known, windows), features_past)
+    pd.testing.assert_frame_equal(build_features(build_spine(known, [T]), known, settings), features_past)

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from leadml.clean import clean_tables
 from leadml.cli import app
+from leadml.config import FeaturesConfig
 from leadml.sources import Source
 from leadml.spine import as_timestamp, build_spine, truncate
 
@@ -63,7 +64,7 @@ def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: P
     pyfunc = mlflow.pyfunc.load_model("models:/leadml-lead-scoring@champion")
     with Source(db) as source:
         tables, _, _ = clean_tables(source.read_all())
-    _, matrix = population_matrix(tables, as_timestamp(AS_OF), (7, 30, 90))
+    _, matrix = population_matrix(tables, as_timestamp(AS_OF), FeaturesConfig())
     sample = matrix.head(200)
     local = LeadModel.load(trained["local_model"]).predict_proba(sample)
     pd.testing.assert_series_equal(pyfunc.predict(sample).reset_index(drop=True),

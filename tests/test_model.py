@@ -64,7 +64,7 @@ def test_unseen_category_and_str_dtype_use_the_training_vocabulary(model: LeadMo
     unseen = frame.assign(seniority=pd.array(["astronaut"] * 50, dtype="str"))
     prepared = model.spec.prepare(unseen)
     assert list(prepared["seniority"].cat.categories) == list(model.spec.categories["seniority"])
-    assert (prepared["seniority"] == "other").all()
+    assert (prepared["seniority"] == "unknown").all()
     assert np.isfinite(model.predict_proba(unseen)).all()
 
 

@@ -59,13 +59,14 @@ class ModelConfig(_Frozen):
 
 class FeaturesConfig(_Frozen):
     windows_days: tuple[int, ...] = (7, 30, 90)
+    half_lives_days: tuple[int, ...] = (7, 30)
     max_categories: int = Field(50, gt=1, description="most frequent values kept per categorical")
 
-    @field_validator("windows_days")
+    @field_validator("windows_days", "half_lives_days")
     @classmethod
     def _positive_sorted(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         if not value or any(w <= 0 for w in value):
-            raise ValueError("windows_days must be positive day counts")
+            raise ValueError("must be a non-empty list of positive day counts")
         return tuple(sorted(set(value)))
 
 

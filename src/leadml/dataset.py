@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from leadml.clean import CleanReport, clean_tables
+from leadml.config import FeaturesConfig
 from leadml.features import build_features
 from leadml.spine import build_spine, label, truncate
 from leadml.tables import LeadTables
@@ -33,7 +34,7 @@ class Snapshot:
 
 
 def build_snapshot(chunks: Iterable[LeadTables], cutoffs: Sequence[pd.Timestamp], known_at: pd.Timestamp,
-                   horizon_days: int, windows: Sequence[int], report: CleanReport) -> Snapshot:
+                   horizon_days: int, settings: FeaturesConfig, report: CleanReport) -> Snapshot:
     """Return features and labels at every cutoff using only rows at or before ``known_at``."""
     latest = max(cutoffs) + pd.Timedelta(days=horizon_days)
     if latest > known_at:
@@ -46,7 +47,7 @@ def build_snapshot(chunks: Iterable[LeadTables], cutoffs: Sequence[pd.Timestamp]
         tables = truncate(tables, known_at)
         spine = build_spine(tables, cutoffs)
         spines.append(spine)
-        matrices.append(build_features(spine, tables, windows))
+        matrices.append(build_features(spine, tables, settings))
         labels.append(label(spine, tables.opportunities, horizon_days))
     spine = pd.concat(spines, ignore_index=True)
     return Snapshot(spine, pd.concat(matrices, ignore_index=True), pd.concat(labels, ignore_index=True))

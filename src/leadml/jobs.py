@@ -86,7 +86,7 @@ def train(config: Config, data: str, as_of: str | None) -> dict[str, Any]:
     report = CleanReport()
     with Source(data) as source:
         snapshot = build_snapshot(_chunks(source, config, "features"), [c for v in cutoffs.values() for c in v],
-                                  known_at, config.horizon_days, config.features.windows_days, report)
+                                  known_at, config.horizon_days, config.features, report)
     _log_report(report)
     model, metrics = fit_model(snapshot, cutoffs, config, known_at)
     params = {"as_of": known_at, "data": redact(data), "horizon_days": config.horizon_days,
@@ -113,10 +113,10 @@ def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str
     """Score the population at ``as_of`` and write the export and the rejects file."""
     moment = resolve_as_of(as_of)
     model, version = resolve_model(model_ref, config.tracking, Path(config.models_dir))
-    catalog = feature_catalog(config.features.windows_days)
+    catalog = feature_catalog(config.features)
     with Source(data) as source:
         result = score_chunks(_chunks(source, config, "scoring"), model, moment, catalog,
-                              config.features.windows_days, config.export.top_reasons)
+                              config.features, config.export.top_reasons)
     _log_report(result.report)
     export = finalise(result, config.grades, version, moment, pd.Timestamp.now(tz="UTC").floor("s"))
     out_path = Path(out)
@@ -141,7 +141,7 @@ def evaluate(config: Config, data: str, as_of: str | None, model_ref: str | None
         model, version = resolve_model(model_ref, config.tracking, Path(config.models_dir))
         for raw in _chunks(source, config, "evaluation"):
             tables, _, _ = clean_tables(raw)
-            spine, matrix = population_matrix(tables, moment, config.features.windows_days)
+            spine, matrix = population_matrix(tables, moment, config.features)
             ys.append(label(spine, tables.opportunities, config.horizon_days))
             ps.append(pd.Series(model.predict_proba(matrix) if len(spine) else []))
     y, p = pd.concat(ys).to_numpy(), pd.concat(ps).to_numpy(dtype="float64")
@@ -164,7 +164,7 @@ def features(config: Config, data: str, as_of: str | None, out: str) -> dict[str
     with Source(data) as source:
         for raw in _chunks(source, config, "features"):
             tables, _, _ = clean_tables(raw)
-            spine, matrix = population_matrix(tables, moment, config.features.windows_days)
+            spine, matrix = population_matrix(tables, moment, config.features)
             frames.append(pd.concat([spine, matrix], axis=1))
     table = pd.concat(frames, ignore_index=True).sort_values("lead_id", kind="stable").reset_index(drop=True)
     write_table(table, out)

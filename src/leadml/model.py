@@ -20,7 +20,7 @@ import pandas as pd
 
 from leadml.calibrate import IsotonicCalibrator, SigmoidCalibrator, calibrator_from_dict
 
-UNSEEN = "other"
+UNSEEN = "unknown"
 FILES = ("booster.txt", "spec.json", "calibrator.json")
 
 
@@ -39,7 +39,7 @@ class FeatureSpec:
     @classmethod
     def learn(cls, matrix: pd.DataFrame, families: dict[str, str], categorical: list[str],
               max_categories: int) -> FeatureSpec:
-        """Learn each categorical's vocabulary: its most frequent values, plus 'other'."""
+        """Learn each categorical's vocabulary: its most frequent values, plus 'unknown' for the rest."""
         vocab = {}
         for name in categorical:
             top = matrix[name].value_counts().index[: max_categories - 1].astype(str).tolist()

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from leadml.clean import CleanReport, clean_tables, to_id
+from leadml.config import FeaturesConfig
 from leadml.explain import top_reasons
 from leadml.features import Feature, build_features
 from leadml.model import LeadModel
@@ -34,22 +35,22 @@ class ScoringResult:
     report: CleanReport = field(default_factory=CleanReport)
 
 
-def population_matrix(tables: LeadTables, as_of: pd.Timestamp, windows: Sequence[int]
+def population_matrix(tables: LeadTables, as_of: pd.Timestamp, settings: FeaturesConfig
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the spine of the population at ``as_of`` and its feature matrix."""
     known = truncate(tables, as_of)
     spine = build_spine(known, [as_of])
-    return spine, build_features(spine, known, windows)
+    return spine, build_features(spine, known, settings)
 
 
 def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Timestamp,
-                 catalog: Sequence[Feature], windows: Sequence[int], reasons: int) -> ScoringResult:
+                 catalog: Sequence[Feature], settings: FeaturesConfig, reasons: int) -> ScoringResult:
     """Score the population at ``as_of`` chunk by chunk; return scored rows and rejects."""
     scored, rejected, report = [], [], CleanReport()
     for raw in chunks:
         tables, all_rejects, chunk_report = clean_tables(raw)
         report.merge(chunk_report)
-        spine, matrix = population_matrix(tables, as_of, windows)
+        spine, matrix = population_matrix(tables, as_of, settings)
         _check_coverage(raw, tables, all_rejects, spine, as_of)
         rejects = _in_population(all_rejects, raw, as_of)
         probability = model.predict_proba(matrix) if len(spine) else np.empty(0)

@@ -59,7 +59,7 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
     _require("calibration half of the held-out cutoff", calib, 1)
     _require("test half of the held-out cutoff", test, 1)
 
-    catalog = feature_catalog(config.features.windows_days)
+    catalog = feature_catalog(config.features)
     categorical = [f.name for f in catalog if f.kind == "categorical"]
     spec = FeatureSpec.learn(train.features, {f.name: f.family for f in catalog}, categorical,
                              config.features.max_categories)

@@ -6,10 +6,9 @@ the same ``build_features``, so the features a model was trained on are the ones
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pandas as pd
 
+from leadml.config import FeaturesConfig
 from leadml.features.budget import budget_features
 from leadml.features.catalog import Feature, feature_catalog
 from leadml.features.engagement import engagement_features
@@ -19,7 +18,7 @@ from leadml.tables import LeadTables
 __all__ = ["Feature", "build_features", "feature_catalog"]
 
 
-def build_features(spine: pd.DataFrame, tables: LeadTables, windows: Sequence[int]) -> pd.DataFrame:
+def build_features(spine: pd.DataFrame, tables: LeadTables, settings: FeaturesConfig) -> pd.DataFrame:
     """Return the feature matrix for ``spine`` rows ``(lead_id, as_of)``, in catalog order.
 
     Every value at row (lead, T) depends only on the lead's attributes and on activities at or
@@ -28,7 +27,7 @@ def build_features(spine: pd.DataFrame, tables: LeadTables, windows: Sequence[in
     leads = tables.leads.drop_duplicates("lead_id").set_index("lead_id")
     rows = leads.reindex(spine["lead_id"])
     rows.index = spine.index
-    engagement = engagement_features(spine, tables.activities, windows)
+    engagement = engagement_features(spine, tables.activities, settings.windows_days, settings.half_lives_days)
     engagement["lead_age_days"] = (spine["as_of"] - rows["created_at"]) / pd.Timedelta(days=1)
     matrix = pd.concat([engagement, fit_features(rows), budget_features(rows)], axis=1)
-    return matrix[[feature.name for feature in feature_catalog(windows)]]
+    return matrix[[feature.name for feature in feature_catalog(settings)]]

@@ -1,9 +1,7 @@
-"""Engagement features: what a lead did, counted over windows that end at its as-of moment.
+"""Engagement features: what a lead did, measured over windows that end at its as-of moment.
 
-Vectorised over the whole spine without joining every spine row to every activity: activities
-are sorted by (lead, time) into one int64 key, each spine row finds its own window with
-``searchsorted``, and per-type counts are differences of cumulative sums. Only rows at or before
-``as_of`` are ever inside a window, which is what makes the features point-in-time correct.
+Vectorised over the whole spine with a ``Timeline`` (sorted activities, prefix sums and
+``searchsorted``): no join of spine rows to activities and no Python loop per lead or row.
 """
 
 from __future__ import annotations
@@ -13,6 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from leadml.features.timeline import DAY, Timeline, prefix, seconds_since_origin
+
 CORE_TYPES = (
     "email_sent", "email_open", "email_click", "email_reply", "email_bounce", "unsubscribe",
     "newsletter_signup", "web_visit", "pricing_page_view", "content_download", "form_submitted",
@@ -21,9 +21,9 @@ CORE_TYPES = (
 )
 OTHER = "other"
 HIGH_INTENT = ("pricing_page_view", "demo_requested", "meeting_booked", "meeting_held", "free_trial_started")
-
-_ORIGIN = pd.Timestamp("1900-01-01", tz="UTC")
-_SPAN = np.int64(1) << 36  # seconds per lead slot in the sort key: ~2,000 years
+VELOCITY_DAYS = 14
+SILENCE_DAYS = 60
+MAX_HALF_LIVES = 1000.0  # decay weights are relative to a lead's first touch; 2**1000 still fits a float
 
 
 def activity_types() -> tuple[str, ...]:
@@ -35,68 +35,125 @@ def window_name(window: int | None) -> str:
     return "all" if window is None else f"{window}d"
 
 
-def _seconds(times: pd.Series) -> np.ndarray:
-    """Seconds since 1900 as int64, by Timedelta arithmetic (never raw nanoseconds)."""
-    seconds = ((times - _ORIGIN) // pd.Timedelta(seconds=1)).to_numpy(dtype="int64")
-    return np.clip(seconds, 0, _SPAN - 1)
-
-
-class _Timeline:
-    """Activities of many leads laid out on one sorted int64 axis: lead slot, then time."""
-
-    def __init__(self, lead_code: np.ndarray, seconds: np.ndarray):
-        keys = lead_code.astype("int64") * _SPAN + seconds
-        self.order = np.argsort(keys, kind="stable")
-        self.keys = keys[self.order]
-        self.seconds = seconds[self.order]
-
-    def position(self, lead_code: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-        """Index after the last activity of each lead at or before ``seconds``."""
-        return np.searchsorted(self.keys, lead_code.astype("int64") * _SPAN + seconds, side="right")
-
-
-def engagement_features(spine: pd.DataFrame, activities: pd.DataFrame,
-                        windows: Sequence[int]) -> pd.DataFrame:
-    """Return counts per activity type and window, totals and recency for each spine row."""
+def engagement_features(spine: pd.DataFrame, activities: pd.DataFrame, windows: Sequence[int],
+                        half_lives: Sequence[int]) -> pd.DataFrame:
+    """Return counts, decayed counts, recency, rhythm and response features per spine row."""
     lead_ids = pd.Index(pd.unique(spine["lead_id"]))
     acts = activities[activities["lead_id"].isin(lead_ids)]
-    act_lead = lead_ids.get_indexer(acts["lead_id"])
+    timeline = Timeline(lead_ids.get_indexer(acts["lead_id"]), seconds_since_origin(acts["occurred_at"]))
     row_lead = lead_ids.get_indexer(spine["lead_id"])
-    row_sec = _seconds(spine["as_of"])
-    timeline = _Timeline(act_lead, _seconds(acts["occurred_at"]))
+    row_sec = seconds_since_origin(spine["as_of"])
     types = activity_types()
-    type_code = pd.Categorical(acts["activity_type"].where(acts["activity_type"].isin(CORE_TYPES), OTHER),
-                               categories=types).codes[timeline.order]
+    code = timeline.sorted(pd.Categorical(acts["activity_type"].where(acts["activity_type"].isin(CORE_TYPES), OTHER),
+                                          categories=types).codes)
+    high_intent = np.isin(code, [types.index(t) for t in HIGH_INTENT])
+    end, start = timeline.end(row_lead, row_sec), timeline.start(row_lead)
+    lower = {window: np.maximum(timeline.since(row_lead, row_sec, window), start) for window in windows}
+    lower[None] = start
 
-    hi = timeline.position(row_lead, row_sec)
-    lead_start = timeline.position(row_lead, np.full(len(row_lead), -1, dtype="int64"))
-    bounds = {None: lead_start}
-    for window in windows:
-        bounds[window] = np.maximum(timeline.position(row_lead, row_sec - window * 86400), lead_start)
+    def count(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray = end) -> np.ndarray:
+        sums = prefix(mask)
+        return sums[hi] - sums[lo]
 
     columns: dict[str, np.ndarray] = {}
-    for code, activity_type in enumerate(types):
-        cumulative = np.concatenate([[0], np.cumsum(type_code == code, dtype="int64")])
-        for window, lo in bounds.items():
-            columns[f"n_{activity_type}_{window_name(window)}"] = (cumulative[hi] - cumulative[lo]).astype(
-                "float64")
-    for window, lo in bounds.items():
-        columns[f"n_touches_{window_name(window)}"] = (hi - lo).astype("float64")
+    for type_code, activity_type in enumerate(types):
+        is_type = code == type_code
+        for window, lo in lower.items():
+            columns[f"n_{activity_type}_{window_name(window)}"] = count(is_type, lo)
+    everything = np.ones(len(timeline), dtype=bool)
+    for window, lo in lower.items():
+        columns[f"n_touches_{window_name(window)}"] = count(everything, lo)
 
-    act_sec = _seconds(acts["occurred_at"])
-    high_intent = acts["activity_type"].isin(HIGH_INTENT).to_numpy()
-    columns["days_since_last_touch"] = _days_since(timeline, row_lead, row_sec, last=True)
-    columns["days_since_first_touch"] = _days_since(timeline, row_lead, row_sec, last=False)
-    columns["days_since_last_high_intent"] = _days_since(
-        _Timeline(act_lead[high_intent], act_sec[high_intent]), row_lead, row_sec, last=True)
+    decay = _decay_weights(timeline, row_sec, end, start, half_lives)
+    for half_life, (weights, factor) in decay.items():
+        def decayed(mask: np.ndarray) -> np.ndarray:
+            # per-lead running sums: a global prefix sum would lose small leads next to huge ones
+            running = pd.Series(weights * mask).groupby(timeline.lead, sort=False).cumsum().to_numpy()
+            return np.where(end > start, factor * running[np.maximum(end - 1, 0)], 0.0) if len(running) else factor
+        for type_code, activity_type in enumerate(types):
+            columns[f"decayed_{activity_type}_{half_life}d"] = decayed(code == type_code)
+        columns[f"decayed_high_intent_{half_life}d"] = decayed(high_intent)
+
+    recent = count(everything, np.maximum(timeline.since(row_lead, row_sec, VELOCITY_DAYS), start))
+    before = count(everything, np.maximum(timeline.since(row_lead, row_sec, 2 * VELOCITY_DAYS), start)) - recent
+    columns["velocity_14d"] = recent - before
+    columns["velocity_ratio_14d"] = (recent + 1) / (before + 1)
+    columns["active_days_30d"] = _active_days(timeline, lower.get(30, timeline.since(row_lead, row_sec, 30)), end)
+    columns["active_days_all"] = _active_days(timeline, start, end)
+    columns["distinct_channels"] = _distinct_channels(timeline, timeline.sorted(acts["channel"].to_numpy()),
+                                                      start, end)
+    last_touch = _days_since(timeline, everything, row_sec, start, end)
+    columns["days_since_last_touch"] = last_touch
+    first_sec = timeline.seconds[np.minimum(start, len(timeline) - 1)] if len(timeline) else row_sec
+    columns["days_since_first_touch"] = np.where(end > start, (row_sec - first_sec) / DAY, np.nan)
+    columns["days_since_last_high_intent"] = _days_since(timeline, high_intent, row_sec, start, end)
+    trials = code == types.index("free_trial_started")
+    columns["days_since_trial_start"] = _days_since(timeline, trials, row_sec, start, end)
+    value = timeline.sorted(acts["value"].to_numpy(dtype="float64", na_value=np.nan))
+    minutes = np.where(code == types.index("product_login"), np.nan_to_num(value), 0.0)
+    columns["product_minutes_30d"] = count(minutes, np.maximum(timeline.since(row_lead, row_sec, 30), start))
+    columns["product_minutes_all"] = count(minutes, start)
+    columns["email_click_rate"] = _rate(columns["n_email_click_all"], columns["n_email_open_all"])
+    columns["email_reply_rate"] = _rate(columns["n_email_reply_all"], columns["n_email_sent_all"])
+    columns["webinar_attendance_rate"] = np.minimum(
+        _rate(columns["n_webinar_attended_all"], columns["n_webinar_registered_all"]), 1.0)
+    columns["is_silent_60d"] = np.where(np.isnan(last_touch) | (last_touch > SILENCE_DAYS), 1.0, 0.0)
+    columns["has_unsubscribed"] = (columns["n_unsubscribe_all"] > 0).astype("float64")
+    columns["has_bounced"] = (columns["n_email_bounce_all"] > 0).astype("float64")
     return pd.DataFrame(columns, index=spine.index)
 
 
-def _days_since(timeline: _Timeline, row_lead: np.ndarray, row_sec: np.ndarray, last: bool) -> np.ndarray:
-    """Days from each row's as_of back to the lead's last (or first) activity on the timeline."""
-    if not len(timeline.seconds):
-        return np.full(len(row_lead), np.nan)
-    hi = timeline.position(row_lead, row_sec)
-    start = timeline.position(row_lead, np.full(len(row_lead), -1, dtype="int64"))
-    at = timeline.seconds[np.maximum(hi - 1, 0)] if last else timeline.seconds[np.minimum(start, hi - 1)]
-    return np.where(hi > start, (row_sec - at) / 86400, np.nan)
+def _rate(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / denominator, np.nan)
+
+
+def _days_since(timeline: Timeline, mask: np.ndarray, row_sec: np.ndarray, start: np.ndarray,
+                end: np.ndarray) -> np.ndarray:
+    """Days from each row's as_of back to its lead's last activity selected by ``mask``."""
+    # index of the last selected activity at or before each position, -1 where there is none
+    last_selected = np.maximum.accumulate(np.where(mask, np.arange(len(timeline)), -1)) if len(timeline) else None
+    if last_selected is None:
+        return np.full(len(row_sec), np.nan)
+    at = last_selected[np.maximum(end - 1, 0)]
+    found = (end > start) & (at >= start)
+    return np.where(found, (row_sec - timeline.seconds[np.maximum(at, 0)]) / DAY, np.nan)
+
+
+def _decay_weights(timeline: Timeline, row_sec: np.ndarray, end: np.ndarray, start: np.ndarray,
+                   half_lives: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per half-life: activity weights 2**((t - first)/h) and each row's factor 2**(-(T - first)/h).
+
+    The decayed count sum(2**(-(T - t)/h)) is then factor * (the lead's running sum of weights at T);
+    weights relative to each lead's first touch stay finite for histories up to 1,000 half-lives.
+    """
+    first_of_lead = timeline.seconds[timeline.start(timeline.lead)] if len(timeline) else np.zeros(0)
+    row_first = timeline.seconds[np.minimum(start, len(timeline) - 1)] if len(timeline) else np.zeros(len(row_sec))
+    out = {}
+    for half_life in half_lives:
+        span = half_life * DAY
+        weights = np.exp2(np.minimum((timeline.seconds - first_of_lead) / span, MAX_HALF_LIVES))
+        factor = np.where(end > start, np.exp2(-np.minimum((row_sec - row_first) / span, MAX_HALF_LIVES)), 0.0)
+        out[half_life] = (weights, factor)
+    return out
+
+
+def _active_days(timeline: Timeline, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Distinct calendar days (UTC) with any activity among positions [lo, hi)."""
+    if not len(timeline):
+        return np.zeros(len(lo))
+    day = timeline.seconds // DAY
+    new_day = np.ones(len(timeline), dtype=bool)
+    new_day[1:] = (timeline.lead[1:] != timeline.lead[:-1]) | (day[1:] != day[:-1])
+    sums = prefix(new_day)
+    # the first day inside the window counts even when an earlier touch that day lies outside it
+    carried = (lo < hi) & ~new_day[np.minimum(lo, len(timeline) - 1)]
+    return sums[hi] - sums[lo] + carried
+
+
+def _distinct_channels(timeline: Timeline, channel: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Distinct channels a lead was reached through, up to each row's as_of."""
+    pairs = pd.DataFrame({"lead": timeline.lead, "channel": channel})
+    first_use = (~pairs.duplicated() & pairs["channel"].notna()).to_numpy()
+    sums = prefix(first_use)
+    return sums[end] - sums[start]
