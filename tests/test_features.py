@@ -5,8 +5,8 @@ import pytest
 from leadml.clean import clean_tables
 from leadml.config import FeaturesConfig
 from leadml.features import build_features, feature_catalog
-from leadml.features.engagement import CORE_TYPES, HIGH_INTENT
 from leadml.features.budget import budget_features
+from leadml.features.engagement import CORE_TYPES, HIGH_INTENT
 from leadml.features.fit import email_domain_class, parse_function, parse_seniority, size_band
 from leadml.features.geography import normalise_countries
 from leadml.spine import as_timestamp, build_spine

@@ -21,7 +21,7 @@ def budget_features(leads: pd.DataFrame) -> pd.DataFrame:
         "budget_band": _band(budget),
         "has_declared_budget": budget.notna().astype("float64"),
         "has_annual_revenue": revenue.notna().astype("float64"),
-        "log_budget_to_revenue": np.log10(budget / revenue).where(budget.gt(0) & revenue.gt(0)),
+        "log_budget_to_revenue": np.log10((budget / revenue).where(budget.gt(0) & revenue.gt(0))),
     }, index=leads.index)
 
 

@@ -64,15 +64,11 @@ def engagement_features(spine: pd.DataFrame, activities: pd.DataFrame, windows: 
     for window, lo in lower.items():
         columns[f"n_touches_{window_name(window)}"] = count(everything, lo)
 
-    decay = _decay_weights(timeline, row_sec, end, start, half_lives)
-    for half_life, (weights, factor) in decay.items():
-        def decayed(mask: np.ndarray) -> np.ndarray:
-            # per-lead running sums: a global prefix sum would lose small leads next to huge ones
-            running = pd.Series(weights * mask).groupby(timeline.lead, sort=False).cumsum().to_numpy()
-            return np.where(end > start, factor * running[np.maximum(end - 1, 0)], 0.0) if len(running) else factor
+    for half_life, (weights, factor) in _decay_weights(timeline, row_sec, end, start, half_lives).items():
         for type_code, activity_type in enumerate(types):
-            columns[f"decayed_{activity_type}_{half_life}d"] = decayed(code == type_code)
-        columns[f"decayed_high_intent_{half_life}d"] = decayed(high_intent)
+            columns[f"decayed_{activity_type}_{half_life}d"] = _decayed(
+                timeline, weights * (code == type_code), factor, start, end)
+        columns[f"decayed_high_intent_{half_life}d"] = _decayed(timeline, weights * high_intent, factor, start, end)
 
     recent = count(everything, np.maximum(timeline.since(row_lead, row_sec, VELOCITY_DAYS), start))
     before = count(everything, np.maximum(timeline.since(row_lead, row_sec, 2 * VELOCITY_DAYS), start)) - recent
@@ -118,6 +114,16 @@ def _days_since(timeline: Timeline, mask: np.ndarray, row_sec: np.ndarray, start
     at = last_selected[np.maximum(end - 1, 0)]
     found = (end > start) & (at >= start)
     return np.where(found, (row_sec - timeline.seconds[np.maximum(at, 0)]) / DAY, np.nan)
+
+
+def _decayed(timeline: Timeline, weights: np.ndarray, factor: np.ndarray, start: np.ndarray,
+             end: np.ndarray) -> np.ndarray:
+    """Decayed count per row: its factor times the lead's running sum of weights at its as_of."""
+    if not len(timeline):
+        return np.zeros(len(start))
+    # running sums per lead: a global prefix sum would lose a small lead's sum next to huge ones
+    running = pd.Series(weights).groupby(timeline.lead, sort=False).cumsum().to_numpy()
+    return np.where(end > start, factor * running[np.maximum(end - 1, 0)], 0.0)
 
 
 def _decay_weights(timeline: Timeline, row_sec: np.ndarray, end: np.ndarray, start: np.ndarray,
