@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 MLFLOW_URI ?= sqlite:///mlflow.db
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-fast lint mlflow-ui clean
+.PHONY: help venv demo test test-fast lint docs mlflow-ui clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ test-fast: $(STAMP) ## run the tests that train no model
 
 lint: $(STAMP) ## ruff over the package and the tests
 	$(BIN)/ruff check src tests
+
+docs: $(STAMP) ## regenerate docs/features.md from the feature catalog
+	$(BIN)/leadml features --list --markdown --config configs/default.yaml > docs/features.md
 
 mlflow-ui: $(STAMP) ## open the MLflow UI on the project's tracking store
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_URI) --port 5000

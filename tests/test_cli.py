@@ -34,6 +34,14 @@ def test_every_command_has_help(command: str) -> None:
     assert "--config" in result.output and "--json" in result.output
 
 
+def test_features_list_prints_the_catalog() -> None:
+    listed = json.loads(runner.invoke(app, ["features", "--list", "--json"]).stdout)
+    assert {"name", "family", "description"} <= set(listed[0])
+    assert {item["family"] for item in listed} == {"engagement", "fit", "budget"}
+    text = runner.invoke(app, ["features", "--list"]).stdout
+    assert "days_since_last_high_intent" in text and len(text.splitlines()) == len(listed)
+
+
 def test_console_script_is_installed() -> None:
     leadml = Path(sys.executable).with_name("leadml")
     result = subprocess.run([str(leadml), "--help"], capture_output=True, text=True, timeout=120)

@@ -1,11 +1,14 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from leadml.clean import clean_tables
-from leadml.config import FeaturesConfig
+from leadml.config import FeaturesConfig, load_config
 from leadml.features import build_features, feature_catalog
 from leadml.features.budget import budget_features
+from leadml.features.catalog import catalog_markdown
 from leadml.features.engagement import CORE_TYPES, HIGH_INTENT
 from leadml.features.fit import email_domain_class, parse_function, parse_seniority, size_band
 from leadml.features.geography import normalise_countries
@@ -154,3 +157,12 @@ def test_size_and_budget_bands() -> None:
     assert out["budget_band"].tolist()[:4] == ["under_5k", "under_5k", "5k-20k", "200k+"]
     assert out["budget_band"].isna().tolist()[4:] == [True, True]
     assert out["has_declared_budget"].tolist() == [1, 1, 1, 1, 0, 0]
+
+
+def test_docs_features_md_is_generated_from_the_catalog() -> None:
+    root = Path(__file__).resolve().parents[1]
+    expected = catalog_markdown(load_config(root / "configs" / "default.yaml", env={}).features)
+    actual = (root / "docs" / "features.md").read_text(encoding="utf-8")
+    assert actual.strip() == expected.strip(), "docs/features.md is stale: run `make docs`"
+    for feature in feature_catalog(load_config(root / "configs" / "default.yaml", env={}).features):
+        assert f"`{feature.name}`" in actual and feature.description and feature.computed

@@ -32,14 +32,15 @@ DEFAULT_CONFIG = Path("configs/default.yaml")
 def _run(job: Any, json_out: bool, render: Any = None) -> None:
     """Run a job, print its result, and turn known failures into a one-line error and exit 1."""
     from leadml.clean import DataError
+    from leadml.leakage import LeakageError
     from leadml.model import ModelError
     from leadml.scoring import CoverageError
     from leadml.train import InsufficientDataError
 
     try:
         result = job()
-    except (ConfigError, DataError, ModelError, CoverageError, InsufficientDataError, ValueError,
-            FileNotFoundError) as exc:
+    except (ConfigError, DataError, LeakageError, ModelError, CoverageError, InsufficientDataError,
+            ValueError, FileNotFoundError) as exc:
         typer.echo(f"leadml: error: {exc}", err=True)
         raise typer.Exit(1) from None
     if render is not None:
@@ -100,9 +101,24 @@ def evaluate(data: DataOpt = None, as_of: AsOfOpt = None, model: ModelOpt = None
 @app.command()
 def features(data: DataOpt = None, as_of: AsOfOpt = None,
              out: Annotated[str, typer.Option("--out", help="Matrix file: .parquet or .csv.")] = "features.parquet",
+             list_: Annotated[bool, typer.Option("--list", help="Print the feature catalog instead.")] = False,
+             markdown: Annotated[bool, typer.Option("--markdown", help="With --list: as Markdown.")] = False,
              config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
-    """Write the feature matrix of the population at --as-of (one row per lead)."""
+    """Write the feature matrix of the population at --as-of (one row per lead), or list the catalog."""
     cfg = _config(config)
+    if list_:
+        from leadml.features.catalog import catalog_markdown, feature_catalog
+
+        catalog = feature_catalog(cfg.features)
+        if markdown:
+            typer.echo(catalog_markdown(cfg.features))
+        elif json_out:
+            typer.echo(json.dumps([{"name": f.name, "family": f.family, "description": f.description,
+                                    "type": f.kind, "computed": f.computed} for f in catalog]))
+        else:
+            for f in catalog:
+                typer.echo(f"{f.name:34} {f.family:10} {f.description}")
+        return
     _run(lambda: jobs.features(cfg, data or cfg.data.source, as_of, out), json_out)
 
 

@@ -48,6 +48,8 @@ class TrainingConfig(_Frozen):
     cutoffs: CutoffsConfig = CutoffsConfig()
     min_positives: int = Field(100, ge=1, description="fewest conversions the training cutoffs may hold")
     seed: int = 42
+    leakage_max_auc: float = Field(0.95, gt=0.5, le=1.0, description="single-feature ROC AUC that stops training")
+    leakage_allow: tuple[str, ...] = ()
 
 
 class ModelConfig(_Frozen):

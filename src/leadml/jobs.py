@@ -93,7 +93,9 @@ def train(config: Config, data: str, as_of: str | None) -> dict[str, Any]:
               "cutoffs_train": ",".join(str(c.date()) for c in cutoffs["train"]),
               "cutoff_validation": str(cutoffs["validation"][0].date()),
               "cutoff_holdout": str(cutoffs["holdout"][0].date()), "n_features": len(model.spec.names),
-              "calibration": config.model.calibration, **{f"lgb_{k}": v for k, v in config.model.params.items()}}
+              "calibration": config.model.calibration, "leakage_max_auc": config.training.leakage_max_auc,
+              "leakage_allow": ",".join(config.training.leakage_allow) or "none",
+              **{f"lgb_{k}": v for k, v in config.model.params.items()}}
     tags = {"leadml_version": __version__, "git_commit": _git_commit()}
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = model.save(Path(tmp) / "model")

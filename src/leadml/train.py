@@ -17,6 +17,7 @@ from leadml.config import Config
 from leadml.dataset import Snapshot
 from leadml.evaluate import classification_metrics
 from leadml.features import feature_catalog
+from leadml.leakage import check_leakage, single_feature_auc
 from leadml.model import FeatureSpec, LeadModel
 
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -63,6 +64,8 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
     categorical = [f.name for f in catalog if f.kind == "categorical"]
     spec = FeatureSpec.learn(train.features, {f.name: f.family for f in catalog}, categorical,
                              config.features.max_categories)
+    aucs = single_feature_auc(train.features, train.labels, valid.features, valid.labels, categorical)
+    check_leakage(aucs, config.training.leakage_max_auc, config.training.leakage_allow)
     params = DEFAULT_PARAMS | {"seed": config.training.seed} | config.model.params
     train_set = lgb.Dataset(spec.prepare(train.features), train.labels.to_numpy(),
                             categorical_feature=categorical, free_raw_data=True)
@@ -87,5 +90,6 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
                                       prefix="constant_")
     metrics |= {"best_iteration": float(booster.best_iteration), "train_rows": float(len(train.labels)),
                 "train_positives": float(train.labels.sum()), "validation_rows": float(len(valid.labels)),
-                "validation_positives": float(valid.labels.sum())}
+                "validation_positives": float(valid.labels.sum()),
+                "max_single_feature_auc": float(aucs.max()) if len(aucs) else float("nan")}
     return model, metrics

@@ -1,0 +1,76 @@
+"""Training guards: the leakage probe, too little data, and the time order of the splits."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from leadml.clean import CleanReport
+from leadml.config import load_config
+from leadml.dataset import Snapshot, build_snapshot
+from leadml.leakage import LeakageError
+from leadml.sources import Source
+from leadml.spine import as_timestamp, training_cutoffs
+from leadml.train import InsufficientDataError, fit_model
+from tests.conftest import write_config
+
+AS_OF = as_timestamp("2026-11-01")
+
+
+@pytest.fixture(scope="module")
+def snapshot(tiny_db: Path) -> tuple[Snapshot, dict]:
+    cutoffs = training_cutoffs(AS_OF, 30, 12, "monthly")
+    with Source(tiny_db) as source:
+        snap = build_snapshot(source.chunks(2000), [c for v in cutoffs.values() for c in v], AS_OF, 30,
+                              _config().features, CleanReport())
+    return snap, cutoffs
+
+
+def _config(tmp: Path | None = None, **training):
+    if tmp is None:
+        return load_config(Path(__file__).resolve().parents[1] / "configs" / "default.yaml", env={})
+    overrides = {"training": {"min_positives": 20, "cutoffs": {"count": 12}, **training},
+                 "model": {"num_boost_round": 200, "early_stopping_rounds": 20}}
+    return load_config(write_config(tmp, **overrides), env={})
+
+
+def _with_leak(snap: Snapshot) -> Snapshot:
+    leaky = snap.features.copy()
+    leaky["n_meeting_held_all"] = snap.labels.astype("float64") * 3  # "logged by sales once the deal exists"
+    return Snapshot(snap.spine, leaky, snap.labels)
+
+
+def test_a_leaky_feature_stops_training_and_is_named(snapshot, tmp_path: Path) -> None:
+    snap, cutoffs = snapshot
+    with pytest.raises(LeakageError, match=r"n_meeting_held_all \(ROC AUC 1\.000\)"):
+        fit_model(_with_leak(snap), cutoffs, _config(tmp_path), AS_OF)
+
+
+def test_an_allowed_leak_trains_and_the_honest_set_passes(snapshot, tmp_path: Path) -> None:
+    snap, cutoffs = snapshot
+    model, metrics = fit_model(_with_leak(snap), cutoffs, _config(tmp_path, leakage_allow=["n_meeting_held_all"]),
+                               AS_OF)
+    assert metrics["max_single_feature_auc"] == pytest.approx(1.0)
+    _, honest = fit_model(snap, cutoffs, _config(tmp_path), AS_OF)
+    assert honest["max_single_feature_auc"] < 0.95 and honest["roc_auc"] > 0.75
+    assert model.info["trained_as_of"] == str(AS_OF)
+
+
+def test_too_few_conversions_is_an_error_with_the_counts(snapshot, tmp_path: Path) -> None:
+    snap, cutoffs = snapshot
+    with pytest.raises(InsufficientDataError, match=r"training cutoffs: \d+ conversions in \d+ rows; at least 100000"):
+        fit_model(snap, cutoffs, _config(tmp_path, min_positives=100000), AS_OF)
+
+
+def test_labels_never_reach_past_the_as_of_moment(tiny_db: Path) -> None:
+    late = [as_timestamp("2026-10-15")]  # its 30-day window would close after AS_OF
+    with Source(tiny_db) as source, pytest.raises(ValueError, match="label window open"):
+        build_snapshot(source.chunks(2000), late, AS_OF, 30, _config().features, CleanReport())
+
+
+def test_snapshot_labels_equal_the_full_database_labels(snapshot) -> None:
+    snap, cutoffs = snapshot
+    assert set(snap.spine["as_of"]) == {c for v in cutoffs.values() for c in v}
+    assert snap.labels.isin([0, 1]).all() and 0 < snap.labels.mean() < 0.05
+    assert not snap.spine.duplicated().any()
+    assert pd.api.types.is_integer_dtype(snap.labels)
