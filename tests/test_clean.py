@@ -63,9 +63,13 @@ def test_timestamps_become_utc(values: list[str], expected: list[str]) -> None:
     assert list(parsed.dt.tz_localize(None).astype("str")) == [e.replace("T", " ") for e in expected]
 
 
-def test_numbers_and_non_finite_values() -> None:
-    raw = tables({"lead_id": ["a", "b"], "created_at": ["2026-01-01"] * 2, "employees": ["12", "lots"],
-                  "annual_revenue": [np.inf, 5.0]})
-    clean, _, _ = clean_tables(raw)
-    assert clean.leads["employees"].tolist()[0] == 12 and np.isnan(clean.leads["employees"].tolist()[1])
-    assert np.isnan(clean.leads["annual_revenue"].iloc[0])
+def test_numbers_non_finite_and_absurd_values_are_reported() -> None:
+    raw = tables({"lead_id": ["a", "b", "c", "d"], "created_at": ["2026-01-01"] * 4,
+                  "employees": ["12", "lots", "-1", "1,200"], "annual_revenue": [np.inf, 5.0, 1e15, np.nan]})
+    clean, _, report = clean_tables(raw)
+    employees = clean.leads["employees"].tolist()
+    assert employees[0] == 12 and employees[3] == 1200 and np.isnan(employees[1]) and np.isnan(employees[2])
+    assert clean.leads["annual_revenue"].isna().tolist() == [True, False, True, True]
+    assert report.counts["leads.employees: not a number, set missing"] == 1
+    assert report.counts["leads.employees: infinite, negative or implausible, set missing"] == 1
+    assert report.counts["leads.annual_revenue: infinite, negative or implausible, set missing"] == 2

@@ -77,6 +77,11 @@ def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: P
     local = LeadModel.load(trained["local_model"]).predict_proba(sample)
     pd.testing.assert_series_equal(pyfunc.predict(sample).reset_index(drop=True),
                                    pd.Series(local, name="probability"))
+    run = mlflow.MlflowClient().get_run(trained["run_id"])
+    quality = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/data_quality.json")
+    assert quality["activities: duplicate rows dropped"] > 0
+    logged = json.dumps([run.data.params, run.data.tags, quality])
+    assert "@" not in logged and "max_single_feature_auc" in run.data.metrics
 
     first = invoke("score", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
                    "--out", str(tmp_path / "a.csv"))

@@ -1,9 +1,10 @@
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from leadml.export import neutralise_formulas, write_table
+from leadml.export import ChunkedWriter, neutralise_formulas, write_table
 
 HOSTILE = ["=HYPERLINK(\"http://x\")", "+1-555", "-2", "@SUM(1)", "\tcmd", "\rcmd", "plain", None]
 
@@ -41,3 +42,22 @@ def test_failed_write_keeps_the_previous_file_and_leaves_no_temporary(tmp_path: 
 def test_unknown_suffix_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="use one of"):
         write_table(pd.DataFrame({"a": [1]}), tmp_path / "out.json")
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_chunked_writer_appends_and_publishes_only_on_success(tmp_path: Path, suffix: str) -> None:
+    schema = pa.schema([("lead_id", pa.string()), ("industry", pa.string()), ("x", pa.float64())])
+    path = tmp_path / f"m{suffix}"
+    with ChunkedWriter(path, schema) as writer:
+        writer.write(pd.DataFrame({"lead_id": ["a"], "industry": [None], "x": [1.0]}))  # all-missing text column
+        writer.write(pd.DataFrame({"lead_id": ["b", "c"], "industry": ["=cmd", "retail"], "x": [2.0, None]}))
+    back = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
+    assert back["lead_id"].tolist() == ["a", "b", "c"] and writer.rows == 3
+    assert back["industry"].tolist()[1] == ("=cmd" if suffix == ".parquet" else "'=cmd")
+
+    with pytest.raises(RuntimeError), ChunkedWriter(path, schema) as writer:
+        writer.write(pd.DataFrame({"lead_id": ["z"], "industry": ["x"], "x": [0.0]}))
+        raise RuntimeError("killed")
+    again = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
+    assert again["lead_id"].tolist() == ["a", "b", "c"]
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]

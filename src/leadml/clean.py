@@ -14,6 +14,10 @@ import pandas as pd
 
 from leadml.tables import COLUMNS, NUMERIC_COLUMNS, REQUIRED, TIME_COLUMNS, LeadTables
 
+# Values outside these bounds are data-entry errors, not companies: set missing and reported.
+PLAUSIBLE = {"employees": (0, 5_000_000), "annual_revenue": (0, 1e13), "declared_budget": (0, 1e11),
+             "value": (0, 1e7), "amount": (0, 1e12)}
+
 
 class DataError(ValueError):
     """Raised when a table cannot be used at all (e.g. a required column is missing)."""
@@ -78,8 +82,7 @@ def _typed(name: str, frame: pd.DataFrame, report: CleanReport) -> pd.DataFrame:
         elif column == "lead_id":
             out[column] = to_id(values)
         elif column in NUMERIC_COLUMNS[name]:
-            number = pd.to_numeric(values, errors="coerce").astype("float64")
-            out[column] = number.where(np.isfinite(number))
+            out[column] = _plausible_number(name, column, values, report)
         else:
             text = values.astype("str").str.strip()
             out[column] = text.where(text != "")
@@ -91,6 +94,20 @@ def _typed(name: str, frame: pd.DataFrame, report: CleanReport) -> pd.DataFrame:
     duplicated = out.duplicated()
     report.add(f"{name}: duplicate rows dropped", duplicated.sum())
     return out[~duplicated].reset_index(drop=True)
+
+
+def _plausible_number(table: str, column: str, values: pd.Series, report: CleanReport) -> pd.Series:
+    """Parse numbers ("1,200" included); unparseable, infinite or implausible values become missing."""
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        number = values.astype("float64")
+    else:
+        text = values.astype("str").str.strip().str.replace(r"(?<=\d),(?=\d{3}\b)", "", regex=True)
+        number = pd.to_numeric(text, errors="coerce").astype("float64")
+        report.add(f"{table}.{column}: not a number, set missing", (number.isna() & values.notna()).sum())
+    low, high = PLAUSIBLE[column]
+    bad = ~np.isfinite(number) | (number < low) | (number > high)
+    report.add(f"{table}.{column}: infinite, negative or implausible, set missing", (bad & number.notna()).sum())
+    return number.where(~bad)
 
 
 def _unique_leads(leads: pd.DataFrame, report: CleanReport) -> tuple[pd.DataFrame, pd.DataFrame]:

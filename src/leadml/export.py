@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from types import TracebackType
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SUFFIXES = (".csv", ".parquet", ".xlsx")
@@ -27,14 +30,27 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write ``frame`` to ``path`` by its suffix, via a temporary file and an atomic rename."""
-    path = Path(path)
-    if path.suffix not in SUFFIXES:
-        raise ValueError(f"cannot write {path}: use one of {', '.join(SUFFIXES)}")
+def _temporary_beside(path: Path, suffixes: tuple[str, ...]) -> str:
+    if path.suffix not in suffixes:
+        raise ValueError(f"cannot write {path}: use one of {', '.join(suffixes)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.tmp.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
+    return tmp
+
+
+def _publish(tmp: str, path: Path) -> None:
+    """Make the temporary file readable like any new file and rename it over ``path``."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes private files; an export is meant to be read
+    os.replace(tmp, path)
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``frame`` to ``path`` by its suffix, via a temporary file and an atomic rename."""
+    path = Path(path)
+    tmp = _temporary_beside(path, SUFFIXES)
     try:
         if path.suffix == ".csv":
             neutralise_formulas(frame).to_csv(tmp, index=False, encoding="utf-8")
@@ -42,13 +58,45 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
             frame.to_parquet(tmp, index=False)
         else:
             _write_xlsx(neutralise_formulas(frame), tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes private files; an export is meant to be read
-        os.replace(tmp, path)
+        _publish(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return path
+
+
+class ChunkedWriter:
+    """Append frames to one ``.parquet`` or ``.csv`` file; publish it atomically on a clean exit.
+
+    Memory holds one chunk at a time. The Parquet schema is given up front, so a chunk where a
+    column happens to be all missing cannot change its type.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], schema: pa.Schema):
+        self.path = Path(path)
+        self.schema = schema
+        self.rows = 0
+        self._tmp = _temporary_beside(self.path, (".parquet", ".csv"))
+        self._parquet = pq.ParquetWriter(self._tmp, schema) if self.path.suffix == ".parquet" else None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self._parquet is not None:
+            self._parquet.write_table(pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False))
+        else:
+            neutralise_formulas(frame).to_csv(self._tmp, mode="a", header=self.rows == 0, index=False)
+        self.rows += len(frame)
+
+    def __enter__(self) -> ChunkedWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+            if kind is None:
+                _publish(self._tmp, self.path)
+        finally:
+            Path(self._tmp).unlink(missing_ok=True)
 
 
 def _write_xlsx(frame: pd.DataFrame, path: str) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 from tqdm import tqdm
 
 from leadml import __version__
@@ -23,7 +24,7 @@ from leadml.clean import CleanReport, DataError, clean_tables
 from leadml.config import Config
 from leadml.dataset import build_snapshot
 from leadml.evaluate import classification_metrics
-from leadml.export import write_table
+from leadml.export import ChunkedWriter, write_table
 from leadml.features import feature_catalog
 from leadml.generate import GenerateSpec, generate_chunks
 from leadml.scoring import finalise, population_matrix, score_chunks
@@ -100,7 +101,7 @@ def train(config: Config, data: str, as_of: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = model.save(Path(tmp) / "model")
         registered = log_trained_model(model, model_dir, snapshot.features.head(50), config.tracking, params,
-                                       metrics, tags)
+                                       metrics, tags, {"data_quality.json": report.counts})
         local = Path(config.models_dir) / f"{registered['model_name']}-v{registered['model_version']}"
         shutil.rmtree(local, ignore_errors=True)
         shutil.copytree(model_dir, local)
@@ -160,17 +161,21 @@ def evaluate(config: Config, data: str, as_of: str | None, model_ref: str | None
 
 
 def features(config: Config, data: str, as_of: str | None, out: str) -> dict[str, Any]:
-    """Write the feature matrix of the population at ``as_of`` (one row per lead)."""
+    """Write the feature matrix of the population at ``as_of`` (one row per lead), chunk by chunk."""
     moment = resolve_as_of(as_of)
-    frames = []
-    with Source(data) as source:
+    catalog = feature_catalog(config.features)
+    schema = pa.schema([("lead_id", pa.string()), ("as_of", pa.timestamp("us", tz="UTC"))]
+                       + [(f.name, pa.string() if f.kind == "categorical" else pa.float64()) for f in catalog])
+    report = CleanReport()
+    with Source(data) as source, ChunkedWriter(out, schema) as writer:
         for raw in _chunks(source, config, "features"):
-            tables, _, _ = clean_tables(raw)
+            tables, _, chunk_report = clean_tables(raw)
+            report.merge(chunk_report)
             spine, matrix = population_matrix(tables, moment, config.features)
-            frames.append(pd.concat([spine, matrix], axis=1))
-    table = pd.concat(frames, ignore_index=True).sort_values("lead_id", kind="stable").reset_index(drop=True)
-    write_table(table, out)
-    return {"out": str(out), "as_of": str(moment), "rows": len(table), "features": table.shape[1] - 2}
+            writer.write(pd.concat([spine, matrix], axis=1))
+    _log_report(report)
+    return {"out": str(out), "as_of": str(moment), "rows": writer.rows, "features": len(catalog),
+            "data_quality": report.counts}
 
 
 def data_end_day(data: str) -> pd.Timestamp:

@@ -55,14 +55,18 @@ def configure(tracking: TrackingConfig) -> str:
 
 
 def log_trained_model(model: LeadModel, model_dir: Path, example: pd.DataFrame, tracking: TrackingConfig,
-                      params: dict[str, Any], metrics: dict[str, float], tags: dict[str, str]) -> dict[str, str]:
-    """Log one training run, register its model and point ``champion`` at it."""
+                      params: dict[str, Any], metrics: dict[str, float], tags: dict[str, str],
+                      documents: dict[str, Any]) -> dict[str, str]:
+    """Log one training run (with JSON documents such as the data-quality report), register its model
+    and point ``champion`` at it."""
     experiment_id = configure(tracking)
     example = model.spec.prepare(example).astype({name: "object" for name in model.spec.categories})
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
         mlflow.log_metrics({k: v for k, v in metrics.items() if v == v})  # NaN-free
         mlflow.set_tags(tags)
+        for name, document in documents.items():
+            mlflow.log_dict(document, name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             info = mlflow.pyfunc.log_model(
