@@ -82,6 +82,13 @@ def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: P
     assert quality["activities: duplicate rows dropped"] > 0
     logged = json.dumps([run.data.params, run.data.tags, quality])
     assert "@" not in logged and "max_single_feature_auc" in run.data.metrics
+    assert trained["promoted"] is True and trained["promotion_reason"] == "no champion yet"
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(trained["run_id"], "plots")}
+    assert {f"plots/{n}.png" for n in ("roc", "pr", "calibration", "gain", "importance",
+                                        "score_distribution")} <= artifacts
+    for baseline in ("logistic", "points", "constant"):
+        assert f"{baseline}_roc_auc" in run.data.metrics
+    assert run.data.params["data_fingerprint"] == trained["data_fingerprint"]
 
     first = invoke("score", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
                    "--out", str(tmp_path / "a.csv"))
@@ -105,13 +112,29 @@ def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: P
     evaluated = invoke("evaluate", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-15")
     assert evaluated["outcomes_seen_in_training"] is True  # said, since the model trained as of November
 
-    # an honest backtest: a model trained as of 1 September, evaluated on the month after it
-    invoke("train", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-01")
+    # an honest backtest: a model trained (and tuned, 2 trials) as of 1 September, evaluated on the month after
+    second = invoke("train", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-01",
+                    "--tune", "2")
+    assert second["model_version"] == "2" and second["champion_version"] in ("1", "2")
+    assert second["promoted"] == (second["champion_version"] == "2") and second["promotion_reason"]
+    trials = mlflow.search_runs(experiment_names=["leadml"],
+                                filter_string=f"tags.mlflow.parentRunId = '{second['run_id']}'")
+    assert len(trials) == 2 and trials["metrics.validation_roc_auc"].notna().all()
     backtest = invoke("evaluate", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-01",
                       "--model", "models:/leadml-lead-scoring/2")
     assert backtest["outcomes_seen_in_training"] is False and backtest["positives"] >= 10
     assert backtest["roc_auc"] > backtest["constant_roc_auc"] + 0.2
     assert backtest["pr_auc"] > 3 * backtest["constant_pr_auc"]
+
+    # promotion by hand and rollback move the champion alias; the history is kept
+    listed = invoke("models", "list", "--config", str(config_file))
+    assert [v["version"] for v in listed["versions"]] == [2, 1]
+    assert "challenger" in listed["versions"][0]["aliases"]
+    invoke("models", "promote", "1", "--config", str(config_file))
+    invoke("models", "promote", "2", "--config", str(config_file))
+    assert invoke("models", "rollback", "--config", str(config_file))["champion_version"] == "1"
+    result = runner.invoke(app, ["models", "promote", "9", "--config", str(config_file)])
+    assert result.exit_code == 1 and "no version 9" in result.stderr
 
     features = invoke("features", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
                       "--out", str(tmp_path / "f.parquet"))

@@ -166,3 +166,20 @@ def test_docs_features_md_is_generated_from_the_catalog() -> None:
     assert actual.strip() == expected.strip(), "docs/features.md is stale: run `make docs`"
     for feature in feature_catalog(load_config(root / "configs" / "default.yaml", env={}).features):
         assert f"`{feature.name}`" in actual and feature.description and feature.computed
+
+
+def test_unknown_activity_types_count_as_other() -> None:
+    T = as_timestamp("2026-05-01")
+    leads = pd.DataFrame({"lead_id": ["a"], "created_at": [T - pd.Timedelta(days=3)], "source": "event",
+                          "country": None, "industry": None, "job_title": None, "email": None,
+                          "employees": np.nan, "annual_revenue": np.nan, "declared_budget": np.nan})
+    acts = pd.DataFrame({"lead_id": ["a"] * 3, "occurred_at": [T - pd.Timedelta(days=1)] * 3,
+                         "activity_type": ["chat_started", "podcast_listened", "web_visit"], "channel": None,
+                         "value": np.nan})
+    opps = pd.DataFrame({"lead_id": pd.Series([], dtype="str"),
+                         "created_at": pd.Series([], dtype="datetime64[us, UTC]")})
+    tables = LeadTables(leads, acts, opps)
+    matrix = build_features(build_spine(tables, [T]), tables, SETTINGS)
+    assert matrix.loc[0, "n_other_7d"] == 2 and matrix.loc[0, "n_web_visit_7d"] == 1
+    assert matrix.loc[0, "n_touches_all"] == 3 and matrix.loc[0, "distinct_channels"] == 0
+    assert matrix.loc[0, ["country", "region", "industry", "email_domain"]].isna().all()

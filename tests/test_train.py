@@ -48,12 +48,26 @@ def test_a_leaky_feature_stops_training_and_is_named(snapshot, tmp_path: Path) -
 
 def test_an_allowed_leak_trains_and_the_honest_set_passes(snapshot, tmp_path: Path) -> None:
     snap, cutoffs = snapshot
-    model, metrics = fit_model(_with_leak(snap), cutoffs, _config(tmp_path, leakage_allow=["n_meeting_held_all"]),
-                               AS_OF)
-    assert metrics["max_single_feature_auc"] == pytest.approx(1.0)
-    _, honest = fit_model(snap, cutoffs, _config(tmp_path), AS_OF)
-    assert honest["max_single_feature_auc"] < 0.95 and honest["roc_auc"] > 0.75
-    assert model.info["trained_as_of"] == str(AS_OF)
+    leaky = fit_model(_with_leak(snap), cutoffs, _config(tmp_path, leakage_allow=["n_meeting_held_all"]), AS_OF)
+    assert leaky.metrics["max_single_feature_auc"] == pytest.approx(1.0)
+    honest = fit_model(snap, cutoffs, _config(tmp_path), AS_OF)
+    assert honest.metrics["max_single_feature_auc"] < 0.95 and honest.metrics["roc_auc"] > 0.75
+    assert honest.model.info["trained_as_of"] == str(AS_OF)
+
+
+def test_the_model_and_its_baselines_are_measured_on_the_same_rows(snapshot, tmp_path: Path) -> None:
+    snap, cutoffs = snapshot
+    result = fit_model(snap, cutoffs, _config(tmp_path), AS_OF)
+    m = result.metrics
+    assert m["roc_auc"] > m["constant_roc_auc"] + 0.2 and m["pr_auc"] > 3 * m["constant_pr_auc"]
+    for name in ("logistic", "points"):
+        assert 0.5 < m[f"{name}_roc_auc"] < 1 and f"margin_roc_auc_vs_{name}" in m
+    # the booster is near calibrated already: calibration on a later cutoff must not make it materially worse
+    assert m["brier"] <= 1.05 * m["uncalibrated_brier"]
+    assert {"lift_top5", "capture_top20", "precision_at_capacity"} <= set(m)
+    assert set(result.slices["segment"]) <= {"lead_source", "region", "company_size_band"}
+    assert list(result.importance.columns) == ["gain", "mean_abs_contribution"]
+    assert len(result.probabilities["model"]) == len(result.test.labels)
 
 
 def test_too_few_conversions_is_an_error_with_the_counts(snapshot, tmp_path: Path) -> None:
@@ -74,3 +88,12 @@ def test_snapshot_labels_equal_the_full_database_labels(snapshot) -> None:
     assert snap.labels.isin([0, 1]).all() and 0 < snap.labels.mean() < 0.05
     assert not snap.spine.duplicated().any()
     assert pd.api.types.is_integer_dtype(snap.labels)
+
+
+def test_balanced_weights_miscalibrate_and_calibration_repairs_them(snapshot, tmp_path: Path) -> None:
+    snap, cutoffs = snapshot
+    config = _config(tmp_path)
+    config = config.model_copy(update={"model": config.model.model_copy(update={"class_weight": "balanced"})})
+    m = fit_model(snap, cutoffs, config, AS_OF).metrics
+    assert m["uncalibrated_mean_probability"] > 5 * m["base_rate"]  # weighting inflates probabilities
+    assert m["brier"] < 0.5 * m["uncalibrated_brier"] and m["ece"] < 0.5 * m["uncalibrated_ece"]

@@ -74,11 +74,12 @@ def generate(
 
 
 @app.command()
-def train(data: DataOpt = None, as_of: AsOfOpt = None, config: ConfigOpt = DEFAULT_CONFIG,
-          json_out: JsonOpt = False) -> None:
-    """Train as if today were --as-of, track the run in MLflow and register the model as champion."""
+def train(data: DataOpt = None, as_of: AsOfOpt = None,
+          tune: Annotated[int, typer.Option("--tune", min=0, help="Optuna trials before the final fit.")] = 0,
+          config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+    """Train as if today were --as-of; log to MLflow; register; promote to champion if it beats it."""
     cfg = _config(config)
-    _run(lambda: jobs.train(cfg, data or cfg.data.source, as_of), json_out)
+    _run(lambda: jobs.train(cfg, data or cfg.data.source, as_of, tune), json_out)
 
 
 @app.command()
@@ -153,6 +154,42 @@ def demo(leads: Annotated[int | None, typer.Option("--leads", min=1, help="Numbe
             f"MLflow UI:     make mlflow-ui   (or: mlflow ui --backend-store-uri {result['tracking_uri']})")
 
     _run(job, json_out, render)
+
+
+models_app = typer.Typer(no_args_is_help=True, help="List, promote and roll back registered models.")
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list(config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+    """List registered versions with their aliases and held-out metrics."""
+    cfg = _config(config)
+
+    def render(result: dict[str, Any]) -> None:
+        if json_out:
+            return
+        for row in result["versions"]:
+            aliases = ",".join(row["aliases"]) or "-"
+            typer.echo(f"v{row['version']:<4} {aliases:22} roc_auc={row['roc_auc'] or float('nan'):.4f} "
+                       f"pr_auc={row['pr_auc'] or float('nan'):.4f} trained_as_of={row['trained_as_of']} "
+                       f"created={row['created']}")
+
+    _run(lambda: jobs.models_list(cfg), json_out, render)
+
+
+@models_app.command("promote")
+def models_promote(version: Annotated[str, typer.Argument(help="Version to make champion.")],
+                   config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+    """Point the champion alias at VERSION (by hand, past the gate)."""
+    cfg = _config(config)
+    _run(lambda: jobs.models_promote(cfg, version), json_out)
+
+
+@models_app.command("rollback")
+def models_rollback(config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+    """Point the champion alias back at the previous champion."""
+    cfg = _config(config)
+    _run(lambda: jobs.models_rollback(cfg), json_out)
 
 
 def main() -> None:

@@ -57,6 +57,19 @@ class ModelConfig(_Frozen):
     num_boost_round: int = Field(2000, gt=0)
     early_stopping_rounds: int = Field(100, gt=0)
     calibration: Literal["sigmoid", "isotonic"] = "sigmoid"
+    class_weight: Literal["none", "sqrt_balanced", "balanced"] = "none"
+
+
+class EvaluationConfig(_Frozen):
+    sales_capacity: int = Field(200, gt=0, description="leads sales can work per horizon: precision at top K")
+
+
+class PromotionConfig(_Frozen):
+    """When a newly trained model (challenger) replaces the champion, on the same test rows."""
+
+    metric: Literal["roc_auc", "pr_auc"] = "roc_auc"
+    min_improvement: float = Field(0.0, description="challenger must beat the champion's metric by this")
+    max_brier_increase: float = Field(0.0, ge=0.0, description="calibration may not get worse by more")
 
 
 class FeaturesConfig(_Frozen):
@@ -92,6 +105,8 @@ class Config(_Frozen):
     model: ModelConfig = ModelConfig()
     features: FeaturesConfig = FeaturesConfig()
     grades: dict[str, float] = Field(default_factory=lambda: {"A": 0.30, "B": 0.15, "C": 0.05, "D": 0.0})
+    evaluation: EvaluationConfig = EvaluationConfig()
+    promotion: PromotionConfig = PromotionConfig()
     tracking: TrackingConfig = TrackingConfig()
     export: ExportConfig = ExportConfig()
     models_dir: str = "models"

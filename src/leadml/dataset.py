@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from leadml.clean import CleanReport, clean_tables
@@ -27,10 +28,14 @@ class Snapshot:
     features: pd.DataFrame
     labels: pd.Series
 
+    def rows(self, mask: np.ndarray) -> Snapshot:
+        """Return the rows where ``mask`` is true, re-indexed from zero."""
+        return Snapshot(self.spine[mask].reset_index(drop=True), self.features[mask].reset_index(drop=True),
+                        self.labels[mask].reset_index(drop=True))
+
     def at(self, cutoffs: Sequence[pd.Timestamp]) -> Snapshot:
-        rows = self.spine["as_of"].isin(list(cutoffs)).to_numpy()
-        return Snapshot(self.spine[rows].reset_index(drop=True), self.features[rows].reset_index(drop=True),
-                        self.labels[rows].reset_index(drop=True))
+        """Return the rows of the given cutoffs."""
+        return self.rows(self.spine["as_of"].isin(list(cutoffs)).to_numpy())
 
 
 def build_snapshot(chunks: Iterable[LeadTables], cutoffs: Sequence[pd.Timestamp], known_at: pd.Timestamp,

@@ -1,24 +1,76 @@
-"""Metrics that say how well probabilities predicted conversions within the horizon."""
+"""Metrics that say how well probabilities predicted conversions within the horizon.
+
+Ranking (ROC AUC, PR AUC, lift and capture at the top, precision at a sales capacity) and
+probability quality (log loss, Brier, expected calibration error, a reliability table).
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
+TOP_SHARES = (0.05, 0.10, 0.20)
 
-def classification_metrics(y: np.ndarray, probability: np.ndarray, prefix: str = "") -> dict[str, float]:
-    """Return ROC AUC, PR AUC, log loss, Brier score, lift at the top 10% and the counts."""
+
+def reliability_table(y: np.ndarray, probability: np.ndarray, bins: int = 10) -> pd.DataFrame:
+    """Return predicted against observed conversion per equal-count bin of probability."""
+    order = np.argsort(probability, kind="stable")
+    groups = np.array_split(order, min(bins, max(1, len(order))))
+    rows = [{"bin": i + 1, "rows": len(g), "predicted": float(probability[g].mean()),
+             "observed": float(y[g].mean())} for i, g in enumerate(groups) if len(g)]
+    return pd.DataFrame(rows)
+
+
+def expected_calibration_error(y: np.ndarray, probability: np.ndarray, bins: int = 10) -> float:
+    """Row-weighted mean gap between predicted and observed conversion over equal-count bins."""
+    table = reliability_table(y, probability, bins)
+    return float((table["rows"] * (table["predicted"] - table["observed"]).abs()).sum() / table["rows"].sum())
+
+
+def classification_metrics(y: np.ndarray, probability: np.ndarray, prefix: str = "",
+                           capacity: int | None = None) -> dict[str, float]:
+    """Return ranking and probability metrics; ranking metrics need both classes present.
+
+    ``lift_topN`` is the conversion rate of the top N% by probability over the base rate,
+    ``capture_topN`` the share of all conversions found there; ``precision_at_capacity`` is the
+    conversion rate of the ``capacity`` best leads (what a sales team of that size would see).
+    """
     y = np.asarray(y, dtype="int64")
     probability = np.clip(np.asarray(probability, dtype="float64"), 1e-12, 1 - 1e-12)
     metrics: dict[str, float] = {"rows": float(len(y)), "positives": float(y.sum()),
                                  "base_rate": float(y.mean()) if len(y) else float("nan")}
+    if len(y):
+        metrics |= {"brier": float(brier_score_loss(y, probability)),
+                    "ece": expected_calibration_error(y, probability),
+                    "mean_probability": float(probability.mean())}
     if len(np.unique(y)) == 2:
-        top = np.argsort(-probability, kind="stable")[: max(1, len(y) // 10)]
-        metrics |= {
-            "roc_auc": float(roc_auc_score(y, probability)),
-            "pr_auc": float(average_precision_score(y, probability)),
-            "log_loss": float(log_loss(y, probability, labels=[0, 1])),
-            "brier": float(brier_score_loss(y, probability)),
-            "lift_top10": float(y[top].mean() / y.mean()),
-        }
+        metrics |= {"roc_auc": float(roc_auc_score(y, probability)),
+                    "pr_auc": float(average_precision_score(y, probability)),
+                    "log_loss": float(log_loss(y, probability, labels=[0, 1]))}
+        if np.ptp(probability) > 0:  # a constant ranks nothing: no top to speak of
+            order = np.argsort(-probability, kind="stable")
+            for share in TOP_SHARES:
+                top = y[order[: max(1, int(round(len(y) * share)))]]
+                metrics[f"lift_top{int(share * 100)}"] = float(top.mean() / y.mean())
+                metrics[f"capture_top{int(share * 100)}"] = float(top.sum() / y.sum())
+            if capacity:
+                metrics["precision_at_capacity"] = float(y[order[:capacity]].mean())
     return {f"{prefix}{name}": value for name, value in metrics.items()}
+
+
+def slice_metrics(y: np.ndarray, probability: np.ndarray, segments: pd.DataFrame, min_rows: int = 200
+                  ) -> pd.DataFrame:
+    """Return ROC AUC, PR AUC, base rate and mean probability per value of each segment column."""
+    rows = []
+    for column in segments.columns:
+        values = segments[column].astype("str").fillna("missing").to_numpy()
+        for value in pd.unique(values):
+            mask = values == value
+            if mask.sum() < min_rows:
+                continue
+            m = classification_metrics(y[mask], probability[mask])
+            rows.append({"segment": column, "value": value, "rows": int(mask.sum()), "positives": int(y[mask].sum()),
+                         "base_rate": m["base_rate"], "mean_probability": m["mean_probability"],
+                         "roc_auc": m.get("roc_auc", float("nan")), "pr_auc": m.get("pr_auc", float("nan"))})
+    return pd.DataFrame(rows)

@@ -6,20 +6,23 @@ returns a plain dict (paths, counts, metrics) that the CLI prints or emits as JS
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+from mlflow.exceptions import MlflowException
 from tqdm import tqdm
 
-from leadml import __version__
+from leadml import __version__, plots
 from leadml.clean import CleanReport, DataError, clean_tables
 from leadml.config import Config
 from leadml.dataset import build_snapshot
@@ -27,12 +30,26 @@ from leadml.evaluate import classification_metrics
 from leadml.export import ChunkedWriter, write_table
 from leadml.features import feature_catalog
 from leadml.generate import GenerateSpec, generate_chunks
+from leadml.model import ModelError
+from leadml.promotion import Decision, decide
 from leadml.scoring import finalise, population_matrix, score_chunks
 from leadml.sources import Source, write_database
 from leadml.spine import as_timestamp, label, training_cutoffs
 from leadml.tables import LeadTables
-from leadml.tracking import log_trained_model, redact, resolve_model
-from leadml.train import fit_model
+from leadml.tracking import (
+    champion_version,
+    configure,
+    list_versions,
+    log_results,
+    log_trial,
+    promote,
+    redact,
+    register_model,
+    resolve_model,
+    rollback,
+    training_run,
+)
+from leadml.train import TrainingResult, fit_model
 
 log = logging.getLogger("leadml")
 
@@ -79,37 +96,90 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def train(config: Config, data: str, as_of: str | None) -> dict[str, Any]:
-    """Build snapshots at the cutoffs, fit and calibrate, log to MLflow and register the model."""
+def train(config: Config, data: str, as_of: str | None, tune_trials: int = 0) -> dict[str, Any]:
+    """Build snapshots at the cutoffs, fit, calibrate and evaluate against baselines; log the run to
+    MLflow, register the model as challenger and promote it to champion if it passes the gate."""
     known_at = resolve_as_of(as_of)
     cutoffs = training_cutoffs(known_at, config.horizon_days, config.training.cutoffs.count,
                                config.training.cutoffs.frequency)
     report = CleanReport()
     with Source(data) as source:
+        fingerprint = source.fingerprint()
         snapshot = build_snapshot(_chunks(source, config, "features"), [c for v in cutoffs.values() for c in v],
                                   known_at, config.horizon_days, config.features, report)
     _log_report(report)
-    model, metrics = fit_model(snapshot, cutoffs, config, known_at)
-    params = {"as_of": known_at, "data": redact(data), "horizon_days": config.horizon_days,
-              "cutoffs_train": ",".join(str(c.date()) for c in cutoffs["train"]),
-              "cutoff_validation": str(cutoffs["validation"][0].date()),
-              "cutoff_holdout": str(cutoffs["holdout"][0].date()), "n_features": len(model.spec.names),
-              "calibration": config.model.calibration, "leakage_max_auc": config.training.leakage_max_auc,
-              "leakage_allow": ",".join(config.training.leakage_allow) or "none",
-              **{f"lgb_{k}": v for k, v in config.model.params.items()}}
-    tags = {"leadml_version": __version__, "git_commit": _git_commit()}
-    with tempfile.TemporaryDirectory() as tmp:
-        model_dir = model.save(Path(tmp) / "model")
-        registered = log_trained_model(model, model_dir, snapshot.features.head(50), config.tracking, params,
-                                       metrics, tags, {"data_quality.json": report.counts})
-        local = Path(config.models_dir) / f"{registered['model_name']}-v{registered['model_version']}"
-        shutil.rmtree(local, ignore_errors=True)
-        shutil.copytree(model_dir, local)
-    log.info("trained %s version %s: ROC AUC %.3f, PR AUC %.3f on the held-out cutoff",
-             registered["model_name"], registered["model_version"], metrics.get("roc_auc", float("nan")),
-             metrics.get("pr_auc", float("nan")))
-    return {"as_of": str(known_at), **registered, "local_model": str(local),
-            "tracking_uri": redact(config.tracking.uri), **metrics}
+    with training_run(config.tracking) as run_id:
+        result = fit_model(snapshot, cutoffs, config, known_at, tune_trials, log_trial)
+        champion = _champion_on(result, config)
+        log_results(_train_params(config, data, known_at, cutoffs, result, fingerprint, tune_trials),
+                    result.metrics, {"leadml_version": __version__, "git_commit": _git_commit()},
+                    {"data_quality.json": report.counts, "cutoffs.json": {k: [str(c) for c in v]
+                                                                          for k, v in cutoffs.items()}},
+                    {**result.tables, "slices": result.slices, "importance": result.importance},
+                    _figures(result), dataset=snapshot.features.head(100_000))
+        with tempfile.TemporaryDirectory() as tmp:
+            model_dir = result.model.save(Path(tmp) / "model")
+            registered = register_model(result.model, model_dir, snapshot.features.head(50), config.tracking)
+            local = Path(config.models_dir) / f"{registered['model_name']}-v{registered['model_version']}"
+            shutil.rmtree(local, ignore_errors=True)
+            shutil.copytree(model_dir, local)
+        decision = champion["decision"] if "decision" in champion else decide(
+            _gate_metrics(result.metrics), champion.get("metrics"), config.promotion)
+        if decision.promote:
+            promote(registered["model_name"], registered["model_version"], decision.reason)
+        log_results({}, {}, {"promoted": str(decision.promote), "promotion_reason": decision.reason[:5000]},
+                    {"promotion.json": asdict(decision)}, {}, {})
+    log.info("trained %s version %s: ROC AUC %.3f, PR AUC %.3f on the held-out cutoff; %s: %s",
+             registered["model_name"], registered["model_version"], result.metrics.get("roc_auc", float("nan")),
+             result.metrics.get("pr_auc", float("nan")), "champion" if decision.promote else "challenger",
+             decision.reason)
+    return {"as_of": str(known_at), **registered, "run_id": run_id, "local_model": str(local),
+            "tracking_uri": redact(config.tracking.uri), "promoted": decision.promote,
+            "promotion_reason": decision.reason, "champion_version": champion_version(registered["model_name"]),
+            "data_fingerprint": fingerprint, **result.metrics}
+
+
+def _gate_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: metrics[k] for k in ("roc_auc", "pr_auc", "brier") if k in metrics}
+
+
+def _champion_on(result: TrainingResult, config: Config) -> dict[str, Any]:
+    """Score the current champion on the challenger's test rows, for the promotion gate."""
+    version = champion_version(config.tracking.registered_model)
+    if version is None:
+        return {}
+    try:
+        model, _ = resolve_model(None, config.tracking, Path(config.models_dir))
+        probability = model.predict_proba(result.test.features)
+    except ModelError as exc:
+        reason = (f"the champion (version {version}) cannot be scored on this feature set ({exc}); "
+                  "compare them and promote by hand with `leadml models promote`")
+        return {"decision": Decision(False, reason, _gate_metrics(result.metrics), None)}
+    metrics = classification_metrics(result.test.labels.to_numpy(), probability)
+    result.metrics |= {f"champion_{k}": v for k, v in _gate_metrics(metrics).items()}
+    return {"metrics": _gate_metrics(metrics)}
+
+
+def _train_params(config: Config, data: str, known_at: pd.Timestamp, cutoffs: dict, result: TrainingResult,
+                  fingerprint: str, tune_trials: int) -> dict[str, Any]:
+    flat = pd.json_normalize(json.loads(config.model_dump_json()), sep=".").iloc[0].to_dict()
+    flat["data.source"] = redact(str(flat.get("data.source", "")))
+    flat["tracking.uri"] = redact(str(flat.get("tracking.uri", "")))
+    return {**{f"config.{k}": v for k, v in flat.items()}, "as_of": known_at, "data": redact(data),
+            "data_fingerprint": fingerprint, "cutoffs_train": ",".join(str(c.date()) for c in cutoffs["train"]),
+            "cutoff_validation": str(cutoffs["validation"][0].date()),
+            "cutoff_holdout": str(cutoffs["holdout"][0].date()), "n_features": len(result.model.spec.names),
+            "features": ",".join(result.model.spec.names), "tune_trials": tune_trials,
+            **{f"tuned.{k}": v for k, v in result.model.info.get("tuned_params", {}).items()}}
+
+
+def _figures(result: TrainingResult) -> dict[str, Any]:
+    y = result.test.labels.to_numpy()
+    ranked = {name: p for name, p in result.probabilities.items() if name != "constant"}
+    return {"roc": plots.roc_figure(y, ranked), "pr": plots.pr_figure(y, ranked),
+            "calibration": plots.calibration_figure(y, result.uncalibrated, result.probabilities["model"]),
+            "gain": plots.gain_figure(y, ranked), "importance": plots.importance_figure(result.importance),
+            "score_distribution": plots.score_distribution_figure(y, result.probabilities["model"])}
 
 
 def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str | None) -> dict[str, Any]:
@@ -176,6 +246,29 @@ def features(config: Config, data: str, as_of: str | None, out: str) -> dict[str
     _log_report(report)
     return {"out": str(out), "as_of": str(moment), "rows": writer.rows, "features": len(catalog),
             "data_quality": report.counts}
+
+
+def models_list(config: Config) -> dict[str, Any]:
+    configure(config.tracking)
+    return {"model_name": config.tracking.registered_model,
+            "versions": list_versions(config.tracking.registered_model)}
+
+
+def models_promote(config: Config, version: str) -> dict[str, Any]:
+    configure(config.tracking)
+    name = config.tracking.registered_model
+    try:
+        promote(name, version, "promoted by hand")
+    except MlflowException:
+        raise ModelError(f"model {name} has no version {version}") from None
+    return {"model_name": name, "champion_version": version}
+
+
+def models_rollback(config: Config) -> dict[str, Any]:
+    configure(config.tracking)
+    name = config.tracking.registered_model
+    previous, current = rollback(name)
+    return {"model_name": name, "rolled_back_from": previous, "champion_version": current}
 
 
 def data_end_day(data: str) -> pd.Timestamp:

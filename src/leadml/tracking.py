@@ -11,6 +11,8 @@ import logging
 import os
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ from leadml.config import TrackingConfig
 from leadml.model import LeadModel, ModelError
 
 CHAMPION = "champion"
+CHALLENGER = "challenger"
+HISTORY_TAG = "champion_history"
 log = logging.getLogger(__name__)
 
 
@@ -54,31 +58,110 @@ def configure(tracking: TrackingConfig) -> str:
     return mlflow.create_experiment(tracking.experiment, artifact_location=artifact_root.as_uri())
 
 
-def log_trained_model(model: LeadModel, model_dir: Path, example: pd.DataFrame, tracking: TrackingConfig,
-                      params: dict[str, Any], metrics: dict[str, float], tags: dict[str, str],
-                      documents: dict[str, Any]) -> dict[str, str]:
-    """Log one training run (with JSON documents such as the data-quality report), register its model
-    and point ``champion`` at it."""
+@contextmanager
+def training_run(tracking: TrackingConfig) -> Iterator[str]:
+    """Open the MLflow run of one ``train`` command; yield its id."""
     experiment_id = configure(tracking)
-    example = model.spec.prepare(example).astype({name: "object" for name in model.spec.categories})
     with mlflow.start_run(experiment_id=experiment_id) as run:
-        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
-        mlflow.log_metrics({k: v for k, v in metrics.items() if v == v})  # NaN-free
-        mlflow.set_tags(tags)
-        for name, document in documents.items():
-            mlflow.log_dict(document, name)
+        yield run.info.run_id
+
+
+def log_trial(number: int, params: dict[str, Any], validation_auc: float) -> None:
+    """Log one tuning trial as a run nested in the active training run."""
+    parent = mlflow.active_run()
+    with mlflow.start_run(run_name=f"trial-{number:03d}", nested=True, experiment_id=parent.info.experiment_id):
+        mlflow.log_params(params)
+        mlflow.log_metric("validation_roc_auc", validation_auc)
+
+
+def log_results(params: dict[str, Any], metrics: dict[str, float], tags: dict[str, str],
+                documents: dict[str, Any], tables: dict[str, pd.DataFrame], figures: dict[str, Any],
+                dataset: pd.DataFrame | None = None, dataset_name: str = "training snapshot") -> None:
+    """Log parameters, NaN-free metrics, tags, JSON documents, tables, PNG figures and the input data."""
+    mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v == v})
+    mlflow.set_tags(tags)
+    for name, document in documents.items():
+        mlflow.log_dict(document, name)
+    for name, table in tables.items():
+        mlflow.log_text(table.to_csv(), f"tables/{name}.csv")
+    for name, figure in figures.items():
+        mlflow.log_figure(figure, f"plots/{name}.png")
+    if dataset is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            info = mlflow.pyfunc.log_model(
-                name="model", python_model=str(Path(__file__).with_name("mlflow_model.py")),
-                artifacts={"model": str(model_dir)},
-                signature=_signature(example, model.predict_proba(example)),
-                input_example=example.head(5), registered_model_name=tracking.registered_model,
-            )
+            mlflow.log_input(mlflow.data.from_pandas(dataset, name=dataset_name), context="training")
+
+
+def register_model(model: LeadModel, model_dir: Path, example: pd.DataFrame,
+                   tracking: TrackingConfig) -> dict[str, str]:
+    """Log the model of the active run as a pyfunc, register it and alias it ``challenger``."""
+    example = model.spec.prepare(example).astype({name: "object" for name in model.spec.categories})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=str(Path(__file__).with_name("mlflow_model.py")),
+            artifacts={"model": str(model_dir)},
+            signature=_signature(example, model.predict_proba(example)),
+            input_example=example.head(5), registered_model_name=tracking.registered_model,
+        )
     version = str(info.registered_model_version)
-    MlflowClient().set_registered_model_alias(tracking.registered_model, CHAMPION, version)
-    return {"run_id": run.info.run_id, "model_uri": info.model_uri, "model_name": tracking.registered_model,
-            "model_version": version}
+    client = MlflowClient()
+    client.set_registered_model_alias(tracking.registered_model, CHALLENGER, version)
+    client.set_model_version_tag(tracking.registered_model, version, "trained_as_of",
+                                 str(model.info.get("trained_as_of")))
+    return {"run_id": mlflow.active_run().info.run_id, "model_uri": info.model_uri,
+            "model_name": tracking.registered_model, "model_version": version}
+
+
+def champion_version(name: str) -> str | None:
+    """Return the version the ``champion`` alias points at, or None."""
+    try:
+        return str(MlflowClient().get_model_version_by_alias(name, CHAMPION).version)
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+def _history(client: MlflowClient, name: str) -> list[str]:
+    tags = client.get_registered_model(name).tags
+    return [v for v in tags.get(HISTORY_TAG, "").split(",") if v]
+
+
+def promote(name: str, version: str, reason: str) -> None:
+    """Point ``champion`` at ``version`` and remember the previous champion for rollback."""
+    client = MlflowClient()
+    client.get_model_version(name, version)  # raises for an unknown version
+    history = _history(client, name)
+    client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_registered_model_tag(name, HISTORY_TAG, ",".join([*history, version]))
+    client.set_model_version_tag(name, version, "promotion_reason", reason[:5000])
+
+
+def rollback(name: str) -> tuple[str, str]:
+    """Point ``champion`` back at the previous champion; return (from, to) versions."""
+    client = MlflowClient()
+    history = _history(client, name)
+    if len(history) < 2:
+        raise ModelError(f"model {name} has no earlier champion to roll back to")
+    current, previous = history[-1], history[-2]
+    client.set_registered_model_alias(name, CHAMPION, previous)
+    client.set_registered_model_tag(name, HISTORY_TAG, ",".join(history[:-1]))
+    client.set_model_version_tag(name, current, "rolled_back", "true")
+    return current, previous
+
+
+def list_versions(name: str) -> list[dict[str, Any]]:
+    """Return every registered version with its aliases and held-out metrics, newest first."""
+    client = MlflowClient()
+    rows = []
+    for found in client.search_model_versions(f"name = '{name}'"):
+        version = client.get_model_version(name, found.version)  # search results leave aliases empty
+        metrics = client.get_run(version.run_id).data.metrics if version.run_id else {}
+        rows.append({"version": int(version.version), "aliases": list(version.aliases),
+                     "created": pd.Timestamp(version.creation_timestamp, unit="ms", tz="UTC").isoformat(),
+                     "roc_auc": metrics.get("roc_auc"), "pr_auc": metrics.get("pr_auc"),
+                     "brier": metrics.get("brier"), "trained_as_of": version.tags.get("trained_as_of")})
+    return sorted(rows, key=lambda row: -row["version"])
 
 
 def _signature(example: pd.DataFrame, output: Any) -> ModelSignature:

@@ -1,21 +1,25 @@
 """Fit the booster on training cutoffs, stop early on the validation cutoff, calibrate later.
 
-The held-out cutoff is split by a stable hash of lead_id: one half fits the calibrator, the other
-half is the test set the reported metrics come from. Nothing is split at random.
+The held-out cutoff is split by a stable hash of lead_id: one half fits the calibrators, the other
+half is the test set every reported figure comes from, for the model and for the baselines
+alike. Nothing is split at random.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from leadml.calibrate import CALIBRATORS
+from leadml.baselines import LogisticBaseline, points_score
+from leadml.calibrate import CALIBRATORS, SigmoidCalibrator
 from leadml.config import Config
 from leadml.dataset import Snapshot
-from leadml.evaluate import classification_metrics
+from leadml.evaluate import classification_metrics, reliability_table, slice_metrics
 from leadml.features import feature_catalog
 from leadml.leakage import check_leakage, single_feature_auc
 from leadml.model import FeatureSpec, LeadModel
@@ -26,20 +30,32 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "cat_smooth": 20, "max_cat_to_onehot": 8, "deterministic": True, "force_row_wise": True,
     "num_threads": 2, "verbosity": -1,
 }
+SLICES = ("lead_source", "region", "company_size_band")
+TrialCallback = Callable[[int, dict[str, Any], float], None]
 
 
 class InsufficientDataError(ValueError):
     """Raised when the cutoffs hold too few rows or conversions to train an honest model."""
 
 
+@dataclass
+class TrainingResult:
+    """The model and everything measured about it on the test half of the held-out cutoff."""
+
+    model: LeadModel
+    metrics: dict[str, float]
+    test: Snapshot
+    probabilities: dict[str, np.ndarray]  # calibrated, per scorer: model, logistic, points, constant
+    uncalibrated: np.ndarray
+    slices: pd.DataFrame
+    importance: pd.DataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
 def split_holdout(snapshot: Snapshot) -> tuple[Snapshot, Snapshot]:
     """Split held-out rows into calibration and test halves by a stable hash of lead_id."""
     half = (pd.util.hash_pandas_object(snapshot.spine["lead_id"], index=False).to_numpy() % 2) == 0
-    def pick(rows: np.ndarray) -> Snapshot:
-        return Snapshot(snapshot.spine[rows].reset_index(drop=True),
-                        snapshot.features[rows].reset_index(drop=True),
-                        snapshot.labels[rows].reset_index(drop=True))
-    return pick(half), pick(~half)
+    return snapshot.rows(half), snapshot.rows(~half)
 
 
 def _require(name: str, part: Snapshot, minimum: int) -> None:
@@ -50,9 +66,62 @@ def _require(name: str, part: Snapshot, minimum: int) -> None:
             "non-conversions are needed (generate more leads, add cutoffs or lower training.min_positives)")
 
 
+def booster_params(config: Config, train_labels: pd.Series, overrides: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+    """Return LightGBM parameters: leadml defaults, the config, class weighting, then overrides."""
+    params = DEFAULT_PARAMS | {"seed": config.training.seed} | config.model.params | (overrides or {})
+    if config.model.class_weight == "balanced":
+        positives = max(float(train_labels.sum()), 1.0)
+        params["scale_pos_weight"] = (len(train_labels) - positives) / positives
+    elif config.model.class_weight == "sqrt_balanced":
+        positives = max(float(train_labels.sum()), 1.0)
+        params["scale_pos_weight"] = float(np.sqrt((len(train_labels) - positives) / positives))
+    return params
+
+
+def _fit_booster(params: dict[str, Any], spec: FeatureSpec, train: Snapshot, valid: Snapshot,
+                 categorical: list[str], config: Config) -> lgb.Booster:
+    train_set = lgb.Dataset(spec.prepare(train.features), train.labels.to_numpy(),
+                            categorical_feature=categorical, free_raw_data=True)
+    valid_set = lgb.Dataset(spec.prepare(valid.features), valid.labels.to_numpy(), reference=train_set)
+    booster = lgb.train(params | {"metric": "auc"}, train_set, num_boost_round=config.model.num_boost_round,
+                        valid_sets=[valid_set], valid_names=["validation"],
+                        callbacks=[lgb.early_stopping(config.model.early_stopping_rounds, verbose=False)])
+    booster.free_dataset()
+    return booster
+
+
+def tune(config: Config, spec: FeatureSpec, train: Snapshot, valid: Snapshot, categorical: list[str],
+         trials: int, on_trial: TrialCallback | None = None) -> dict[str, Any]:
+    """Search LightGBM parameters with Optuna, scoring each trial by validation-cutoff ROC AUC."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def objective(trial: optuna.Trial) -> float:
+        overrides = {
+            "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.2, log=True),
+            "num_leaves": trial.suggest_int("num_leaves", 8, 128, log=True),
+            "min_data_in_leaf": trial.suggest_int("min_data_in_leaf", 20, 500, log=True),
+            "feature_fraction": trial.suggest_float("feature_fraction", 0.4, 1.0),
+            "lambda_l2": trial.suggest_float("lambda_l2", 1e-3, 30.0, log=True),
+        }
+        booster = _fit_booster(booster_params(config, train.labels, overrides), spec, train, valid, categorical,
+                               config)
+        auc = float(booster.best_score["validation"]["auc"])
+        if on_trial is not None:
+            on_trial(trial.number, overrides | {"best_iteration": booster.best_iteration}, auc)
+        return auc
+
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=config.training.seed))
+    study.optimize(objective, n_trials=trials)
+    return dict(study.best_params)
+
+
 def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config: Config,
-              known_at: pd.Timestamp) -> tuple[LeadModel, dict[str, float]]:
-    """Train, early-stop, calibrate; return the model and its metrics on the test half."""
+              known_at: pd.Timestamp, tune_trials: int = 0, on_trial: TrialCallback | None = None
+              ) -> TrainingResult:
+    """Train, early-stop, calibrate and measure the model and its baselines on the test half."""
     train, valid, holdout = (snapshot.at(cutoffs[k]) for k in ("train", "validation", "holdout"))
     calib, test = split_holdout(holdout)
     _require("training cutoffs", train, config.training.min_positives)
@@ -62,34 +131,55 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
 
     catalog = feature_catalog(config.features)
     categorical = [f.name for f in catalog if f.kind == "categorical"]
-    spec = FeatureSpec.learn(train.features, {f.name: f.family for f in catalog}, categorical,
-                             config.features.max_categories)
     aucs = single_feature_auc(train.features, train.labels, valid.features, valid.labels, categorical)
     check_leakage(aucs, config.training.leakage_max_auc, config.training.leakage_allow)
-    params = DEFAULT_PARAMS | {"seed": config.training.seed} | config.model.params
-    train_set = lgb.Dataset(spec.prepare(train.features), train.labels.to_numpy(),
-                            categorical_feature=categorical, free_raw_data=True)
-    valid_set = lgb.Dataset(spec.prepare(valid.features), valid.labels.to_numpy(), reference=train_set)
-    booster = lgb.train(params, train_set, num_boost_round=config.model.num_boost_round,
-                        valid_sets=[valid_set], valid_names=["validation"],
-                        callbacks=[lgb.early_stopping(config.model.early_stopping_rounds, verbose=False)])
-    booster.free_dataset()
+    spec = FeatureSpec.learn(train.features, {f.name: f.family for f in catalog}, categorical,
+                             config.features.max_categories)
+    tuned = tune(config, spec, train, valid, categorical, tune_trials, on_trial) if tune_trials else {}
+    booster = _fit_booster(booster_params(config, train.labels, tuned), spec, train, valid, categorical, config)
 
-    uncalibrated = LeadModel(booster, spec, CALIBRATORS["sigmoid"]().fit(np.array([0.0, 1.0]), [0, 1]))
-    calibrator = CALIBRATORS[config.model.calibration]().fit(uncalibrated.raw_score(calib.features),
-                                                           calib.labels.to_numpy())
+    raw = LeadModel(booster, spec, SigmoidCalibrator().fit(np.array([-1.0, 1.0]), [0, 1]))
+    calibrator = CALIBRATORS[config.model.calibration]().fit(raw.raw_score(calib.features), calib.labels.to_numpy())
     model = LeadModel(booster, spec, calibrator, {
         "best_iteration": booster.best_iteration, "horizon_days": config.horizon_days,
-        "trained_as_of": str(known_at),
+        "trained_as_of": str(known_at), "tuned_params": tuned,
         "cutoffs": {k: [str(t) for t in v] for k, v in cutoffs.items()},
+        "base_rate": float(train.labels.mean()),
     })
-    probability = model.predict_proba(test.features)
-    base_rate = float(train.labels.mean())
-    metrics = classification_metrics(test.labels.to_numpy(), probability)
-    metrics |= classification_metrics(test.labels.to_numpy(), np.full(len(test.labels), base_rate),
-                                      prefix="constant_")
+
+    y_calib, y_test = calib.labels.to_numpy(), test.labels.to_numpy()
+    logistic = LogisticBaseline(categorical, seed=config.training.seed).fit(train.features, train.labels.to_numpy())
+    def calibrated(calib_score: np.ndarray, test_score: np.ndarray) -> np.ndarray:
+        return SigmoidCalibrator().fit(calib_score, y_calib).predict(test_score)
+    uncalibrated = 1 / (1 + np.exp(-raw.raw_score(test.features)))
+    probabilities = {
+        "model": model.predict_proba(test.features),
+        "logistic": calibrated(logistic.decision(calib.features), logistic.decision(test.features)),
+        "points": calibrated(points_score(calib.features), points_score(test.features)),
+        "constant": np.full(len(y_test), float(train.labels.mean())),
+    }
+    capacity = config.evaluation.sales_capacity
+    metrics = classification_metrics(y_test, probabilities["model"], capacity=capacity)
+    metrics |= classification_metrics(y_test, uncalibrated, prefix="uncalibrated_")
+    for name in ("logistic", "points", "constant"):
+        metrics |= classification_metrics(y_test, probabilities[name], prefix=f"{name}_", capacity=capacity)
+    for name in ("logistic", "points"):
+        for metric in ("roc_auc", "pr_auc"):
+            metrics[f"margin_{metric}_vs_{name}"] = metrics[metric] - metrics[f"{name}_{metric}"]
     metrics |= {"best_iteration": float(booster.best_iteration), "train_rows": float(len(train.labels)),
                 "train_positives": float(train.labels.sum()), "validation_rows": float(len(valid.labels)),
-                "validation_positives": float(valid.labels.sum()),
+                "validation_positives": float(valid.labels.sum()), "calibration_rows": float(len(y_calib)),
                 "max_single_feature_auc": float(aucs.max()) if len(aucs) else float("nan")}
-    return model, metrics
+
+    sample = test.features.head(20_000)
+    contributions = model.contributions(sample).drop(columns="base")
+    importance = pd.DataFrame({"gain": booster.feature_importance("gain"),
+                               "mean_abs_contribution": contributions.abs().mean().to_numpy()},
+                              index=spec.names).sort_values("gain", ascending=False)
+    return TrainingResult(
+        model=model, metrics=metrics, test=test, probabilities=probabilities, uncalibrated=uncalibrated,
+        slices=slice_metrics(y_test, probabilities["model"], test.features[list(SLICES)]),
+        importance=importance,
+        tables={"reliability_before": reliability_table(y_test, uncalibrated),
+                "reliability_after": reliability_table(y_test, probabilities["model"]),
+                "single_feature_auc": aucs.rename("roc_auc").to_frame()})

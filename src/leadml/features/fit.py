@@ -71,7 +71,7 @@ def _map_unique(values: pd.Series, function) -> pd.Series:
     """Apply a per-value function once per distinct value (titles repeat a lot)."""
     uniques = pd.unique(values.dropna())
     mapping = {value: function(value) for value in uniques}
-    return values.map(mapping)
+    return values.map(mapping).astype("str")
 
 
 def normalise_label(values: pd.Series) -> pd.Series:
