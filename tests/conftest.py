@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +41,28 @@ def write_config(folder: Path, **overrides: object) -> Path:
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server; skipped where the server is not installed, except in CI."""
+    from tests.pgserver import PostgresServer, binaries
+
+    if binaries() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed: .ci/run must install it")
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials for the test server come from the environment, as in production."""
+    from tests.pgserver import PASSWORD
+
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -96,8 +97,10 @@ def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: P
                     "--out", str(tmp_path / "b.parquet"))
     a = pd.read_csv(first["out"], dtype={"lead_id": "str"})
     b = pd.read_parquet(second["out"])
-    assert list(a.columns) == ["lead_id", "probability", "score", "grade", "rank", "top_reasons",
-                               "model_version", "as_of", "scored_at"]
+    assert list(a.columns) == ["lead_id", "probability", "score", "grade", "rank", "top_reasons", "reason_1",
+                               "reason_2", "reason_3", "risk_1", "risk_2", "fit_score", "engagement_score",
+                               "budget_score", "base_score", "score_change", "trend", "model_version", "as_of",
+                               "scored_at"]
     # one row per lead of the population, none missing, none twice
     assert a["lead_id"].is_unique and set(a["lead_id"]) == population_at(db, AS_OF)
     assert first["rejected"] == 0 and first["population"] == len(a)
@@ -107,7 +110,11 @@ def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: P
     assert a["rank"].tolist() == list(range(1, len(a) + 1))
     assert a["probability"].is_monotonic_decreasing and a["score"].between(0, 100).all()
     assert set(a["grade"]) <= {"A", "B", "C", "D"} and (a["model_version"] == "leadml-lead-scoring/1").all()
-    assert not a["top_reasons"].str.contains(r"\b[a-z]+_[a-z_]+\b", regex=True).any(), "raw feature names"
+    words = a[["top_reasons", "reason_1", "reason_2", "reason_3", "risk_1", "risk_2"]].fillna("")
+    assert not words.apply(lambda c: c.str.contains(r"\b[a-z]+_[a-z_]+\b", regex=True)).any().any(), "raw names"
+    logit = np.log(a["probability"] / (1 - a["probability"]))  # sigmoid calibration is monotone in the raw score
+    raw = a[["fit_score", "engagement_score", "budget_score", "base_score"]].sum(axis=1)
+    assert np.corrcoef(raw, logit)[0, 1] > 0.999
 
     evaluated = invoke("evaluate", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-15")
     assert evaluated["outcomes_seen_in_training"] is True  # said, since the model trained as of November

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from leadml.calibrate import IsotonicCalibrator, SigmoidCalibrator
-from leadml.explain import top_reasons
+from leadml.explain import explain
 from leadml.features import Feature
 from leadml.model import FeatureSpec, LeadModel, ModelError
 
@@ -86,12 +86,30 @@ def test_contributions_add_up_to_the_raw_score(model: LeadModel) -> None:
 
 def test_reasons_are_words_on_distinct_topics(model: LeadModel) -> None:
     frame, _ = toy(300, seed=6)
-    reasons = top_reasons(model.contributions(frame), frame, CATALOG, 3)
+    reasons = explain(model.contributions(frame), frame, CATALOG, 3)["top_reasons"]
     names = [f.name for f in CATALOG]
     for text in reasons:
         assert text and not any(name in text for name in names if "_" in name)
         assert text.count("demo request") <= 1  # 30-day and all-time counts share one topic
         assert all(part[:1] in "↑↓" for part in text.split("; "))
+
+
+def test_family_scores_add_up_and_reasons_and_risks_have_the_right_sign(model: LeadModel) -> None:
+    frame, _ = toy(300, seed=8)
+    contributions = model.contributions(frame)
+    explained = explain(contributions, frame, CATALOG, reasons=3, risks=2)
+    total = explained[["fit_score", "engagement_score", "budget_score", "base_score"]].sum(axis=1)
+    np.testing.assert_allclose(total.to_numpy(), model.raw_score(frame), atol=1e-9)
+    demo_up = contributions["n_demo_requested_30d"] + contributions["n_demo_requested_all"]
+    for i in range(len(frame)):
+        reasons = {explained.loc[i, f"reason_{k}"] for k in (1, 2, 3)} - {""}
+        risks = {explained.loc[i, f"risk_{k}"] for k in (1, 2)} - {""}
+        assert not reasons & risks
+        if contributions.loc[i, "n_demo_requested_30d"] > 0 and demo_up[i] > 0.5:
+            assert any("demo request" in r for r in reasons)
+        silent = contributions.loc[i, "days_since_last_touch"]
+        if silent < -0.3 and (contributions.drop(columns="base").iloc[i] < silent).sum() < 2:
+            assert any("No activity" in r or "Last activity" in r for r in risks)
 
 
 def test_more_demo_requests_never_lower_the_score(model: LeadModel) -> None:

@@ -85,10 +85,14 @@ def train(data: DataOpt = None, as_of: AsOfOpt = None,
 @app.command()
 def score(data: DataOpt = None, as_of: AsOfOpt = None,
           out: Annotated[str | None, typer.Option("--out", help="Export file: .csv, .parquet or .xlsx.")] = None,
-          model: ModelOpt = None, config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
-    """Score the population at --as-of and write the scored-lead export and a rejects file."""
+          model: ModelOpt = None,
+          write_back: Annotated[bool, typer.Option(
+              "--write-back", help="Also write the scores into the source database (one transaction).")] = False,
+          config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+    """Score the population at --as-of; write the export, a rejects file and a manifest."""
     cfg = _config(config)
-    _run(lambda: jobs.score(cfg, data or cfg.data.source, as_of, out or cfg.export.path, model), json_out)
+    _run(lambda: jobs.score(cfg, data or cfg.data.source, as_of, out or cfg.export.path, model, write_back),
+         json_out)
 
 
 @app.command()

@@ -92,9 +92,14 @@ class TrackingConfig(_Frozen):
     registered_model: str = "leadml-lead-scoring"
 
 
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
+
+
 class ExportConfig(_Frozen):
     path: str = "data/scored_leads.csv"
     top_reasons: int = Field(3, ge=1, le=10)
+    scores_table: str = Field("lead_scores", pattern=IDENTIFIER, description="write-back: the latest scores")
+    history_table: str = Field("lead_score_history", pattern=IDENTIFIER, description="write-back: every run")
 
 
 class Config(_Frozen):

@@ -6,6 +6,8 @@ killed at any moment leaves the previous file intact and never a partial file un
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -62,6 +64,26 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     finally:
         Path(tmp).unlink(missing_ok=True)
     return path
+
+
+def write_json(document: dict, path: str | os.PathLike[str]) -> Path:
+    """Write a JSON document atomically (temporary file, then rename)."""
+    path = Path(path)
+    tmp = _temporary_beside(path, (".json",))
+    try:
+        Path(tmp).write_text(json.dumps(document, indent=1, default=str) + "\n", encoding="utf-8")
+        _publish(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class ChunkedWriter:

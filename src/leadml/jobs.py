@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -27,13 +28,13 @@ from leadml.clean import CleanReport, DataError, clean_tables
 from leadml.config import Config
 from leadml.dataset import build_snapshot
 from leadml.evaluate import classification_metrics
-from leadml.export import ChunkedWriter, write_table
+from leadml.export import ChunkedWriter, file_sha256, write_json, write_table
 from leadml.features import feature_catalog
 from leadml.generate import GenerateSpec, generate_chunks
 from leadml.model import ModelError
 from leadml.promotion import Decision, decide
 from leadml.scoring import finalise, population_matrix, score_chunks
-from leadml.sources import Source, write_database
+from leadml.sources import Source, open_source, write_database
 from leadml.spine import as_timestamp, label, training_cutoffs
 from leadml.tables import LeadTables
 from leadml.tracking import (
@@ -50,6 +51,8 @@ from leadml.tracking import (
     training_run,
 )
 from leadml.train import TrainingResult, fit_model
+from leadml.writeback import previous_scores
+from leadml.writeback import write_back as write_back_scores
 
 log = logging.getLogger("leadml")
 
@@ -83,7 +86,7 @@ def generate(config: Config, leads: int, seed: int, out: str, fmt: str = "parque
     spec = GenerateSpec(leads=leads, seed=seed, end=as_timestamp(str(config.generate.end)),
                         days=config.generate.days, chunk_size=config.generate.chunk_size)
     write_database(generate_chunks(spec), out, fmt)
-    with Source(out) as source:
+    with open_source(out) as source:
         counts = {t: source.table_rows(t) for t in ("leads", "activities", "opportunities")}
     return {"out": str(out), "seed": seed, "data_end": str(spec.end), **{f"{k}_rows": v for k, v in counts.items()}}
 
@@ -103,7 +106,7 @@ def train(config: Config, data: str, as_of: str | None, tune_trials: int = 0) ->
     cutoffs = training_cutoffs(known_at, config.horizon_days, config.training.cutoffs.count,
                                config.training.cutoffs.frequency)
     report = CleanReport()
-    with Source(data) as source:
+    with open_source(data) as source:
         fingerprint = source.fingerprint()
         snapshot = build_snapshot(_chunks(source, config, "features"), [c for v in cutoffs.values() for c in v],
                                   known_at, config.horizon_days, config.features, report)
@@ -182,31 +185,47 @@ def _figures(result: TrainingResult) -> dict[str, Any]:
             "score_distribution": plots.score_distribution_figure(y, result.probabilities["model"])}
 
 
-def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str | None) -> dict[str, Any]:
-    """Score the population at ``as_of`` and write the export and the rejects file."""
+def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str | None,
+          write_back: bool = False) -> dict[str, Any]:
+    """Score the population at ``as_of``; publish the export, its rejects and a manifest atomically,
+    and with ``write_back`` the score tables of the source database in one transaction."""
+    started = time.perf_counter()
     moment = resolve_as_of(as_of)
     model, version = resolve_model(model_ref, config.tracking, Path(config.models_dir))
     catalog = feature_catalog(config.features)
-    with Source(data) as source:
+    with open_source(data) as source:
+        fingerprint = source.fingerprint()
         result = score_chunks(_chunks(source, config, "scoring"), model, moment, catalog,
                               config.features, config.export.top_reasons)
     _log_report(result.report)
-    export = finalise(result, config.grades, version, moment, pd.Timestamp.now(tz="UTC").floor("s"))
+    previous = previous_scores(data, config.export.history_table, moment)
+    export = finalise(result, config.grades, version, moment, pd.Timestamp.now(tz="UTC").floor("s"), previous)
+    scored_seconds = time.perf_counter() - started
     out_path = Path(out)
     rejects_path = out_path.with_name(f"{out_path.stem}.rejects.csv")
+    manifest_path = out_path.with_name(f"{out_path.stem}.manifest.json")
     write_table(result.rejects, rejects_path)
     write_table(export, out_path)
-    return {"out": str(out_path), "rejects": str(rejects_path), "as_of": str(moment), "model_version": version,
-            "population": len(export) + len(result.rejects), "scored": len(export),
-            "rejected": len(result.rejects),
-            "grades": {g: int(n) for g, n in export["grade"].value_counts().sort_index().items()}}
+    if write_back:
+        write_back_scores(data, export, config.export.scores_table, config.export.history_table)
+    summary = {"out": str(out_path), "rejects": str(rejects_path), "manifest": str(manifest_path),
+               "as_of": str(moment), "model_version": version, "population": len(export) + len(result.rejects),
+               "scored": len(export), "rejected": len(result.rejects), "written_back": write_back,
+               "grades": {g: int(n) for g, n in export["grade"].value_counts().sort_index().items()}}
+    manifest = {**summary, "source": redact(data), "source_fingerprint": fingerprint,
+                "leadml_version": __version__, "scored_at": str(export["scored_at"].iloc[0]) if len(export) else None,
+                "seconds": {"scoring": round(scored_seconds, 3), "total": round(time.perf_counter() - started, 3)},
+                "sha256": {"export": file_sha256(out_path), "rejects": file_sha256(rejects_path)},
+                "data_quality": result.report.counts}
+    write_json(manifest, manifest_path)
+    return summary
 
 
 def evaluate(config: Config, data: str, as_of: str | None, model_ref: str | None) -> dict[str, Any]:
     """Score the population at ``as_of`` and measure it against conversions in the horizon after it."""
     moment = resolve_as_of(as_of)
     ys, ps = [], []
-    with Source(data) as source:
+    with open_source(data) as source:
         horizon_end = moment + pd.Timedelta(days=config.horizon_days)
         if source.data_end() < horizon_end:
             raise DataError(f"the data ends at {source.data_end()}, before the horizon of {moment} closes at "
@@ -237,7 +256,7 @@ def features(config: Config, data: str, as_of: str | None, out: str) -> dict[str
     schema = pa.schema([("lead_id", pa.string()), ("as_of", pa.timestamp("us", tz="UTC"))]
                        + [(f.name, pa.string() if f.kind == "categorical" else pa.float64()) for f in catalog])
     report = CleanReport()
-    with Source(data) as source, ChunkedWriter(out, schema) as writer:
+    with open_source(data) as source, ChunkedWriter(out, schema) as writer:
         for raw in _chunks(source, config, "features"):
             tables, _, chunk_report = clean_tables(raw)
             report.merge(chunk_report)
@@ -273,5 +292,5 @@ def models_rollback(config: Config) -> dict[str, Any]:
 
 def data_end_day(data: str) -> pd.Timestamp:
     """Return the end of the last day that holds data: the natural as-of moment for a demo."""
-    with Source(data) as source:
+    with open_source(data) as source:
         return source.data_end().ceil("D")

@@ -14,14 +14,16 @@ import pandas as pd
 
 from leadml.clean import CleanReport, clean_tables, to_id
 from leadml.config import FeaturesConfig
-from leadml.explain import top_reasons
+from leadml.explain import explain
 from leadml.features import Feature, build_features
 from leadml.model import LeadModel
 from leadml.spine import build_spine, truncate
 from leadml.tables import LeadTables
 
-EXPORT_COLUMNS = ("lead_id", "probability", "score", "grade", "rank", "top_reasons", "model_version",
-                  "as_of", "scored_at")
+EXPLAIN_COLUMNS = ("top_reasons", "reason_1", "reason_2", "reason_3", "risk_1", "risk_2", "fit_score",
+                   "engagement_score", "budget_score", "base_score")
+EXPORT_COLUMNS = ("lead_id", "probability", "score", "grade", "rank", *EXPLAIN_COLUMNS, "score_change", "trend",
+                  "model_version", "as_of", "scored_at")
 
 
 class CoverageError(RuntimeError):
@@ -53,14 +55,15 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
         spine, matrix = population_matrix(tables, as_of, settings)
         _check_coverage(raw, tables, all_rejects, spine, as_of)
         rejects = _in_population(all_rejects, raw, as_of)
-        probability = model.predict_proba(matrix) if len(spine) else np.empty(0)
-        explained = (top_reasons(model.contributions(matrix), matrix, catalog, reasons)
-                     if len(spine) else pd.Series([], dtype="str"))
-        scored.append(pd.DataFrame({"lead_id": spine["lead_id"], "probability": probability,
-                                    "top_reasons": explained.to_numpy()}))
+        if len(spine):
+            explained = explain(model.contributions(matrix), matrix, catalog, reasons)
+            scored.append(pd.concat([pd.DataFrame({"lead_id": spine["lead_id"],
+                                                   "probability": model.predict_proba(matrix)}),
+                                     explained[list(EXPLAIN_COLUMNS)]], axis=1))
         rejected.append(rejects)
     scored_frame = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame(
-        {"lead_id": pd.Series([], dtype="str"), "probability": [], "top_reasons": []})
+        {"lead_id": pd.Series([], dtype="str"), "probability": pd.Series([], dtype="float64"),
+         **{c: pd.Series([], dtype="str" if not c.endswith("_score") else "float64") for c in EXPLAIN_COLUMNS}})
     reject_frame = (pd.concat(rejected, ignore_index=True) if rejected
                     else pd.DataFrame({"lead_id": pd.Series([], dtype="str"), "reason": []}))
     if scored_frame["lead_id"].duplicated().any() or scored_frame["lead_id"].isin(reject_frame["lead_id"]).any():
@@ -87,19 +90,29 @@ def _check_coverage(raw: LeadTables, tables: LeadTables, all_rejects: pd.DataFra
 
 
 def finalise(result: ScoringResult, grades: dict[str, float], model_version: str, as_of: pd.Timestamp,
-             scored_at: pd.Timestamp) -> pd.DataFrame:
-    """Add score, grade, rank and run columns; order rows by rank."""
+             scored_at: pd.Timestamp, previous: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Add score, grade, rank, trend against ``previous`` scores and run columns; order rows by rank.
+
+    ``previous`` holds each lead's last earlier score (``lead_id``, ``score``), from the history table.
+    """
     scored = result.scored
     probability = scored["probability"].to_numpy(dtype="float64")
     names, floors = list(grades), np.array(list(grades.values()))
     grade_index = (probability[:, None] < floors[None, :]).sum(axis=1)
+    score = np.clip(np.rint(probability * 100), 0, 100).astype("int64")
+    before = (previous.set_index("lead_id")["score"] if previous is not None and len(previous)
+              else pd.Series(dtype="float64")).reindex(scored["lead_id"]).to_numpy(dtype="float64")
+    change = score - before
     export = pd.DataFrame({
         "lead_id": scored["lead_id"].astype("str"),
         "probability": probability,
-        "score": np.clip(np.rint(probability * 100), 0, 100).astype("int64"),
+        "score": score,
         "grade": pd.array(np.array(names, dtype=object)[np.minimum(grade_index, len(names) - 1)], dtype="str"),
         "rank": rank_order(probability, scored["lead_id"]),
-        "top_reasons": scored["top_reasons"].astype("str"),
+        **{column: scored[column].to_numpy() for column in EXPLAIN_COLUMNS},
+        "score_change": change,
+        "trend": pd.array(np.select([np.isnan(before), change > 0, change < 0], ["new", "up", "down"], "flat"),
+                          dtype="str"),
         "model_version": model_version,
         "as_of": as_of,
         "scored_at": scored_at,

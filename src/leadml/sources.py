@@ -39,8 +39,6 @@ class Source:
 
     def __init__(self, location: str | os.PathLike[str]):
         self.location = str(location)
-        if self.location.startswith(("postgresql://", "postgres://")):
-            raise DataError("PostgreSQL sources are not supported yet: use a DuckDB file or a folder")
         self._con = duckdb.connect()
         self._con.execute("SET TimeZone = 'UTC'")
         self._columns = {table: self._attach(table) for table in TABLES}
@@ -134,8 +132,26 @@ class Source:
         return self.read_bucket(0, 1)
 
 
+def is_postgres(location: str | os.PathLike[str]) -> bool:
+    return str(location).startswith(("postgresql://", "postgres://"))
+
+
+def open_source(location: str | os.PathLike[str]) -> Source:
+    """Open a DuckDB file, a folder of CSV/Parquet files or a PostgreSQL URL for reading."""
+    if is_postgres(location):
+        from leadml.postgres import PostgresSource
+
+        return PostgresSource(str(location))  # type: ignore[return-value]  # same interface
+    return Source(location)
+
+
 def write_database(chunks: Iterable[LeadTables], out: str | os.PathLike[str], fmt: str = "parquet") -> None:
-    """Write tables chunk by chunk to a DuckDB file or a folder, replacing ``out`` atomically."""
+    """Write tables chunk by chunk to a DuckDB file, a folder or PostgreSQL, replacing ``out`` atomically."""
+    if is_postgres(out):
+        from leadml.postgres import write_database as write_postgres
+
+        write_postgres(chunks, str(out))
+        return
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".duckdb":

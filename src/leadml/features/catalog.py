@@ -58,6 +58,9 @@ class Feature:
             return self.missing or f"{self.description}: unknown"
         if isinstance(value, float) and self.binary:
             return self.binary[int(value > 0.5)]
+        count_prefix = "{value:.0f} {noun}"
+        if isinstance(value, float) and self.nouns and round(value) == 0 and self.template.startswith(count_prefix):
+            return "No " + self.template[len("{value:.0f} "):].format(noun=self.nouns[1])
         if isinstance(value, float):
             noun = self.nouns[0 if round(value) == 1 else 1] if self.nouns else ""
             return self.template.format(value=value, noun=noun)

@@ -1,0 +1,138 @@
+"""The lead database in PostgreSQL: streamed reads by hash bucket of lead id, and bulk loads.
+
+Credentials come from the environment (``PGPASSWORD``, ``~/.pgpass``) or the URL, and never reach
+a log line or an error message: every message names the URL with its password redacted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Iterator
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from leadml.clean import DataError
+from leadml.tables import COLUMNS, TIME_COLUMNS, LeadTables
+
+TABLES = tuple(COLUMNS)
+NUMERIC = {"employees", "annual_revenue", "declared_budget", "value", "amount"}
+
+
+def connect(url: str, **kwargs: object) -> psycopg.Connection:
+    """Connect, turning failures into a DataError that names the redacted URL, not the password."""
+    try:
+        return psycopg.connect(url, **kwargs)
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot connect to the database {safe_url(url)}: {reason}") from None
+
+
+def safe_url(url: str) -> str:
+    """Return ``postgresql://user@host:port/db`` with any password removed."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    user, host, port, db = (info.get(k, "") for k in ("user", "host", "port", "dbname"))
+    return f"postgresql://{user}@{host}:{port or 5432}/{db}"
+
+
+class PostgresSource:
+    """An open PostgreSQL lead database; the same interface as ``sources.Source``."""
+
+    def __init__(self, url: str):
+        self.location = safe_url(url)
+        self._con = connect(url, autocommit=True)
+        rows = self._con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ANY(%s)", [list(TABLES)]).fetchall()
+        self._columns = {table: [c for t, c in rows if t == table] for table in TABLES}
+        for table, columns in self._columns.items():
+            if not columns:
+                raise DataError(f"table {table}: not found in {self.location}")
+
+    def __enter__(self) -> PostgresSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def _select(self, table: str) -> sql.Composed:
+        parts = []
+        for column in COLUMNS[table]:
+            if column not in self._columns[table]:
+                continue
+            ident = sql.Identifier(column)
+            parts.append(sql.SQL("{}::float8 AS {}").format(ident, ident) if column in NUMERIC else ident)
+        return sql.SQL(", ").join(parts)
+
+    def table_rows(self, table: str) -> int:
+        return int(self._con.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0])
+
+    def count_leads(self) -> int:
+        return int(self._con.execute("SELECT count(DISTINCT lead_id) FROM leads").fetchone()[0])
+
+    def data_end(self) -> pd.Timestamp:
+        newest = [self._con.execute(sql.SQL("SELECT max({}) FROM {}").format(
+            sql.Identifier(TIME_COLUMNS[t]), sql.Identifier(t))).fetchone()[0] for t in TABLES]
+        newest = [pd.Timestamp(t) for t in newest if t is not None]
+        if not newest:
+            raise DataError("table leads: no timestamps found, the source is empty")
+        return max(t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC") for t in newest)
+
+    def fingerprint(self) -> str:
+        parts = [self._con.execute(sql.SQL("SELECT count(*), sum(hashtext(t::text)) FROM {} t").format(
+            sql.Identifier(table))).fetchone() for table in TABLES]
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+    def chunks(self, chunk_size: int) -> Iterator[LeadTables]:
+        buckets = max(1, math.ceil(self.count_leads() / chunk_size))
+        for bucket in range(buckets):
+            yield self.read_bucket(bucket, buckets)
+
+    def read_bucket(self, bucket: int, buckets: int) -> LeadTables:
+        frames = {}
+        for table in TABLES:
+            query = sql.SQL("SELECT {} FROM {} WHERE mod(abs(hashtext(trim(lead_id::text))), %s) = %s").format(
+                self._select(table), sql.Identifier(table))
+            with self._con.cursor() as cursor:
+                cursor.execute(query, [buckets, bucket])
+                names = [d.name for d in cursor.description]
+                frames[table] = pd.DataFrame(cursor.fetchall(), columns=names)
+        return LeadTables(**frames)
+
+    def read_all(self) -> LeadTables:
+        return self.read_bucket(0, 1)
+
+
+PG_TYPES = {"lead_id": "text", "opportunity_id": "text", "created_at": "timestamptz", "occurred_at": "timestamptz",
+            "employees": "bigint", "annual_revenue": "double precision", "declared_budget": "double precision",
+            "value": "double precision", "amount": "double precision"}
+
+
+def write_database(chunks: Iterable[LeadTables], url: str) -> None:
+    """Load tables chunk by chunk into PostgreSQL, replacing them in one transaction."""
+    with connect(url) as con:
+        for i, chunk in enumerate(chunks):
+            for table in TABLES:
+                frame = chunk.table(table)
+                if i == 0:
+                    con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+                    con.execute(sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier(table), sql.SQL(", ").join(
+                        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(PG_TYPES.get(c, "text")))
+                        for c in frame.columns)))
+                copy_frame(con, table, frame)
+        con.commit()
+
+
+def copy_frame(con: psycopg.Connection, table: str, frame: pd.DataFrame) -> None:
+    """COPY a frame into an existing table (values are never spliced into SQL text)."""
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
+    query = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), columns)
+    records = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+    with con.cursor() as cursor, cursor.copy(query) as copy:
+        for record in records:
+            copy.write_row(record)

@@ -1,0 +1,119 @@
+"""Scores written back into the lead database, DuckDB or PostgreSQL, in one transaction.
+
+``lead_scores`` holds the latest run (one row per lead, keyed by lead_id, as_of and
+model_version); ``lead_score_history`` keeps every run, so trends can be shown. A rerun of the
+same as_of and model replaces its own rows: the tables end up identical. Table names come from
+the config as validated identifiers and are always quoted; values are always bound or copied.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from leadml.clean import DataError
+from leadml.sources import is_postgres
+
+KEY = ("lead_id", "as_of", "model_version")
+TYPES = {"lead_id": "VARCHAR", "probability": "DOUBLE", "score": "INTEGER", "grade": "VARCHAR", "rank": "BIGINT",
+         "score_change": "DOUBLE", "as_of": "TIMESTAMPTZ", "scored_at": "TIMESTAMPTZ", "fit_score": "DOUBLE",
+         "engagement_score": "DOUBLE", "budget_score": "DOUBLE", "base_score": "DOUBLE"}
+
+
+def _columns(export: pd.DataFrame) -> list[tuple[str, str]]:
+    return [(c, TYPES.get(c, "VARCHAR")) for c in export.columns]
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def previous_scores(location: str, history_table: str, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Return each lead's latest earlier score (``lead_id``, ``score``) from the history table."""
+    query = ("SELECT lead_id, score FROM (SELECT lead_id, score, row_number() OVER (PARTITION BY lead_id "
+             "ORDER BY as_of DESC, scored_at DESC) AS n FROM {table} WHERE as_of < {param}) ranked WHERE n = 1")
+    empty = pd.DataFrame({"lead_id": pd.Series([], dtype="str"), "score": pd.Series([], dtype="float64")})
+    if is_postgres(location):
+        from psycopg import sql
+
+        from leadml.postgres import connect
+
+        with connect(location) as con:
+            exists = con.execute("SELECT to_regclass(%s)", [history_table]).fetchone()[0]
+            if exists is None:
+                return empty
+            cursor = con.execute(sql.SQL(query.format(table="{}", param="%s")).format(
+                sql.Identifier(history_table)), [as_of.to_pydatetime()])
+            return pd.DataFrame(cursor.fetchall(), columns=["lead_id", "score"])
+    if not str(location).endswith(".duckdb"):
+        return empty
+    con = duckdb.connect(str(location), read_only=True)
+    try:
+        found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [history_table]).fetchone()[0]
+        if not found:
+            return empty
+        return con.execute(query.format(table=_q(history_table), param="?"), [as_of.to_pydatetime()]).df()
+    finally:
+        con.close()
+
+
+def write_back(location: str, export: pd.DataFrame, scores_table: str, history_table: str) -> None:
+    """Replace ``scores_table`` with this run and upsert it into ``history_table``, atomically."""
+    if is_postgres(location):
+        _write_postgres(location, export, scores_table, history_table)
+    elif str(location).endswith(".duckdb"):
+        _write_duckdb(location, export, scores_table, history_table)
+    else:
+        raise DataError(f"--write-back needs a DuckDB file or a PostgreSQL database, not {location}")
+
+
+def _run_filter(export: pd.DataFrame) -> list:
+    runs = export[["as_of", "model_version"]].drop_duplicates()
+    if len(runs) != 1:
+        raise ValueError("an export holds exactly one run (as_of, model_version)")
+    return [runs["as_of"].iloc[0].to_pydatetime(), str(runs["model_version"].iloc[0])]
+
+
+def _write_duckdb(path: str, export: pd.DataFrame, scores_table: str, history_table: str) -> None:
+    definition = ", ".join(f"{_q(c)} {t}" for c, t in _columns(export))
+    key = ", ".join(_q(c) for c in KEY)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("staged", export)
+        con.execute("BEGIN TRANSACTION")
+        for table in (scores_table, history_table):
+            con.execute(f"CREATE TABLE IF NOT EXISTS {_q(table)} ({definition}, PRIMARY KEY ({key}))")
+        con.execute(f"DELETE FROM {_q(scores_table)}")
+        con.execute(f"INSERT INTO {_q(scores_table)} SELECT * FROM staged")
+        con.execute(f"DELETE FROM {_q(history_table)} WHERE as_of = ? AND model_version = ?", _run_filter(export))
+        con.execute(f"INSERT INTO {_q(history_table)} SELECT * FROM staged")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+
+
+def _write_postgres(url: str, export: pd.DataFrame, scores_table: str, history_table: str) -> None:
+    from psycopg import sql
+
+    from leadml.postgres import connect, copy_frame
+
+    pg_types = {"VARCHAR": "text", "DOUBLE": "double precision", "INTEGER": "integer", "BIGINT": "bigint",
+                "TIMESTAMPTZ": "timestamptz"}
+    definition = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(pg_types[t]))
+                                    for c, t in _columns(export))
+    key = sql.SQL(", ").join(sql.Identifier(c) for c in KEY)
+    with connect(url) as con:  # one transaction: committed on leaving the block, rolled back on error
+        for table in (scores_table, history_table):
+            con.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({}))").format(
+                sql.Identifier(table), definition, key))
+        con.execute(sql.SQL("CREATE TEMP TABLE staged (LIKE {}) ON COMMIT DROP").format(sql.Identifier(scores_table)))
+        copy_frame(con, "staged", export)
+        con.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(scores_table)))
+        con.execute(sql.SQL("INSERT INTO {} SELECT * FROM staged").format(sql.Identifier(scores_table)))
+        con.execute(sql.SQL("DELETE FROM {} WHERE as_of = %s AND model_version = %s").format(
+            sql.Identifier(history_table)), _run_filter(export))
+        con.execute(sql.SQL("INSERT INTO {} SELECT * FROM staged").format(sql.Identifier(history_table)))
