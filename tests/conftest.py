@@ -31,7 +31,7 @@ def write_config(folder: Path, **overrides: object) -> Path:
         "data": {"source": str(folder / "leads.duckdb"), "chunk_size": 1500},
         "generate": {"leads": 4000, "seed": 7, "end": str(END.date()), "days": 730, "chunk_size": 2000},
         "training": {"min_positives": 20, "cutoffs": {"count": 12}},
-        "model": {"num_boost_round": 300, "early_stopping_rounds": 30},
+        "model": {"num_boost_round": 400, "early_stopping_rounds": 40, "params": {"learning_rate": 0.05}},
         "tracking": {"uri": f"sqlite:///{folder / 'mlflow.db'}", "artifact_root": str(folder / "mlartifacts")},
         "export": {"path": str(folder / "scored.csv")},
         "models_dir": str(folder / "models"),

@@ -61,3 +61,15 @@ def test_chunked_writer_appends_and_publishes_only_on_success(tmp_path: Path, su
     again = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
     assert again["lead_id"].tolist() == ["a", "b", "c"]
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_xlsx_is_formatted_for_people_and_inert(tmp_path: Path) -> None:
+    import openpyxl
+
+    frame = pd.DataFrame({"lead_id": ["1", "2"], "grade": ["A", "D"],
+                          "top_reasons": ['=HYPERLINK("http://x")', "x" * 40_000]})
+    sheet = openpyxl.load_workbook(write_table(frame, tmp_path / "s.xlsx")).active
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.b
+    assert sheet["C2"].data_type == "s" and sheet["C2"].value.startswith("'=")
+    assert len(sheet["C3"].value) <= 32_767
+    assert len(sheet.conditional_formatting) >= 1

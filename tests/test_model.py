@@ -84,6 +84,16 @@ def test_contributions_add_up_to_the_raw_score(model: LeadModel) -> None:
     np.testing.assert_allclose(contributions.sum(axis=1).to_numpy(), model.raw_score(frame), atol=1e-9)
 
 
+def test_path_contributions_add_up_and_agree_with_treeshap_on_the_strongest(model: LeadModel) -> None:
+    frame, _ = toy(400, seed=9)
+    path, shap = model.contributions(frame, "path"), model.contributions(frame, "treeshap")
+    np.testing.assert_allclose(path.sum(axis=1).to_numpy(), model.raw_score(frame), atol=1e-9)
+    strongest = lambda c: c.drop(columns="base").abs().to_numpy().argmax(axis=1)  # noqa: E731
+    assert (strongest(path) == strongest(shap)).mean() > 0.7
+    with pytest.raises(ValueError, match="unknown contribution method"):
+        model.contributions(frame, "magic")
+
+
 def test_reasons_are_words_on_distinct_topics(model: LeadModel) -> None:
     frame, _ = toy(300, seed=6)
     reasons = explain(model.contributions(frame), frame, CATALOG, 3)["top_reasons"]

@@ -98,6 +98,8 @@ IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 class ExportConfig(_Frozen):
     path: str = "data/scored_leads.csv"
     top_reasons: int = Field(3, ge=1, le=10)
+    explainer: Literal["treeshap", "path"] = Field(
+        "treeshap", description="contributions behind reasons: exact TreeSHAP, or path attribution (~9x faster)")
     scores_table: str = Field("lead_scores", pattern=IDENTIFIER, description="write-back: the latest scores")
     history_table: str = Field("lead_score_history", pattern=IDENTIFIER, description="write-back: every run")
 

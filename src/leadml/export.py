@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SUFFIXES = (".csv", ".parquet", ".xlsx")
+GRADE_COLOURS = {"A": "#C6EFCE", "B": "#E2EFDA", "C": "#FFEB9C", "D": "#F2F2F2"}
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -127,10 +128,22 @@ def _write_xlsx(frame: pd.DataFrame, path: str) -> None:
     for column in frame.columns:  # Excel has no time zones: write UTC times as ISO text
         if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
             frame[column] = frame[column].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    frame = frame.copy()
+    for column in frame.columns:  # Excel cells hold at most 32,767 characters
+        if pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = frame[column].str.slice(0, 32_000)
     with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
         frame.to_excel(writer, index=False, sheet_name="leads")
-        sheet = writer.sheets["leads"]
-        sheet.freeze_panes(1, 0)
+        book, sheet = writer.book, writer.sheets["leads"]
+        header = book.add_format({"bold": True, "bg_color": "#1F3A5F", "font_color": "#FFFFFF", "border": 1})
         for i, column in enumerate(frame.columns):
+            sheet.write(0, i, column, header)
             width = min(60, max(len(str(column)), int(frame[column].astype("str").str.len().max() or 0)) + 2)
             sheet.set_column(i, i, width)
+        sheet.freeze_panes(1, 0)
+        if "grade" in frame.columns and len(frame):
+            column = frame.columns.get_loc("grade")
+            for grade, colour in GRADE_COLOURS.items():
+                sheet.conditional_format(1, column, len(frame), column, {
+                    "type": "cell", "criteria": "==", "value": f'"{grade}"',
+                    "format": book.add_format({"bg_color": colour})})

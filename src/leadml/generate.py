@@ -150,9 +150,12 @@ def _leads(rng: np.random.Generator, spec: GenerateSpec, first: int, n: int) -> 
     has_budget = rng.random(n) < np.where(decision_maker, 0.55, 0.25)
     budget = np.round(rng.lognormal(np.log(15_000), 0.9, n) * np.clip(employees / 100, 0.3, 20) ** 0.5, -2)
 
-    size_effect = np.clip(0.25 * (np.log(employees) - 4.0), -0.6, 0.9)
-    logit = (-2.75 + _effect(SOURCES, source) + _effect(SENIORITY, seniority) + _effect(INDUSTRIES, industry)
-             + size_effect + 0.8 * has_budget + rng.normal(0, 0.7, n))
+    # mid-market is the sweet spot: tiny firms lack budget, enterprises buy slowly and elsewhere
+    size_effect = np.clip(0.8 - 0.35 * (np.log(employees) - np.log(250)) ** 2, -1.6, 0.8)
+    # a stated budget matters when the person can spend it
+    budget_effect = np.where(decision_maker, 1.3, 0.2) * has_budget
+    logit = (-2.9 + _effect(SOURCES, source) + _effect(SENIORITY, seniority) + _effect(INDUSTRIES, industry)
+             + size_effect + budget_effect + rng.normal(0, 0.7, n))
     interest = 0.5 * (logit + 2.0) + rng.normal(0, 0.8, n)
 
     freemail = rng.random(n) < np.where(np.isin(seniority, ["student", "individual", "unknown"]), 0.55, 0.15)

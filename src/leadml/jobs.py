@@ -39,6 +39,7 @@ from leadml.spine import as_timestamp, label, training_cutoffs
 from leadml.tables import LeadTables
 from leadml.tracking import (
     champion_version,
+    command_run,
     configure,
     list_versions,
     log_results,
@@ -48,7 +49,6 @@ from leadml.tracking import (
     register_model,
     resolve_model,
     rollback,
-    training_run,
 )
 from leadml.train import TrainingResult, fit_model
 from leadml.writeback import previous_scores
@@ -111,7 +111,7 @@ def train(config: Config, data: str, as_of: str | None, tune_trials: int = 0) ->
         snapshot = build_snapshot(_chunks(source, config, "features"), [c for v in cutoffs.values() for c in v],
                                   known_at, config.horizon_days, config.features, report)
     _log_report(report)
-    with training_run(config.tracking) as run_id:
+    with command_run(config.tracking) as run_id:
         result = fit_model(snapshot, cutoffs, config, known_at, tune_trials, log_trial)
         champion = _champion_on(result, config)
         log_results(_train_params(config, data, known_at, cutoffs, result, fingerprint, tune_trials),
@@ -196,7 +196,7 @@ def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str
     with open_source(data) as source:
         fingerprint = source.fingerprint()
         result = score_chunks(_chunks(source, config, "scoring"), model, moment, catalog,
-                              config.features, config.export.top_reasons)
+                              config.features, config.export.top_reasons, config.export.explainer)
     _log_report(result.report)
     previous = previous_scores(data, config.export.history_table, moment)
     export = finalise(result, config.grades, version, moment, pd.Timestamp.now(tz="UTC").floor("s"), previous)
@@ -245,8 +245,14 @@ def evaluate(config: Config, data: str, as_of: str | None, model_ref: str | None
         log.warning("the model was trained as of %s, after %s: its training saw outcomes of this period, so "
                     "these figures are optimistic; evaluate a model trained before --as-of for a backtest",
                     trained_as_of, moment)
-    return {"as_of": str(moment), "model_version": version, "horizon_days": config.horizon_days,
-            "model_trained_as_of": trained_as_of, "outcomes_seen_in_training": seen, **metrics}
+    result = {"as_of": str(moment), "model_version": version, "horizon_days": config.horizon_days,
+              "model_trained_as_of": trained_as_of, "outcomes_seen_in_training": seen, **metrics}
+    with command_run(config.tracking, run_name=f"evaluate {version} as of {moment.date()}") as run_id:
+        log_results({"command": "evaluate", "as_of": moment, "model_version": version, "data": redact(data),
+                     "horizon_days": config.horizon_days}, metrics,
+                    {"command": "evaluate", "outcomes_seen_in_training": str(seen), "leadml_version": __version__},
+                    {}, {}, {})
+    return {**result, "run_id": run_id}
 
 
 def features(config: Config, data: str, as_of: str | None, out: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from leadml.calibrate import IsotonicCalibrator, SigmoidCalibrator, calibrator_from_dict
 
@@ -90,10 +91,60 @@ class LeadModel:
         """Return the calibrated probability of becoming an opportunity within the horizon."""
         return np.clip(self.calibrator.predict(self.raw_score(matrix)), 0.0, 1.0)
 
-    def contributions(self, matrix: pd.DataFrame) -> pd.DataFrame:
-        """Return exact TreeSHAP contributions per feature plus 'base'; rows sum to the raw score."""
-        values = self.booster.predict(self.spec.prepare(matrix), pred_contrib=True, validate_features=True)
+    def contributions(self, matrix: pd.DataFrame, method: str = "treeshap") -> pd.DataFrame:
+        """Return contributions per feature plus 'base'; each row sums to the raw score.
+
+        ``treeshap`` is LightGBM's exact TreeSHAP (``pred_contrib``); ``path`` attributes each split
+        on a row's path to its feature (value of the child minus value of the node), gathered from
+        ``pred_leaf``: as fast as predicting, and it adds up exactly too.
+        """
+        prepared = self.spec.prepare(matrix)
+        if method == "treeshap":
+            values = self.booster.predict(prepared, pred_contrib=True, validate_features=True)
+        elif method == "path":
+            leaves = self.booster.predict(prepared, pred_leaf=True, validate_features=True).astype("int64")
+            table, offsets, base = self._path_table()
+            rows = np.repeat(np.arange(len(leaves)), leaves.shape[1])
+            onehot = sparse.csr_matrix((np.ones(leaves.size), (rows, (leaves + offsets).ravel())),
+                                       shape=(len(leaves), table.shape[0]))
+            values = np.column_stack([(onehot @ table).toarray(), np.full(len(leaves), base)])
+        else:
+            raise ValueError(f"unknown contribution method {method!r}: use treeshap or path")
         return pd.DataFrame(values, columns=[*self.spec.names, "base"], index=matrix.index)
+
+    def _path_table(self) -> tuple[sparse.csr_matrix, np.ndarray, float]:
+        """Per leaf of every tree, the contribution of each feature on its path (computed once)."""
+        if getattr(self, "_paths", None) is None:
+            trees = self.booster.dump_model()["tree_info"]
+            rows, cols, vals, offsets, base, offset = [], [], [], [], 0.0, 0
+            for tree in trees:
+                root = tree["tree_structure"]
+                offsets.append(offset)
+                if "leaf_index" in root:  # a tree of one leaf only shifts the base
+                    base += root["leaf_value"]
+                    offset += 1
+                    continue
+                base += root["internal_value"]
+                stack = [(root, {})]
+                while stack:
+                    node, path = stack.pop()
+                    for side in ("left_child", "right_child"):
+                        child = node[side]
+                        value = child["leaf_value"] if "leaf_index" in child else child["internal_value"]
+                        step = dict(path)
+                        step[node["split_feature"]] = step.get(node["split_feature"], 0.0) + value - node[
+                            "internal_value"]
+                        if "leaf_index" in child:
+                            for feature, contribution in step.items():
+                                rows.append(offset + child["leaf_index"])
+                                cols.append(feature)
+                                vals.append(contribution)
+                        else:
+                            stack.append((child, step))
+                offset += tree["num_leaves"]
+            table = sparse.csr_matrix((vals, (rows, cols)), shape=(offset, len(self.spec.names)))
+            self._paths = (table, np.array(offsets, dtype="int64"), base)
+        return self._paths
 
     def save(self, folder: str | Path) -> Path:
         """Write the model files and a manifest of their checksums into ``folder``."""

@@ -46,7 +46,8 @@ def population_matrix(tables: LeadTables, as_of: pd.Timestamp, settings: Feature
 
 
 def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Timestamp,
-                 catalog: Sequence[Feature], settings: FeaturesConfig, reasons: int) -> ScoringResult:
+                 catalog: Sequence[Feature], settings: FeaturesConfig, reasons: int,
+                 explainer: str = "treeshap") -> ScoringResult:
     """Score the population at ``as_of`` chunk by chunk; return scored rows and rejects."""
     scored, rejected, report = [], [], CleanReport()
     for raw in chunks:
@@ -56,7 +57,7 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
         _check_coverage(raw, tables, all_rejects, spine, as_of)
         rejects = _in_population(all_rejects, raw, as_of)
         if len(spine):
-            explained = explain(model.contributions(matrix), matrix, catalog, reasons)
+            explained = explain(model.contributions(matrix, explainer), matrix, catalog, reasons)
             scored.append(pd.concat([pd.DataFrame({"lead_id": spine["lead_id"],
                                                    "probability": model.predict_proba(matrix)}),
                                      explained[list(EXPLAIN_COLUMNS)]], axis=1))

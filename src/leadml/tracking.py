@@ -59,10 +59,10 @@ def configure(tracking: TrackingConfig) -> str:
 
 
 @contextmanager
-def training_run(tracking: TrackingConfig) -> Iterator[str]:
-    """Open the MLflow run of one ``train`` command; yield its id."""
+def command_run(tracking: TrackingConfig, run_name: str | None = None) -> Iterator[str]:
+    """Open the MLflow run of one command; yield its id."""
     experiment_id = configure(tracking)
-    with mlflow.start_run(experiment_id=experiment_id) as run:
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
         yield run.info.run_id
 
 
