@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 MLFLOW_URI ?= sqlite:///mlflow.db
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-fast lint docs bench bench-features bench-score mlflow-ui clean
+.PHONY: help venv demo test test-fast lint docs bench bench-features bench-score bench-train mlflow-ui clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -31,10 +31,13 @@ test-fast: $(STAMP) ## run the tests that train no model
 lint: $(STAMP) ## ruff over the package and the tests
 	$(BIN)/ruff check src tests
 
-bench: bench-features bench-score ## run every benchmark and write benchmarks/results/
+bench: bench-features bench-train bench-score ## run every benchmark and write benchmarks/results/
 
 bench-features: $(STAMP) ## features vs the DuckDB reference at 100k and 1M leads (needs ../shared)
 	$(BIN)/python benchmarks/bench_features.py
+
+bench-train: $(STAMP) ## leadml train end to end on 100k leads, time per stage
+	$(BIN)/python benchmarks/bench_train.py
 
 bench-score: $(STAMP) ## leadml score end to end: 1M leads from DuckDB, 100k from PostgreSQL
 	$(BIN)/python benchmarks/bench_score.py

@@ -84,6 +84,7 @@ def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: P
     logged = json.dumps([run.data.params, run.data.tags, quality])
     assert "@" not in logged and "max_single_feature_auc" in run.data.metrics
     assert trained["promoted"] is True and trained["promotion_reason"] == "no champion yet"
+    assert {"seconds_features", "seconds_booster_fit", "seconds_mlflow_logging_and_registry"} <= set(trained)
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(trained["run_id"], "plots")}
     assert {f"plots/{n}.png" for n in ("roc", "pr", "calibration", "gain", "importance",
                                         "score_distribution")} <= artifacts

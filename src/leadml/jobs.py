@@ -106,14 +106,20 @@ def train(config: Config, data: str, as_of: str | None, tune_trials: int = 0) ->
     cutoffs = training_cutoffs(known_at, config.horizon_days, config.training.cutoffs.count,
                                config.training.cutoffs.frequency)
     report = CleanReport()
+    started = time.perf_counter()
     with open_source(data) as source:
         fingerprint = source.fingerprint()
         snapshot = build_snapshot(_chunks(source, config, "features"), [c for v in cutoffs.values() for c in v],
                                   known_at, config.horizon_days, config.features, report)
     _log_report(report)
+    features_seconds = round(time.perf_counter() - started, 3)
     with command_run(config.tracking) as run_id:
         result = fit_model(snapshot, cutoffs, config, known_at, tune_trials, log_trial)
+        started = time.perf_counter()
         champion = _champion_on(result, config)
+        result.metrics |= {"seconds_features": features_seconds,
+                           "seconds_champion_comparison": round(time.perf_counter() - started, 3)}
+        started = time.perf_counter()
         log_results(_train_params(config, data, known_at, cutoffs, result, fingerprint, tune_trials),
                     result.metrics, {"leadml_version": __version__, "git_commit": _git_commit()},
                     {"data_quality.json": report.counts, "cutoffs.json": {k: [str(c) for c in v]
@@ -130,7 +136,9 @@ def train(config: Config, data: str, as_of: str | None, tune_trials: int = 0) ->
             _gate_metrics(result.metrics), champion.get("metrics"), config.promotion)
         if decision.promote:
             promote(registered["model_name"], registered["model_version"], decision.reason)
-        log_results({}, {}, {"promoted": str(decision.promote), "promotion_reason": decision.reason[:5000]},
+        result.metrics["seconds_mlflow_logging_and_registry"] = round(time.perf_counter() - started, 3)
+        log_results({}, {"seconds_mlflow_logging_and_registry": result.metrics["seconds_mlflow_logging_and_registry"]},
+                    {"promoted": str(decision.promote), "promotion_reason": decision.reason[:5000]},
                     {"promotion.json": asdict(decision)}, {}, {})
     log.info("trained %s version %s: ROC AUC %.3f, PR AUC %.3f on the held-out cutoff; %s: %s",
              registered["model_name"], registered["model_version"], result.metrics.get("roc_auc", float("nan")),

@@ -7,6 +7,7 @@ alike. Nothing is split at random.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,19 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 SLICES = ("lead_source", "region", "company_size_band")
 TrialCallback = Callable[[int, dict[str, Any], float], None]
+
+
+class Stopwatch:
+    """Wall time per stage, for the run's metrics and the training benchmark."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps[stage] = round(self.laps.get(stage, 0.0) + now - self._last, 3)
+        self._last = now
 
 
 class InsufficientDataError(ValueError):
@@ -129,14 +143,18 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
     _require("calibration half of the held-out cutoff", calib, 1)
     _require("test half of the held-out cutoff", test, 1)
 
+    clock = Stopwatch()
     catalog = feature_catalog(config.features)
     categorical = [f.name for f in catalog if f.kind == "categorical"]
     aucs = single_feature_auc(train.features, train.labels, valid.features, valid.labels, categorical)
     check_leakage(aucs, config.training.leakage_max_auc, config.training.leakage_allow)
     spec = FeatureSpec.learn(train.features, {f.name: f.family for f in catalog}, categorical,
                              config.features.max_categories)
+    clock.lap("leakage_probe")
     tuned = tune(config, spec, train, valid, categorical, tune_trials, on_trial) if tune_trials else {}
+    clock.lap("tuning")
     booster = _fit_booster(booster_params(config, train.labels, tuned), spec, train, valid, categorical, config)
+    clock.lap("booster_fit")
 
     raw = LeadModel(booster, spec, SigmoidCalibrator().fit(np.array([-1.0, 1.0]), [0, 1]))
     calibrator = CALIBRATORS[config.model.calibration]().fit(raw.raw_score(calib.features), calib.labels.to_numpy())
@@ -147,6 +165,7 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
         "base_rate": float(train.labels.mean()),
     })
 
+    clock.lap("calibration")
     y_calib, y_test = calib.labels.to_numpy(), test.labels.to_numpy()
     logistic = LogisticBaseline(categorical, seed=config.training.seed).fit(train.features, train.labels.to_numpy())
     def calibrated(calib_score: np.ndarray, test_score: np.ndarray) -> np.ndarray:
@@ -158,6 +177,7 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
         "points": calibrated(points_score(calib.features), points_score(test.features)),
         "constant": np.full(len(y_test), float(train.labels.mean())),
     }
+    clock.lap("baselines")
     capacity = config.evaluation.sales_capacity
     metrics = classification_metrics(y_test, probabilities["model"], capacity=capacity)
     metrics |= classification_metrics(y_test, uncalibrated, prefix="uncalibrated_")
@@ -176,6 +196,8 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
     importance = pd.DataFrame({"gain": booster.feature_importance("gain"),
                                "mean_abs_contribution": contributions.abs().mean().to_numpy()},
                               index=spec.names).sort_values("gain", ascending=False)
+    clock.lap("evaluation")
+    metrics |= {f"seconds_{stage}": seconds for stage, seconds in clock.laps.items()}
     return TrainingResult(
         model=model, metrics=metrics, test=test, probabilities=probabilities, uncalibrated=uncalibrated,
         slices=slice_metrics(y_test, probabilities["model"], test.features[list(SLICES)]),
