@@ -9,6 +9,7 @@ Targets (issue 3): leadml within 3x the reference's wall time, and under 4 GiB a
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import subprocess
@@ -29,7 +30,8 @@ def run_json(command: list[str]) -> dict:
 
 
 def bench(leads: int, work: Path) -> dict:
-    db = work / f"leads_{leads}.duckdb"
+    tag = hashlib.sha256((ROOT / "src" / "leadml" / "generate.py").read_bytes()).hexdigest()[:8]
+    db = work / f"leads_{leads}_{tag}.duckdb"  # a changed generator makes new data
     if not db.exists():
         run_json([str(Path(sys.executable).with_name("leadml")), "generate", "--leads", str(leads), "--seed", "1",
                   "--out", str(db), "--json"])

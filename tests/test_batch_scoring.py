@@ -1,7 +1,6 @@
 """The nightly job: exact-once coverage, write-back to DuckDB and PostgreSQL, trends, kills."""
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -118,15 +117,19 @@ def test_a_killed_run_leaves_the_previous_outputs_intact(trained: Path, tmp_path
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(delay)
     finished = process.poll() is not None
-    os.kill(process.pid, signal.SIGKILL)
+    if not finished:
+        process.send_signal(signal.SIGKILL)
     process.wait()
 
+    # each output is either the previous one, untouched, or the new run complete: never a mix or a part
     after_table = table(work / "leads.duckdb", "lead_scores")
-    if out.read_bytes() == before_export:
-        pd.testing.assert_frame_equal(after_table, before_table)  # nothing of the new run was published...
-    else:  # ...or the export was published completely, and the table holds one whole run
-        assert finished or len(pd.read_csv(out)) > 0
-        assert after_table["as_of"].nunique() == 1
+    if not after_table.equals(before_table):
+        assert after_table["as_of"].nunique() == 1 and str(after_table["as_of"].iloc[0])[:10] == AS_OF
+        assert after_table["lead_id"].is_unique and len(after_table) > 0
+    if out.read_bytes() != before_export:
+        new = pd.read_csv(out, dtype={"lead_id": "str"})
+        assert (new["as_of"].str[:10] == AS_OF).all() and new["rank"].tolist() == list(range(1, len(new) + 1))
+    assert finished or process.returncode == -signal.SIGKILL
     assert {p.name for p in work.iterdir() if not p.name.startswith(".")} <= {
         "leads.duckdb", "leads.duckdb.wal", "scores.csv", "scores.rejects.csv", "scores.manifest.json"}
     rerun = invoke("score", "--config", config, "--data", str(work / "leads.duckdb"), "--as-of", AS_OF,

@@ -92,8 +92,13 @@ def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: P
         assert f"{baseline}_roc_auc" in run.data.metrics
     assert run.data.params["data_fingerprint"] == trained["data_fingerprint"]
 
+    # a local copy left by another store's version 1 is never used: it is fetched again from the registry
+    marker = Path(trained["local_model"]) / "run.json"
+    assert json.loads(marker.read_text())["run_id"] == trained["run_id"]
+    marker.write_text(json.dumps({"run_id": "from-another-store"}))
     first = invoke("score", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
                    "--out", str(tmp_path / "a.csv"))
+    assert json.loads(marker.read_text())["run_id"] == trained["run_id"]
     second = invoke("score", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
                     "--out", str(tmp_path / "b.parquet"))
     a = pd.read_csv(first["out"], dtype={"lead_id": "str"})

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -49,6 +50,8 @@ def test_chunked_writer_appends_and_publishes_only_on_success(tmp_path: Path, su
     schema = pa.schema([("lead_id", pa.string()), ("industry", pa.string()), ("x", pa.float64())])
     path = tmp_path / f"m{suffix}"
     with ChunkedWriter(path, schema) as writer:
+        writer.write(pd.DataFrame({"lead_id": pd.Series([], dtype="str"), "industry": pd.Series([], dtype="str"),
+                                   "x": pd.Series([], dtype="float64")}))  # an empty chunk first
         writer.write(pd.DataFrame({"lead_id": ["a"], "industry": [None], "x": [1.0]}))  # all-missing text column
         writer.write(pd.DataFrame({"lead_id": ["b", "c"], "industry": ["=cmd", "retail"], "x": [2.0, None]}))
     back = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
@@ -67,7 +70,8 @@ def test_xlsx_is_formatted_for_people_and_inert(tmp_path: Path) -> None:
     import openpyxl
 
     frame = pd.DataFrame({"lead_id": ["1", "2"], "grade": ["A", "D"],
-                          "top_reasons": ['=HYPERLINK("http://x")', "x" * 40_000]})
+                          "top_reasons": ['=HYPERLINK("http://x")', "x" * 40_000],
+                          "score_change": [np.nan, np.nan]})  # all missing on a first run
     sheet = openpyxl.load_workbook(write_table(frame, tmp_path / "s.xlsx")).active
     assert sheet.freeze_panes == "A2" and sheet["A1"].font.b
     assert sheet["C2"].data_type == "s" and sheet["C2"].value.startswith("'=")

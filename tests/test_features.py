@@ -75,13 +75,14 @@ def test_engagement_matches_a_brute_force_count_at_several_cutoffs(tiny_tables) 
                                           if not np.isclose(g, e, equal_nan=True)]))
 
 
-def test_an_activity_exactly_at_T_counts_and_one_a_second_later_does_not() -> None:
+def test_an_activity_exactly_at_T_counts_and_one_a_moment_later_does_not() -> None:
     T = as_timestamp("2026-05-01")
     leads = pd.DataFrame({"lead_id": ["a"], "created_at": [T - pd.Timedelta(days=10)], "source": "event",
                           "country": "de", "industry": "Software", "job_title": "CEO", "email": "a@acme.com",
                           "employees": 10.0, "annual_revenue": 1e6, "declared_budget": np.nan})
-    acts = pd.DataFrame({"lead_id": ["a", "a"], "occurred_at": [T, T + pd.Timedelta(seconds=1)],
-                         "activity_type": ["demo_requested", "demo_requested"], "channel": "web", "value": np.nan})
+    acts = pd.DataFrame({"lead_id": ["a", "a", "a"],
+                         "occurred_at": [T, T + pd.Timedelta(seconds=1), T + pd.Timedelta(milliseconds=300)],
+                         "activity_type": ["demo_requested"] * 3, "channel": "web", "value": np.nan})
     opps = pd.DataFrame({"lead_id": pd.Series([], dtype="str"),
                          "created_at": pd.Series([], dtype="datetime64[us, UTC]")})
     tables = LeadTables(leads, acts, opps)

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from leadml.clean import DataError, clean_tables
-from leadml.sources import Source, write_database
+from leadml.sources import Source, redact_location, write_database
 
 
 @pytest.mark.parametrize("kind", ["db.duckdb", "parquet_folder", "csv_folder"])
@@ -31,6 +31,18 @@ def test_chunks_hold_every_lead_once_with_its_whole_history(tiny_db: Path) -> No
     for chunk, chunk_ids in zip(chunks, ids, strict=True):
         assert set(chunk.activities["lead_id"]) <= chunk_ids
     assert sum(len(c.activities) for c in chunks) == len(whole.activities)
+
+
+@pytest.mark.parametrize("location, shown", [
+    ("postgresql://me:hunter2@db:5432/crm", "postgresql://***@db:5432/crm"),
+    ("postgresql://db/crm?password=hunter2&sslmode=require", "postgresql://db/crm?password=***&sslmode=require"),
+    ("host=db password=hunter2 dbname=crm", "host=db password=*** dbname=crm"),
+])
+def test_locations_are_shown_without_credentials(location: str, shown: str) -> None:
+    assert redact_location(location) == shown
+    with pytest.raises(DataError) as info:
+        Source(location.replace("postgresql://", "nosuch://"))
+    assert "hunter2" not in str(info.value)
 
 
 def test_missing_sources_and_tables_are_clear_errors(tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ class TrackingConfig(_Frozen):
     uri: str = "sqlite:///mlflow.db"
     artifact_root: str = "mlartifacts"
     experiment: str = "leadml"
-    registered_model: str = "leadml-lead-scoring"
+    registered_model: str = Field("leadml-lead-scoring", pattern=r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"

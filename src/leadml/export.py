@@ -98,6 +98,7 @@ class ChunkedWriter:
         self.path = Path(path)
         self.schema = schema
         self.rows = 0
+        self._header_written = False
         self._tmp = _temporary_beside(self.path, (".parquet", ".csv"))
         self._parquet = pq.ParquetWriter(self._tmp, schema) if self.path.suffix == ".parquet" else None
 
@@ -105,7 +106,8 @@ class ChunkedWriter:
         if self._parquet is not None:
             self._parquet.write_table(pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False))
         else:
-            neutralise_formulas(frame).to_csv(self._tmp, mode="a", header=self.rows == 0, index=False)
+            neutralise_formulas(frame).to_csv(self._tmp, mode="a", header=not self._header_written, index=False)
+            self._header_written = True
         self.rows += len(frame)
 
     def __enter__(self) -> ChunkedWriter:
@@ -138,7 +140,8 @@ def _write_xlsx(frame: pd.DataFrame, path: str) -> None:
         header = book.add_format({"bold": True, "bg_color": "#1F3A5F", "font_color": "#FFFFFF", "border": 1})
         for i, column in enumerate(frame.columns):
             sheet.write(0, i, column, header)
-            width = min(60, max(len(str(column)), int(frame[column].astype("str").str.len().max() or 0)) + 2)
+            longest = frame[column].astype("str").str.len().max() if len(frame) else 0
+            width = min(60, max(len(str(column)), 0 if pd.isna(longest) else int(longest)) + 2)
             sheet.set_column(i, i, width)
         sheet.freeze_panes(1, 0)
         if "grade" in frame.columns and len(frame):

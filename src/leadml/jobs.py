@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,7 @@ from leadml.tracking import (
     register_model,
     resolve_model,
     rollback,
+    save_local_copy,
 )
 from leadml.train import TrainingResult, fit_model
 from leadml.writeback import previous_scores
@@ -130,8 +130,7 @@ def train(config: Config, data: str, as_of: str | None, tune_trials: int = 0) ->
             model_dir = result.model.save(Path(tmp) / "model")
             registered = register_model(result.model, model_dir, snapshot.features.head(50), config.tracking)
             local = Path(config.models_dir) / f"{registered['model_name']}-v{registered['model_version']}"
-            shutil.rmtree(local, ignore_errors=True)
-            shutil.copytree(model_dir, local)
+            save_local_copy(model_dir, local, run_id)
         decision = champion["decision"] if "decision" in champion else decide(
             _gate_metrics(result.metrics), champion.get("metrics"), config.promotion)
         if decision.promote:
@@ -165,6 +164,13 @@ def _champion_on(result: TrainingResult, config: Config) -> dict[str, Any]:
     except ModelError as exc:
         reason = (f"the champion (version {version}) cannot be scored on this feature set ({exc}); "
                   "compare them and promote by hand with `leadml models promote`")
+        return {"decision": Decision(False, reason, _gate_metrics(result.metrics), None)}
+    holdout = result.test.spine["as_of"].min()
+    champion_as_of = model.info.get("trained_as_of")
+    if champion_as_of and as_timestamp(champion_as_of) > holdout:
+        reason = (f"the champion (version {version}) was trained as of {champion_as_of}, after the test cutoff "
+                  f"{holdout}: it saw those outcomes, so the comparison would favour it; backtest both with "
+                  "`leadml evaluate` and promote by hand")
         return {"decision": Decision(False, reason, _gate_metrics(result.metrics), None)}
     metrics = classification_metrics(result.test.labels.to_numpy(), probability)
     result.metrics |= {f"champion_{k}": v for k, v in _gate_metrics(metrics).items()}
@@ -212,10 +218,10 @@ def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str
     out_path = Path(out)
     rejects_path = out_path.with_name(f"{out_path.stem}.rejects.csv")
     manifest_path = out_path.with_name(f"{out_path.stem}.manifest.json")
+    if write_back:  # first: if the database refuses, no file of this run is published either
+        write_back_scores(data, export, config.export.scores_table, config.export.history_table, moment, version)
     write_table(result.rejects, rejects_path)
     write_table(export, out_path)
-    if write_back:
-        write_back_scores(data, export, config.export.scores_table, config.export.history_table)
     summary = {"out": str(out_path), "rejects": str(rejects_path), "manifest": str(manifest_path),
                "as_of": str(moment), "model_version": version, "population": len(export) + len(result.rejects),
                "scored": len(export), "rejected": len(result.rejects), "written_back": write_back,

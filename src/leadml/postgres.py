@@ -66,7 +66,8 @@ class PostgresSource:
             if column not in self._columns[table]:
                 continue
             ident = sql.Identifier(column)
-            parts.append(sql.SQL("{}::float8 AS {}").format(ident, ident) if column in NUMERIC else ident)
+            cast = "float8" if column in NUMERIC else "text" if column == "lead_id" else None
+            parts.append(sql.SQL("{}::" + cast + " AS {}").format(ident, ident) if cast else ident)
         return sql.SQL(", ").join(parts)
 
     def table_rows(self, table: str) -> int:
@@ -96,7 +97,8 @@ class PostgresSource:
     def read_bucket(self, bucket: int, buckets: int) -> LeadTables:
         frames = {}
         for table in TABLES:
-            query = sql.SQL("SELECT {} FROM {} WHERE mod(abs(hashtext(trim(lead_id::text))), %s) = %s").format(
+            query = sql.SQL("SELECT {} FROM {} WHERE mod(hashtext(regexp_replace(lead_id::text, "
+                            "'^\\s+|\\s+$', '', 'g'))::bigint + 2147483648, %s) = %s").format(
                 self._select(table), sql.Identifier(table))
             with self._con.cursor() as cursor:
                 cursor.execute(query, [buckets, bucket])

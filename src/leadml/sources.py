@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -24,6 +25,12 @@ from leadml.clean import DataError
 from leadml.tables import COLUMNS, LeadTables
 
 TABLES = tuple(COLUMNS)
+
+
+def redact_location(location: str) -> str:
+    """Drop credentials (user:password@, password=...) from a location before it is shown anywhere."""
+    location = re.sub(r"//[^/@]*@", "//***@", str(location))
+    return re.sub(r"(?i)(password|pwd)=[^&\s]*", r"\1=***", location)
 
 
 def _quote(name: str) -> str:
@@ -69,7 +76,7 @@ class Source:
         elif path.is_dir():
             relation = self._file_relation(path, table)
         else:
-            raise DataError(f"source not found or not supported: {self.location}")
+            raise DataError(f"source not found or not supported: {redact_location(self.location)}")
         self._con.execute(f"CREATE VIEW {_quote('src_' + table)} AS SELECT * FROM {relation}")
         return [row[0] for row in self._con.execute(f"DESCRIBE {_quote('src_' + table)}").fetchall()]
 
@@ -87,7 +94,8 @@ class Source:
 
     def _select(self, table: str) -> str:
         present = [c for c in COLUMNS[table] if c in self._columns[table]]
-        return ", ".join(_quote(c) for c in present)
+        # ids are text end to end: an integer id column with a NULL must not turn 1 into "1.0"
+        return ", ".join("CAST(lead_id AS VARCHAR) AS lead_id" if c == "lead_id" else _quote(c) for c in present)
 
     def table_rows(self, table: str) -> int:
         return int(self._con.execute(f"SELECT count(*) FROM {_quote('src_' + table)}").fetchone()[0])
@@ -119,7 +127,9 @@ class Source:
             yield self.read_bucket(bucket, buckets)
 
     def read_bucket(self, bucket: int, buckets: int) -> LeadTables:
-        where = f"hash(trim(CAST(lead_id AS VARCHAR))) % {int(buckets)} = {int(bucket)}"
+        # the same whitespace stripping as clean.to_id, so a lead and its history share a bucket
+        where = (f"hash(regexp_replace(CAST(lead_id AS VARCHAR), '^\\s+|\\s+$', '', 'g')) % {int(buckets)} "
+                 f"= {int(bucket)}")
         frames = {
             table: self._con.execute(
                 f"SELECT {self._select(table)} FROM {_quote('src_' + table)} WHERE {where}"

@@ -7,9 +7,11 @@ version that scores is chosen by alias (``champion``), never by deprecated stage
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+import shutil
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +26,7 @@ from mlflow.types import ColSpec, Schema
 
 from leadml.config import TrackingConfig
 from leadml.model import LeadModel, ModelError
+from leadml.sources import redact_location as redact
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -39,11 +42,6 @@ class LeadPyfunc(mlflow.pyfunc.PythonModel):
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.Series:
         return pd.Series(self.model.predict_proba(model_input), name="probability")
-
-
-def redact(uri: str) -> str:
-    """Drop credentials from a URL so it can be logged."""
-    return re.sub(r"//[^/@]*@", "//***@", uri)
 
 
 def configure(tracking: TrackingConfig) -> str:
@@ -154,7 +152,7 @@ def list_versions(name: str) -> list[dict[str, Any]]:
     """Return every registered version with its aliases and held-out metrics, newest first."""
     client = MlflowClient()
     rows = []
-    for found in client.search_model_versions(f"name = '{name}'"):
+    for found in client.search_model_versions(f"name = '{name}'"):  # name: a validated identifier
         version = client.get_model_version(name, found.version)  # search results leave aliases empty
         metrics = client.get_run(version.run_id).data.metrics if version.run_id else {}
         rows.append({"version": int(version.version), "aliases": list(version.aliases),
@@ -191,10 +189,21 @@ def resolve_model(ref: str | None, tracking: TrackingConfig, cache_dir: Path) ->
         raise ModelError(f"model {ref} not found in the registry at {redact(tracking.uri)}: "
                          "train one first (leadml train)") from None
     target = cache_dir / f"{name}-v{version.version}"
-    if not (target / "model.json").exists():
+    if local_copy_run(target) != version.run_id:  # absent, or left by another store's version of that number
         downloaded = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version.version}"))
-        files = next(downloaded.rglob("model.json")).parent
-        target.mkdir(parents=True, exist_ok=True)
-        for path in files.iterdir():
-            (target / path.name).write_bytes(path.read_bytes())
+        save_local_copy(next(downloaded.rglob("model.json")).parent, target, version.run_id)
     return LeadModel.load(target), f"{name}/{version.version}"
+
+
+def save_local_copy(model_dir: Path, target: Path, run_id: str) -> None:
+    """Copy model files to ``target`` and record the run they belong to."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(model_dir, target)
+    (target / "run.json").write_text(json.dumps({"run_id": run_id}), encoding="utf-8")
+
+
+def local_copy_run(target: Path) -> str | None:
+    try:
+        return json.loads((target / "run.json").read_text(encoding="utf-8"))["run_id"]
+    except (OSError, ValueError, KeyError):
+        return None

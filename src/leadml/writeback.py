@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from leadml.clean import DataError
-from leadml.sources import is_postgres
+from leadml.sources import is_postgres, redact_location
 
 KEY = ("lead_id", "as_of", "model_version")
 TYPES = {"lead_id": "VARCHAR", "probability": "DOUBLE", "score": "INTEGER", "grade": "VARCHAR", "rank": "BIGINT",
@@ -39,7 +39,7 @@ def previous_scores(location: str, history_table: str, as_of: pd.Timestamp) -> p
         from leadml.postgres import connect
 
         with connect(location) as con:
-            exists = con.execute("SELECT to_regclass(%s)", [history_table]).fetchone()[0]
+            exists = con.execute("SELECT to_regclass(%s)", [sql.Identifier(history_table).as_string(con)]).fetchone()[0]
             if exists is None:
                 return empty
             cursor = con.execute(sql.SQL(query.format(table="{}", param="%s")).format(
@@ -57,46 +57,43 @@ def previous_scores(location: str, history_table: str, as_of: pd.Timestamp) -> p
         con.close()
 
 
-def write_back(location: str, export: pd.DataFrame, scores_table: str, history_table: str) -> None:
+def write_back(location: str, export: pd.DataFrame, scores_table: str, history_table: str,
+               as_of: pd.Timestamp, model_version: str) -> None:
     """Replace ``scores_table`` with this run and upsert it into ``history_table``, atomically."""
+    run = [as_of.to_pydatetime(), model_version]
     if is_postgres(location):
-        _write_postgres(location, export, scores_table, history_table)
+        _write_postgres(location, export, scores_table, history_table, run)
     elif str(location).endswith(".duckdb"):
-        _write_duckdb(location, export, scores_table, history_table)
+        _write_duckdb(location, export, scores_table, history_table, run)
     else:
-        raise DataError(f"--write-back needs a DuckDB file or a PostgreSQL database, not {location}")
+        raise DataError(f"--write-back needs a DuckDB file or a PostgreSQL database, not {redact_location(location)}")
 
 
-def _run_filter(export: pd.DataFrame) -> list:
-    runs = export[["as_of", "model_version"]].drop_duplicates()
-    if len(runs) != 1:
-        raise ValueError("an export holds exactly one run (as_of, model_version)")
-    return [runs["as_of"].iloc[0].to_pydatetime(), str(runs["model_version"].iloc[0])]
-
-
-def _write_duckdb(path: str, export: pd.DataFrame, scores_table: str, history_table: str) -> None:
+def _write_duckdb(path: str, export: pd.DataFrame, scores_table: str, history_table: str, run: list) -> None:
     definition = ", ".join(f"{_q(c)} {t}" for c, t in _columns(export))
     key = ", ".join(_q(c) for c in KEY)
+    names = ", ".join(_q(c) for c in export.columns)  # by name: never by position
     con = duckdb.connect(str(path))
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("staged", export)
         con.execute("BEGIN TRANSACTION")
-        for table in (scores_table, history_table):
-            con.execute(f"CREATE TABLE IF NOT EXISTS {_q(table)} ({definition}, PRIMARY KEY ({key}))")
-        con.execute(f"DELETE FROM {_q(scores_table)}")
-        con.execute(f"INSERT INTO {_q(scores_table)} SELECT * FROM staged")
-        con.execute(f"DELETE FROM {_q(history_table)} WHERE as_of = ? AND model_version = ?", _run_filter(export))
-        con.execute(f"INSERT INTO {_q(history_table)} SELECT * FROM staged")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        try:
+            for table in (scores_table, history_table):
+                con.execute(f"CREATE TABLE IF NOT EXISTS {_q(table)} ({definition}, PRIMARY KEY ({key}))")
+            con.execute(f"DELETE FROM {_q(scores_table)}")
+            con.execute(f"INSERT INTO {_q(scores_table)} ({names}) SELECT {names} FROM staged")
+            con.execute(f"DELETE FROM {_q(history_table)} WHERE as_of = ? AND model_version = ?", run)
+            con.execute(f"INSERT INTO {_q(history_table)} ({names}) SELECT {names} FROM staged")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     finally:
         con.close()
 
 
-def _write_postgres(url: str, export: pd.DataFrame, scores_table: str, history_table: str) -> None:
+def _write_postgres(url: str, export: pd.DataFrame, scores_table: str, history_table: str, run: list) -> None:
     from psycopg import sql
 
     from leadml.postgres import connect, copy_frame
@@ -106,6 +103,7 @@ def _write_postgres(url: str, export: pd.DataFrame, scores_table: str, history_t
     definition = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(pg_types[t]))
                                     for c, t in _columns(export))
     key = sql.SQL(", ").join(sql.Identifier(c) for c in KEY)
+    names = sql.SQL(", ").join(sql.Identifier(c) for c in export.columns)  # by name: never by position
     with connect(url) as con:  # one transaction: committed on leaving the block, rolled back on error
         for table in (scores_table, history_table):
             con.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({}))").format(
@@ -113,7 +111,9 @@ def _write_postgres(url: str, export: pd.DataFrame, scores_table: str, history_t
         con.execute(sql.SQL("CREATE TEMP TABLE staged (LIKE {}) ON COMMIT DROP").format(sql.Identifier(scores_table)))
         copy_frame(con, "staged", export)
         con.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(scores_table)))
-        con.execute(sql.SQL("INSERT INTO {} SELECT * FROM staged").format(sql.Identifier(scores_table)))
+        con.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM staged").format(
+            sql.Identifier(scores_table), names, names))
         con.execute(sql.SQL("DELETE FROM {} WHERE as_of = %s AND model_version = %s").format(
-            sql.Identifier(history_table)), _run_filter(export))
-        con.execute(sql.SQL("INSERT INTO {} SELECT * FROM staged").format(sql.Identifier(history_table)))
+            sql.Identifier(history_table)), run)
+        con.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM staged").format(
+            sql.Identifier(history_table), names, names))

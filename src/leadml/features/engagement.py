@@ -40,7 +40,7 @@ def engagement_features(spine: pd.DataFrame, activities: pd.DataFrame, windows: 
     """Return counts, decayed counts, recency, rhythm and response features per spine row."""
     lead_ids = pd.Index(pd.unique(spine["lead_id"]))
     acts = activities[activities["lead_id"].isin(lead_ids)]
-    timeline = Timeline(lead_ids.get_indexer(acts["lead_id"]), seconds_since_origin(acts["occurred_at"]))
+    timeline = Timeline(lead_ids.get_indexer(acts["lead_id"]), seconds_since_origin(acts["occurred_at"], round_up=True))
     row_lead = lead_ids.get_indexer(spine["lead_id"])
     row_sec = seconds_since_origin(spine["as_of"])
     types = activity_types()

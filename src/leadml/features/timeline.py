@@ -16,10 +16,15 @@ SPAN = np.int64(1) << 36  # seconds per lead slot: about 2,000 years
 DAY = 86400
 
 
-def seconds_since_origin(times: pd.Series) -> np.ndarray:
-    """Seconds since 1900 as int64, by Timedelta arithmetic (never raw nanoseconds)."""
-    seconds = ((times - ORIGIN) // pd.Timedelta(seconds=1)).to_numpy(dtype="int64")
-    return np.clip(seconds, 0, SPAN - 1)
+def seconds_since_origin(times: pd.Series, round_up: bool = False) -> np.ndarray:
+    """Whole seconds since 1900 as int64, by Timedelta arithmetic (never raw nanoseconds).
+
+    Activities round up and as-of moments round down, so a touch a fraction of a second after T
+    never lands at or before T.
+    """
+    delta = times - ORIGIN
+    seconds = (-((-delta) // pd.Timedelta(seconds=1)) if round_up else delta // pd.Timedelta(seconds=1))
+    return np.clip(seconds.to_numpy(dtype="int64"), 0, SPAN - 1)
 
 
 class Timeline:
