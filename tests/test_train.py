@@ -15,6 +15,7 @@ from leadml.train import InsufficientDataError, fit_model
 from tests.conftest import write_config
 
 AS_OF = as_timestamp("2026-11-01")
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
