@@ -98,7 +98,15 @@ class LeadModel:
         on a row's path to its feature (value of the child minus value of the node), gathered from
         ``pred_leaf``: as fast as predicting, and it adds up exactly too.
         """
+        return self._contributions(self.spec.prepare(matrix), method)
+
+    def score(self, matrix: pd.DataFrame, method: str = "treeshap") -> tuple[np.ndarray, pd.DataFrame]:
+        """Return calibrated probabilities and contributions, aligning the matrix only once."""
         prepared = self.spec.prepare(matrix)
+        raw = self.booster.predict(prepared, raw_score=True, validate_features=True)
+        return np.clip(self.calibrator.predict(raw), 0.0, 1.0), self._contributions(prepared, method)
+
+    def _contributions(self, prepared: pd.DataFrame, method: str) -> pd.DataFrame:
         if method == "treeshap":
             values = self.booster.predict(prepared, pred_contrib=True, validate_features=True)
         elif method == "path":
@@ -110,7 +118,7 @@ class LeadModel:
             values = np.column_stack([(onehot @ table).toarray(), np.full(len(leaves), base)])
         else:
             raise ValueError(f"unknown contribution method {method!r}: use treeshap or path")
-        return pd.DataFrame(values, columns=[*self.spec.names, "base"], index=matrix.index)
+        return pd.DataFrame(values, columns=[*self.spec.names, "base"], index=prepared.index)
 
     def _path_table(self) -> tuple[sparse.csr_matrix, np.ndarray, float]:
         """Per leaf of every tree, the contribution of each feature on its path (computed once)."""

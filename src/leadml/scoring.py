@@ -57,9 +57,9 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
         _check_coverage(raw, tables, all_rejects, spine, as_of)
         rejects = _in_population(all_rejects, raw, as_of)
         if len(spine):
-            explained = explain(model.contributions(matrix, explainer), matrix, catalog, reasons)
-            scored.append(pd.concat([pd.DataFrame({"lead_id": spine["lead_id"],
-                                                   "probability": model.predict_proba(matrix)}),
+            probability, contributions = model.score(matrix, explainer)
+            explained = explain(contributions, matrix, catalog, reasons)
+            scored.append(pd.concat([pd.DataFrame({"lead_id": spine["lead_id"], "probability": probability}),
                                      explained[list(EXPLAIN_COLUMNS)]], axis=1))
         rejected.append(rejects)
     scored_frame = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame(
