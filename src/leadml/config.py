@@ -57,7 +57,7 @@ class ModelConfig(_Frozen):
     num_boost_round: int = Field(2000, gt=0)
     early_stopping_rounds: int = Field(100, gt=0)
     calibration: Literal["sigmoid", "isotonic"] = "sigmoid"
-    class_weight: Literal["none", "sqrt_balanced", "balanced"] = "none"
+    class_weight: Literal["none", "sqrt_balanced", "balanced"] = "sqrt_balanced"
 
 
 class EvaluationConfig(_Frozen):

@@ -74,3 +74,25 @@ def slice_metrics(y: np.ndarray, probability: np.ndarray, segments: pd.DataFrame
                          "base_rate": m["base_rate"], "mean_probability": m["mean_probability"],
                          "roc_auc": m.get("roc_auc", float("nan")), "pr_auc": m.get("pr_auc", float("nan"))})
     return pd.DataFrame(rows)
+
+
+def margin_interval(y: np.ndarray, model: np.ndarray, baseline: np.ndarray, metric: str = "roc_auc",
+                    resamples: int = 500, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of ``metric(model) - metric(baseline)`` over paired bootstrap resamples.
+
+    Both scorers are measured on the same resampled leads, so the interval reflects how much the margin
+    depends on which few conversions happen to be in the test set: an interval that contains 0 means the
+    test set cannot tell the two apart.
+    """
+    score = {"roc_auc": roc_auc_score, "pr_auc": average_precision_score}[metric]
+    y, model, baseline = np.asarray(y), np.asarray(model), np.asarray(baseline)
+    rng = np.random.default_rng(seed)
+    margins = []
+    for _ in range(resamples):
+        rows = rng.integers(0, len(y), len(y))
+        if 0 < y[rows].sum() < len(rows):
+            margins.append(score(y[rows], model[rows]) - score(y[rows], baseline[rows]))
+    if not margins:
+        return float("nan"), float("nan")
+    low, high = np.percentile(margins, [50 * (1 - level), 50 * (1 + level)])
+    return float(low), float(high)

@@ -20,7 +20,7 @@ from leadml.baselines import LogisticBaseline, points_score
 from leadml.calibrate import CALIBRATORS, SigmoidCalibrator
 from leadml.config import Config
 from leadml.dataset import Snapshot
-from leadml.evaluate import classification_metrics, reliability_table, slice_metrics
+from leadml.evaluate import classification_metrics, margin_interval, reliability_table, slice_metrics
 from leadml.features import feature_catalog
 from leadml.leakage import check_leakage, single_feature_auc
 from leadml.model import FeatureSpec, LeadModel
@@ -186,6 +186,9 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
     for name in ("logistic", "points"):
         for metric in ("roc_auc", "pr_auc"):
             metrics[f"margin_{metric}_vs_{name}"] = metrics[metric] - metrics[f"{name}_{metric}"]
+            low, high = margin_interval(y_test, probabilities["model"], probabilities[name], metric,
+                                        seed=config.training.seed)
+            metrics[f"margin_{metric}_vs_{name}_ci_low"], metrics[f"margin_{metric}_vs_{name}_ci_high"] = low, high
     metrics |= {"best_iteration": float(booster.best_iteration), "train_rows": float(len(train.labels)),
                 "train_positives": float(train.labels.sum()), "validation_rows": float(len(valid.labels)),
                 "validation_positives": float(valid.labels.sum()), "calibration_rows": float(len(y_calib)),

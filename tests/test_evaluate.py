@@ -1,0 +1,26 @@
+"""The paired bootstrap interval of a margin between two scorers on the same rows."""
+
+import numpy as np
+
+from leadml.evaluate import margin_interval
+
+
+def test_a_clearly_better_scorer_has_an_interval_above_zero() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.random(4000) < 0.05
+    good = y + rng.normal(0, 0.5, len(y))
+    poor = y + rng.normal(0, 3.0, len(y))
+    low, high = margin_interval(y, good, poor, "roc_auc", resamples=200)
+    assert 0 < low < high
+    low_pr, high_pr = margin_interval(y, good, poor, "pr_auc", resamples=200)
+    assert 0 < low_pr < high_pr
+
+
+def test_two_equal_scorers_on_few_positives_cannot_be_told_apart() -> None:
+    rng = np.random.default_rng(2)
+    y = rng.random(3000) < 0.01
+    signal = y * 1.0
+    first, second = signal + rng.normal(0, 1, len(y)), signal + rng.normal(0, 1, len(y))
+    low, high = margin_interval(y, first, second, "roc_auc", resamples=300)
+    assert low < 0 < high
+    assert margin_interval(y, first, first, "roc_auc", resamples=50) == (0.0, 0.0)
