@@ -49,10 +49,14 @@ def to_utc(values: pd.Series) -> pd.Series:
     return parsed.dt.as_unit("us")
 
 
+# what spreadsheets and dataframe exports write for a missing value: never a real id
+MISSING_IDS = ("", "nan", "none", "null", "<na>", "n/a")
+
+
 def to_id(values: pd.Series) -> pd.Series:
-    """Return ids as stripped strings; empty ids become missing."""
+    """Return ids as stripped strings; empty ids and missing-value placeholders become missing."""
     ids = values.astype("str").str.strip()
-    return ids.where(ids != "")
+    return ids.where(~ids.str.lower().isin(MISSING_IDS))
 
 
 def clean_tables(raw: LeadTables) -> tuple[LeadTables, pd.DataFrame, CleanReport]:
@@ -113,13 +117,14 @@ def _plausible_number(table: str, column: str, values: pd.Series, report: CleanR
 def _unique_leads(leads: pd.DataFrame, report: CleanReport) -> tuple[pd.DataFrame, pd.DataFrame]:
     no_id = leads["lead_id"].isna()
     report.add("leads: rows without lead_id", no_id.sum())
-    leads = leads[~no_id]
+    leads = leads[~no_id]  # listed in the rejects (with an empty id) so that no lead goes uncounted
     exact = leads.duplicated()
     report.add("leads: duplicate rows dropped", exact.sum())
     leads = leads[~exact]
     conflicting = leads["lead_id"].duplicated(keep=False)
     no_time = leads["created_at"].isna() & ~conflicting
     rejects = pd.concat([
+        pd.DataFrame({"lead_id": pd.Series([pd.NA] * int(no_id.sum()), dtype="str"), "reason": "missing lead_id"}),
         pd.DataFrame({"lead_id": leads.loc[conflicting, "lead_id"].drop_duplicates(),
                       "reason": "duplicate lead_id with conflicting values"}),
         pd.DataFrame({"lead_id": leads.loc[no_time, "lead_id"],

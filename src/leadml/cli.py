@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,17 +32,21 @@ DEFAULT_CONFIG = Path("configs/default.yaml")
 
 def _run(job: Any, json_out: bool, render: Any = None) -> None:
     """Run a job, print its result, and turn known failures into a one-line error and exit 1."""
+    import duckdb
+    import psycopg
+
     from leadml.clean import DataError
     from leadml.leakage import LeakageError
+    from leadml.lock import BusyError
     from leadml.model import ModelError
     from leadml.scoring import CoverageError
     from leadml.train import InsufficientDataError
 
     try:
         result = job()
-    except (ConfigError, DataError, LeakageError, ModelError, CoverageError, InsufficientDataError,
-            ValueError, FileNotFoundError) as exc:
-        typer.echo(f"leadml: error: {exc}", err=True)
+    except (ConfigError, DataError, LeakageError, ModelError, CoverageError, InsufficientDataError, BusyError,
+            ValueError, OSError, duckdb.Error, psycopg.Error) as exc:
+        typer.echo(f"leadml: error: {_one_line(exc)}", err=True)
         raise typer.Exit(1) from None
     if render is not None:
         render(result)
@@ -50,6 +55,15 @@ def _run(job: Any, json_out: bool, render: Any = None) -> None:
     elif render is None:
         for key, value in result.items():
             typer.echo(f"{key}: {value}")
+
+
+def _one_line(exc: BaseException) -> str:
+    """The error as one line, with any credential removed (a driver may quote the connection)."""
+    from leadml.sources import redact_location
+
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    secret = os.environ.get("PGPASSWORD")
+    return redact_location(text.replace(secret, "***") if secret else text)
 
 
 def _config(path: Path) -> Config:

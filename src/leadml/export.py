@@ -19,6 +19,9 @@ import pyarrow.parquet as pq
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SUFFIXES = (".csv", ".parquet", ".xlsx")
+# RFC 4180 line ends: the csv writer then quotes any cell holding a bare CR, which "\n" alone would not,
+# and a lead id like "\rCR" would split its row in two
+CSV_LINE_END = "\r\n"
 GRADE_COLOURS = {"A": "#C6EFCE", "B": "#E2EFDA", "C": "#FFEB9C", "D": "#F2F2F2"}
 
 
@@ -56,7 +59,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     tmp = _temporary_beside(path, SUFFIXES)
     try:
         if path.suffix == ".csv":
-            neutralise_formulas(frame).to_csv(tmp, index=False, encoding="utf-8")
+            neutralise_formulas(frame).to_csv(tmp, index=False, encoding="utf-8", lineterminator=CSV_LINE_END)
         elif path.suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
         else:
@@ -106,7 +109,8 @@ class ChunkedWriter:
         if self._parquet is not None:
             self._parquet.write_table(pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False))
         else:
-            neutralise_formulas(frame).to_csv(self._tmp, mode="a", header=not self._header_written, index=False)
+            neutralise_formulas(frame).to_csv(self._tmp, mode="a", header=not self._header_written, index=False,
+                                              lineterminator=CSV_LINE_END)
             self._header_written = True
         self.rows += len(frame)
 

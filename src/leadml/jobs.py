@@ -30,6 +30,7 @@ from leadml.evaluate import classification_metrics
 from leadml.export import ChunkedWriter, file_sha256, write_json, write_table
 from leadml.features import feature_catalog
 from leadml.generate import GenerateSpec, generate_chunks
+from leadml.lock import exclusive
 from leadml.model import ModelError
 from leadml.promotion import Decision, decide
 from leadml.scoring import finalise, population_matrix, score_chunks
@@ -202,7 +203,14 @@ def _figures(result: TrainingResult) -> dict[str, Any]:
 def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str | None,
           write_back: bool = False) -> dict[str, Any]:
     """Score the population at ``as_of``; publish the export, its rejects and a manifest atomically,
-    and with ``write_back`` the score tables of the source database in one transaction."""
+    and with ``write_back`` the score tables of the source database in one transaction. A second run
+    publishing the same export at the same time fails at once (``lock.BusyError``)."""
+    with exclusive(Path(out)):
+        return _score(config, data, as_of, out, model_ref, write_back)
+
+
+def _score(config: Config, data: str, as_of: str | None, out: str, model_ref: str | None,
+           write_back: bool) -> dict[str, Any]:
     started = time.perf_counter()
     moment = resolve_as_of(as_of)
     model, version = resolve_model(model_ref, config.tracking, Path(config.models_dir))
@@ -212,6 +220,9 @@ def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str
         result = score_chunks(_chunks(source, config, "scoring"), model, moment, catalog,
                               config.features, config.export.top_reasons, config.export.explainer)
     _log_report(result.report)
+    if result.scored.empty and result.rejects.empty:  # publishing nothing would wipe yesterday's scores
+        raise DataError(f"table leads: the population at {moment} is empty (no lead created at or before it "
+                        "without an earlier opportunity); nothing published")
     previous = previous_scores(data, config.export.history_table, moment)
     export = finalise(result, config.grades, version, moment, pd.Timestamp.now(tz="UTC").floor("s"), previous)
     scored_seconds = time.perf_counter() - started

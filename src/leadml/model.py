@@ -78,6 +78,10 @@ class LeadModel:
                  calibrator: SigmoidCalibrator | IsotonicCalibrator, info: dict[str, Any] | None = None):
         if list(booster.feature_name()) != list(spec.names):
             raise ModelError("booster features differ from the feature spec")
+        flat = calibrator.predict(np.linspace(-20.0, 20.0, 401))
+        if np.ptp(flat) < 1e-12:  # every lead would get the same probability: no ranking, no grades
+            raise ModelError(f"the model's calibrator maps every score to {flat[0]:.6g}; refusing to use it "
+                             "(retrain with more conversions in the held-out cutoff)")
         self.booster = booster
         self.spec = spec
         self.calibrator = calibrator

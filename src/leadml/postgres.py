@@ -15,10 +15,12 @@ import psycopg
 from psycopg import sql
 
 from leadml.clean import DataError
+from leadml.sources import require_columns
 from leadml.tables import COLUMNS, TIME_COLUMNS, LeadTables
 
 TABLES = tuple(COLUMNS)
 NUMERIC = {"employees", "annual_revenue", "declared_budget", "value", "amount"}
+PG_NUMBERS = {"smallint", "integer", "bigint", "numeric", "real", "double precision"}
 
 
 def connect(url: str, **kwargs: object) -> psycopg.Connection:
@@ -44,12 +46,14 @@ class PostgresSource:
         self.location = safe_url(url)
         self._con = connect(url, autocommit=True)
         rows = self._con.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = current_schema() AND table_name = ANY(%s)", [list(TABLES)]).fetchall()
-        self._columns = {table: [c for t, c in rows if t == table] for table in TABLES}
+        self._columns = {table: [c for t, c, _ in rows if t == table] for table in TABLES}
+        self._types = {(t, c): kind for t, c, kind in rows}
         for table, columns in self._columns.items():
             if not columns:
                 raise DataError(f"table {table}: not found in {self.location}")
+        require_columns(self._columns)
 
     def __enter__(self) -> PostgresSource:
         return self
@@ -66,7 +70,9 @@ class PostgresSource:
             if column not in self._columns[table]:
                 continue
             ident = sql.Identifier(column)
-            cast = "float8" if column in NUMERIC else "text" if column == "lead_id" else None
+            # a text column ("1,200", "n/a") is read as text and parsed by cleaning, never cast here
+            typed = self._types[(table, column)] in PG_NUMBERS
+            cast = "float8" if column in NUMERIC and typed else "text" if column == "lead_id" else None
             parts.append(sql.SQL("{}::" + cast + " AS {}").format(ident, ident) if cast else ident)
         return sql.SQL(", ").join(parts)
 
@@ -79,10 +85,12 @@ class PostgresSource:
     def data_end(self) -> pd.Timestamp:
         newest = [self._con.execute(sql.SQL("SELECT max({}) FROM {}").format(
             sql.Identifier(TIME_COLUMNS[t]), sql.Identifier(t))).fetchone()[0] for t in TABLES]
-        newest = [pd.Timestamp(t) for t in newest if t is not None]
-        if not newest:
+        # text columns: the largest ISO string, parsed like cleaning parses it (unparseable: ignored)
+        parsed = pd.to_datetime(pd.Series([str(t) for t in newest if t is not None], dtype="str"), utc=True,
+                                errors="coerce", format="ISO8601").dropna()
+        if parsed.empty:
             raise DataError("table leads: no timestamps found, the source is empty")
-        return max(t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC") for t in newest)
+        return parsed.max()
 
     def fingerprint(self) -> str:
         parts = [self._con.execute(sql.SQL("SELECT count(*), sum(hashtext(t::text)) FROM {} t").format(
@@ -97,8 +105,8 @@ class PostgresSource:
     def read_bucket(self, bucket: int, buckets: int) -> LeadTables:
         frames = {}
         for table in TABLES:
-            query = sql.SQL("SELECT {} FROM {} WHERE mod(hashtext(regexp_replace(lead_id::text, "
-                            "'^\\s+|\\s+$', '', 'g'))::bigint + 2147483648, %s) = %s").format(
+            query = sql.SQL("SELECT {} FROM {} WHERE mod(hashtext(coalesce(regexp_replace(lead_id::text, "
+                            "'^\\s+|\\s+$', '', 'g'), ''))::bigint + 2147483648, %s) = %s").format(
                 self._select(table), sql.Identifier(table))
             with self._con.cursor() as cursor:
                 cursor.execute(query, [buckets, bucket])

@@ -73,13 +73,15 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
 
 
 def _in_population(rejects: pd.DataFrame, raw: LeadTables, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Keep rejected leads that may belong to the population: created at or before T, or unknown."""
+    """Keep rejected leads that may belong to the population: created at or before T, or unknown.
+
+    Rows without an id are always kept: nothing else could account for them."""
     if rejects.empty:
         return rejects
     leads = raw.leads.assign(lead_id=to_id(raw.leads["lead_id"]))
     created = pd.to_datetime(leads["created_at"].astype("str"), utc=True, errors="coerce", format="ISO8601")
     maybe = leads.loc[created.isna() | (created <= as_of), "lead_id"]
-    return rejects[rejects["lead_id"].isin(maybe)]
+    return rejects[rejects["lead_id"].isin(maybe) | rejects["lead_id"].isna()]
 
 
 def _check_coverage(raw: LeadTables, tables: LeadTables, all_rejects: pd.DataFrame, spine: pd.DataFrame,

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from leadml.clean import DataError
-from leadml.tables import COLUMNS, LeadTables
+from leadml.tables import COLUMNS, REQUIRED, LeadTables
 
 TABLES = tuple(COLUMNS)
 
@@ -37,6 +37,14 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def require_columns(columns: dict[str, list[str]]) -> None:
+    """Fail before reading anything when a table lacks a column the contract requires."""
+    for table, present in columns.items():
+        missing = [c for c in REQUIRED[table] if c not in present]
+        if missing:
+            raise DataError(f"table {table}: required column(s) missing: {', '.join(missing)}")
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -49,6 +57,7 @@ class Source:
         self._con = duckdb.connect()
         self._con.execute("SET TimeZone = 'UTC'")
         self._columns = {table: self._attach(table) for table in TABLES}
+        require_columns(self._columns)
 
     def __enter__(self) -> Source:
         return self
@@ -128,7 +137,9 @@ class Source:
 
     def read_bucket(self, bucket: int, buckets: int) -> LeadTables:
         # the same whitespace stripping as clean.to_id, so a lead and its history share a bucket
-        where = (f"hash(regexp_replace(CAST(lead_id AS VARCHAR), '^\\s+|\\s+$', '', 'g')) % {int(buckets)} "
+        # a NULL id hashes as '' so it lands in a bucket (and in the rejects) instead of in none
+        where = (f"hash(coalesce(regexp_replace(CAST(lead_id AS VARCHAR), '^\\s+|\\s+$', '', 'g'), '')) "
+                 f"% {int(buckets)} "
                  f"= {int(bucket)}")
         frames = {
             table: self._con.execute(
