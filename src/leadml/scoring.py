@@ -14,6 +14,7 @@ import pandas as pd
 
 from leadml.clean import CleanReport, clean_tables, to_id
 from leadml.config import FeaturesConfig
+from leadml.evaluate import grade_of
 from leadml.explain import explain
 from leadml.features import Feature, build_features
 from leadml.model import LeadModel
@@ -98,8 +99,6 @@ def finalise(result: ScoringResult, grades: dict[str, float], model_version: str
     """
     scored = result.scored
     probability = scored["probability"].to_numpy(dtype="float64")
-    names, floors = list(grades), np.array(list(grades.values()))
-    grade_index = (probability[:, None] < floors[None, :]).sum(axis=1)
     score = np.clip(np.rint(probability * 100), 0, 100).astype("int64")
     before = (previous.set_index("lead_id")["score"] if previous is not None and len(previous)
               else pd.Series(dtype="float64")).reindex(scored["lead_id"]).to_numpy(dtype="float64")
@@ -108,7 +107,7 @@ def finalise(result: ScoringResult, grades: dict[str, float], model_version: str
         "lead_id": scored["lead_id"].astype("str"),
         "probability": probability,
         "score": score,
-        "grade": pd.array(np.array(names, dtype=object)[np.minimum(grade_index, len(names) - 1)], dtype="str"),
+        "grade": pd.array(grade_of(probability, grades), dtype="str"),
         "rank": rank_order(probability, scored["lead_id"]),
         **{column: scored[column].to_numpy() for column in EXPLAIN_COLUMNS},
         "score_change": change,
