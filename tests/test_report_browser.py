@@ -1,0 +1,142 @@
+"""The report as a sales manager opens it: real headless Chromium, offline, with hostile lead data.
+
+Chromium is Debian's package (`.ci/run` installs it); the tests skip where it is missing, except
+under CI. The screenshot goes to the test's folder, or to $LEADML_SCREENSHOT_DIR when set.
+"""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from leadml.cli import app
+from leadml.scoring import EXPORT_COLUMNS
+from tests.browser import find_chromium, visit
+from tests.conftest import write_config
+
+AS_OF = "2026-11-01"
+HOSTILE_REJECT = '<script>document.title="pwned"</script>'
+HOSTILE_LEAD = '<img src=x onerror="document.title=\'pwned\'">'
+runner = CliRunner()
+
+PAGE_FACTS = """JSON.stringify({
+  title: document.title,
+  lang: document.documentElement.lang,
+  sections: [...document.querySelectorAll('section')].map(s => s.id),
+  headings: [...document.querySelectorAll('h1, h2')].map(h => h.innerText),
+  gradeRows: document.querySelectorAll('#grade-table tbody tr').length,
+  topRows: document.querySelectorAll('#top-table tbody tr').length,
+  newARows: document.querySelectorAll('#new-a-table tbody tr').length,
+  upRows: document.querySelectorAll('#up-table tbody tr').length,
+  rejectRows: document.querySelectorAll('#rejects-table tbody tr').length,
+  images: [...document.images].map(i => ({id: i.id, loaded: i.complete && i.naturalWidth > 100,
+                                           scheme: i.src.split(':')[0]})),
+  scripts: document.scripts.length,
+  text: document.body.innerText,
+  width: document.documentElement.scrollWidth,
+})"""
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    binary = find_chromium()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run must install it")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    return binary
+
+
+def invoke(*args: str) -> dict:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def add_hostile_leads(db: Path) -> None:
+    """A lead that cannot be scored (no created_at) and an eager one, both with markup in their fields."""
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("INSERT INTO leads (lead_id, created_at, industry, job_title) VALUES (?, NULL, 'x', 'y'), "
+                    "(?, TIMESTAMPTZ '2026-09-01 10:00:00+00', ?, 'VP Marketing')",
+                    [HOSTILE_REJECT, HOSTILE_LEAD, HOSTILE_LEAD])
+        touches = [(HOSTILE_LEAD, pd.Timestamp("2026-10-20", tz="UTC") + pd.Timedelta(hours=9 * i), kind)
+                   for i, kind in enumerate(["pricing_page_view", "demo_requested", "meeting_booked", "web_visit",
+                                             "pricing_page_view", "demo_requested", "meeting_held"] * 2)]
+        con.executemany("INSERT INTO activities (lead_id, occurred_at, activity_type, channel) VALUES (?, ?, ?, 'web')",
+                        [[lead, when.to_pydatetime(), kind] for lead, when, kind in touches])
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory: pytest.TempPathFactory, tiny_db: Path) -> dict:
+    """Train, score a week earlier and now (German) with write-back, and write the German report."""
+    folder = tmp_path_factory.mktemp("report")
+    config = str(write_config(folder))
+    shutil.copy(tiny_db, folder / "leads.duckdb")
+    add_hostile_leads(folder / "leads.duckdb")
+    invoke("train", "--config", config, "--as-of", AS_OF)
+    invoke("score", "--config", config, "--as-of", "2026-10-25", "--out", str(folder / "last_week.csv"),
+           "--write-back")
+    scored = invoke("score", "--config", config, "--as-of", AS_OF, "--write-back", "--lang", "de")
+    report = invoke("report", "--config", config, "--as-of", AS_OF, "--lang", "de",
+                    "--out", str(folder / "report.html"))
+    return {"folder": folder, "config": config, "scored": scored, "report": report}
+
+
+@pytest.mark.slow
+def test_report_renders_offline_in_chromium(chromium: str, reported: dict) -> None:
+    page = Path(reported["report"]["out"])
+    seen = visit(page, PAGE_FACTS)
+    facts = json.loads(seen.values)
+    shots = Path(os.environ.get("LEADML_SCREENSHOT_DIR", reported["folder"]))
+    shots.mkdir(parents=True, exist_ok=True)
+    (shots / "report.png").write_bytes(seen.screenshot)
+
+    outside = [url for url in seen.requests if url != page.resolve().as_uri() and not url.startswith("data:")]
+    assert outside == [] and page.resolve().as_uri() in seen.requests
+    assert facts["sections"] == ["grades", "quality", "top-leads", "changes", "rejects"]
+    assert facts["title"].startswith("Lead-Scoring-Bericht") and facts["lang"] == "de"
+    assert facts["scripts"] == 0 and "pwned" not in facts["title"]
+    assert facts["images"] == [{"id": "lift-chart", "loaded": True, "scheme": "data"},
+                               {"id": "calibration-chart", "loaded": True, "scheme": "data"}]
+    assert facts["gradeRows"] == 4 and facts["topRows"] == 25 and facts["rejectRows"] >= 1
+    assert facts["upRows"] >= 1 and reported["report"]["previous_as_of"].startswith("2026-10-25")
+    assert HOSTILE_REJECT in facts["text"]  # shown as text, not run
+    assert "Von den Leads der Klasse A wurden" in facts["text"]
+    assert "Neue A-Leads seit dem letzten Lauf" in facts["text"]
+    assert facts["width"] <= 1280  # nothing overflows sideways
+    assert seen.screenshot.startswith(b"\x89PNG") and len(seen.screenshot) > 50_000
+
+
+@pytest.mark.slow
+def test_german_export_keeps_english_column_names(reported: dict) -> None:
+    export = pd.read_csv(reported["scored"]["out"], dtype={"lead_id": "str"}, keep_default_na=False)
+    assert tuple(export.columns) == EXPORT_COLUMNS and set(export["grade"]) <= {"A", "B", "C", "D"}
+    reasons = pd.concat([export[c] for c in ("reason_1", "reason_2", "reason_3", "risk_1", "risk_2")])
+    reasons = reasons[reasons != ""]
+    assert len(reasons) and not reasons.str.contains(r"\b(?:in the last|days ago|touches|No activity)\b").any()
+    assert reasons.str.contains(r"\b(?:Hat|Tagen|Jüngste|Aktivität|Kaufabsicht)\b").mean() > 0.5
+
+
+@pytest.mark.slow
+def test_report_refuses_an_export_of_another_moment(reported: dict) -> None:
+    result = runner.invoke(app, ["report", "--config", reported["config"], "--as-of", "2026-10-01"])
+    assert result.exit_code == 1
+    assert "holds scores as of 2026-11-01 00:00:00+00:00, not 2026-10-01 00:00:00+00:00" in result.output
+
+
+def test_the_browser_check_sees_a_request_to_the_outside(chromium: str, tmp_path: Path) -> None:
+    """The harness itself: a page that reaches out is caught (so the report test can fail)."""
+    page = tmp_path / "leaky.html"
+    page.write_text('<!DOCTYPE html><html><body><h1>x</h1><img src="http://example.invalid/pixel.png">'
+                    '<link rel="stylesheet" href="https://example.invalid/a.css"></body></html>', encoding="utf-8")
+    seen = visit(page, "document.querySelector('h1').innerText")
+    assert seen.values == "x"
+    assert {"http://example.invalid/pixel.png", "https://example.invalid/a.css"} <= set(seen.requests)
