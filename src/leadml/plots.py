@@ -110,3 +110,18 @@ def grade_calibration_figure(grades: pd.DataFrame, title: str, predicted: str, o
     axes.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
     axes.legend(loc="upper right")
     return figure
+
+
+def outcome_distribution_figure(frame: pd.DataFrame, feature: str, outcome: str = "converted") -> Figure:
+    """Histogram of one numeric feature for converted and other leads (densities: the classes differ in size)."""
+    figure, axes = _figure(f"{feature} by outcome")
+    values = frame[feature].astype("float64")
+    finite = values[np.isfinite(values)]
+    upper = float(finite.quantile(0.99)) if len(finite) else 1.0
+    bins = np.linspace(float(finite.min()) if len(finite) else 0.0, max(upper, 1e-9), 30)
+    for flag, name in ((0, "did not convert"), (1, "converted")):
+        part = values[(frame[outcome] == flag).to_numpy()].dropna().clip(upper=upper)
+        axes.hist(part, bins=bins, alpha=0.6, density=True, label=f"{name} (n={len(part):,})")
+    axes.set(xlabel=feature, ylabel="density")
+    axes.legend()
+    return figure

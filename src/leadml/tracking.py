@@ -256,3 +256,26 @@ def latest_evaluation(model_version: str, tracking: TrackingConfig) -> Evaluatio
         return None
     return Evaluation("training", version.run_id, client.get_run(version.run_id).data.params.get("cutoff_holdout", ""),
                       **tables)
+
+
+def run_overview(run_id: str, tracking: TrackingConfig) -> dict[str, Any]:
+    """Return a run's name, status, parameters, metrics, tags and artifact paths, for notebooks."""
+    configure(tracking)
+    client = MlflowClient()
+    run = client.get_run(run_id)
+
+    def walk(path: str | None = None) -> list[str]:
+        found = []
+        for item in client.list_artifacts(run_id, path):
+            found += walk(item.path) if item.is_dir else [item.path]
+        return found
+
+    return {"run_name": run.info.run_name, "status": run.info.status, "params": dict(run.data.params),
+            "metrics": dict(run.data.metrics), "tags": {k: v for k, v in run.data.tags.items()
+                                                        if not k.startswith("mlflow.")}, "artifacts": walk()}
+
+
+def download_run_artifact(run_id: str, path: str, tracking: TrackingConfig) -> Path:
+    """Download one artifact of a run (e.g. ``plots/gain.png``) and return its local path."""
+    configure(tracking)
+    return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path))
