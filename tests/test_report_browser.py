@@ -7,6 +7,11 @@ under CI. The screenshot goes to the test's folder, or to $LEADML_SCREENSHOT_DIR
 import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import duckdb
@@ -140,3 +145,48 @@ def test_the_browser_check_sees_a_request_to_the_outside(chromium: str, tmp_path
     seen = visit(page, "document.querySelector('h1').innerText")
     assert seen.values == "x"
     assert {"http://example.invalid/pixel.png", "https://example.invalid/a.css"} <= set(seen.requests)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(url: str, data: dict | None = None) -> bytes:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, never a proxy
+    request = urllib.request.Request(url, data=json.dumps(data).encode() if data else None,
+                                     headers={"Content-Type": "application/json"})
+    with opener.open(request, timeout=10) as response:
+        return response.read()
+
+
+@pytest.mark.slow
+def test_mlflow_ui_serves_the_project_store(reported: dict) -> None:
+    """`make mlflow-ui` runs this command: the UI shows the run, its artifacts and the registry."""
+    make = (Path(__file__).resolve().parents[1] / "Makefile").read_text(encoding="utf-8")
+    assert "mlflow ui --backend-store-uri $(MLFLOW_URI) --port $(MLFLOW_PORT) --workers 1" in make
+    port, folder = free_port(), reported["folder"]
+    server = subprocess.Popen([str(Path(sys.executable).with_name("mlflow")), "ui", "--backend-store-uri",
+                               f"sqlite:///{folder / 'mlflow.db'}", "--port", str(port), "--workers", "1"],
+                              cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                page = fetch(base + "/")
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "the MLflow UI did not start"
+                time.sleep(1)
+        assert b"MLflow" in page
+        run_id = reported["report"]["evaluation"]["run_id"]
+        table = fetch(f"{base}/get-artifact?path=tables/grade_outcomes.csv&run_uuid={run_id}").decode()
+        assert table.splitlines()[0] == ",grade,floor,rows,converted,conversion_rate,mean_probability"
+        assert fetch(f"{base}/get-artifact?path=plots/gain.png&run_uuid={run_id}").startswith(b"\x89PNG")
+        models = json.loads(fetch(base + "/ajax-api/2.0/mlflow/registered-models/search?max_results=10"))
+        assert [m["name"] for m in models["registered_models"]] == ["leadml-lead-scoring"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
