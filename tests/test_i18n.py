@@ -77,3 +77,24 @@ def test_numbers_follow_the_language() -> None:
 def test_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError, match="language 'fr' is not supported: use one of en, de"):
         check_language("fr")
+
+
+@pytest.mark.parametrize(("lang", "decision_maker", "words"), [
+    ("de", 1.0, ["Hat in den letzten 7 Tagen 2 Demos angefragt", "Entscheider mit Budget", ""]),  # 0.8, 0.3 + 0.4
+    ("en", 1.0, ["2 demo requests in the last 7 days", "Decision maker with a budget", ""]),
+    ("de", 0.0, ["Hat in den letzten 7 Tagen 2 Demos angefragt", "Hat ein Budget genannt", "Kein Entscheider"]),
+])
+def test_a_decision_maker_with_a_budget_is_one_reason(lang: str, decision_maker: float, words: list[str]) -> None:
+    import pandas as pd
+
+    from leadml.explain import explain
+    from leadml.i18n import combined_reasons
+
+    names = ["is_decision_maker", "has_declared_budget", "declared_budget", "n_demo_requested_7d"]
+    catalog = [f for f in localise(CATALOG, lang) if f.name in names]
+    matrix = pd.DataFrame({"is_decision_maker": [decision_maker], "has_declared_budget": [1.0],
+                           "declared_budget": [50000.0], "n_demo_requested_7d": [2.0]})
+    contributions = pd.DataFrame({"is_decision_maker": [0.3], "has_declared_budget": [0.4], "declared_budget": [0.2],
+                                  "n_demo_requested_7d": [0.8], "base": [-4.0]})
+    explained = explain(contributions, matrix, catalog, reasons=3, combined=combined_reasons(lang))
+    assert [explained[f"reason_{i}"].iloc[0] for i in (1, 2, 3)] == words

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from leadml.explain import Combined
     from leadml.features.catalog import Feature
 
 LANGUAGES = ("en", "de")
@@ -285,6 +286,17 @@ def _german(feature: Feature) -> Feature | None:
     return replace(feature, lang="de", template=template or feature.template, none=none, one=one, nouns=None,
                    missing=missing or f"{feature.name}: unbekannt", binary=binary,
                    labels=_DE_LABELS.get(feature.name))
+
+
+_COMBINED = {"en": "Decision maker with a budget", "de": "Entscheider mit Budget"}
+
+
+def combined_reasons(lang: str) -> tuple[Combined, ...]:
+    """Return the pairs of reasons that read as one phrase in ``lang``."""
+    from leadml.explain import Combined
+
+    return (Combined(("is_decision_maker", "budget"), ("is_decision_maker", "has_declared_budget"),
+                     _COMBINED[check_language(lang)]),)
 
 
 def localise(catalog: Sequence[Feature], lang: str) -> tuple[Feature, ...]:

@@ -30,7 +30,7 @@ from leadml.evaluate import classification_metrics, grade_table, lift_table, rel
 from leadml.export import ChunkedWriter, file_sha256, read_table, write_json, write_table, write_text
 from leadml.features import feature_catalog
 from leadml.generate import GenerateSpec, generate_chunks
-from leadml.i18n import check_language, localise
+from leadml.i18n import check_language, combined_reasons, localise
 from leadml.model import ModelError
 from leadml.promotion import Decision, decide
 from leadml.report import build_report, check_export
@@ -216,7 +216,8 @@ def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str
     with open_source(data) as source:
         fingerprint = source.fingerprint()
         result = score_chunks(_chunks(source, config, "scoring"), model, moment, catalog,
-                              config.features, config.export.top_reasons, config.export.explainer)
+                              config.features, config.export.top_reasons, config.export.explainer,
+                              combined_reasons(lang))
     _log_report(result.report)
     previous = previous_scores(data, config.export.history_table, moment)
     export = finalise(result, config.grades, version, moment, pd.Timestamp.now(tz="UTC").floor("s"), previous)

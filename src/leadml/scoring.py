@@ -15,7 +15,7 @@ import pandas as pd
 from leadml.clean import CleanReport, clean_tables, to_id
 from leadml.config import FeaturesConfig
 from leadml.evaluate import grade_of
-from leadml.explain import explain
+from leadml.explain import Combined, explain
 from leadml.features import Feature, build_features
 from leadml.model import LeadModel
 from leadml.spine import build_spine, truncate
@@ -48,7 +48,7 @@ def population_matrix(tables: LeadTables, as_of: pd.Timestamp, settings: Feature
 
 def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Timestamp,
                  catalog: Sequence[Feature], settings: FeaturesConfig, reasons: int,
-                 explainer: str = "treeshap") -> ScoringResult:
+                 explainer: str = "treeshap", combined: Sequence[Combined] = ()) -> ScoringResult:
     """Score the population at ``as_of`` chunk by chunk; return scored rows and rejects."""
     scored, rejected, report = [], [], CleanReport()
     for raw in chunks:
@@ -59,7 +59,7 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
         rejects = _in_population(all_rejects, raw, as_of)
         if len(spine):
             probability, contributions = model.score(matrix, explainer)
-            explained = explain(contributions, matrix, catalog, reasons)
+            explained = explain(contributions, matrix, catalog, reasons, combined=combined)
             scored.append(pd.concat([pd.DataFrame({"lead_id": spine["lead_id"], "probability": probability}),
                                      explained[list(EXPLAIN_COLUMNS)]], axis=1))
         rejected.append(rejects)
