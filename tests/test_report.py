@@ -131,3 +131,15 @@ def test_report_without_history_or_evaluation_says_so() -> None:
 def test_an_export_missing_columns_is_refused() -> None:
     with pytest.raises(ValueError, match="scored.csv: not a leadml export, columns missing: grade"):
         check_export(export_frame(5).drop(columns="grade"), "scored.csv")
+
+
+@pytest.mark.parametrize(("data_end", "shown"), [
+    (AS_OF - pd.Timedelta(hours=27), "2026-10-30 21:00 UTC (27.0 hours before the as-of moment)"),
+    (AS_OF + pd.Timedelta(days=3), "2026-11-04 00:00 UTC</span>"),  # data past T: nothing is stale
+])
+def test_header_says_how_old_the_data_is(data_end: pd.Timestamp, shown: str) -> None:
+    now = check_export(export_frame(6), "x")
+    html = render(build_report(now, GRADES, pd.DataFrame({"lead_id": [], "score": [], "grade": []}),
+                               pd.DataFrame({"lead_id": [], "reason": []}), None, horizon_days=30,
+                               data_end=data_end, leadml_version="x"), "en")
+    assert shown in html and "leadml/3" in html

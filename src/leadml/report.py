@@ -146,7 +146,7 @@ def build_report(export: pd.DataFrame, grades: dict[str, float], previous: pd.Da
         leadml_version=leadml_version)
 
 
-def best_grade_sentence_values(evaluation: Evaluation) -> list[dict[str, Any]]:
+def grade_outcomes(evaluation: Evaluation) -> list[dict[str, Any]]:
     """Per grade with leads: the figures for "of leads graded A, 38% became opportunities"."""
     rows = []
     for row in evaluation.grades.itertuples(index=False):

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from leadml import plots
 from leadml.i18n import number, text
-from leadml.report import ReportData, best_grade_sentence_values
+from leadml.report import ReportData, freshness_hours, grade_outcomes
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 GRADE_COLOURS = {"A": "#2E7D32", "B": "#7CB342", "C": "#F9A825", "D": "#9E9E9E"}
@@ -99,9 +99,7 @@ def _trend(trend: str, change: float, lang: str) -> str:
 
 
 def _header(data: ReportData, lang: str) -> str:
-    hours = None
-    if data.data_end is not None and data.data_end < data.as_of:
-        hours = (data.as_of - data.data_end) / pd.Timedelta(hours=1)
+    hours = freshness_hours(data.as_of, data.data_end)
     fresh = _when(data.data_end) + ("" if hours is None else
                                     " (" + text("data_age", lang, hours=number(hours, ".1f", lang)) + ")")
     items = [(text("as_of", lang), _when(data.as_of)), (text("model", lang), data.model_version),
@@ -134,7 +132,7 @@ def _quality(data: ReportData, lang: str) -> str:
                                              rate=number(row["rate"], ".0%", lang), days=data.horizon_days,
                                              converted=number(row["converted"], ",d", lang),
                                              rows=number(row["rows"], ",d", lang))) + "</p>"
-        for row in best_grade_sentence_values(evaluation))
+        for row in grade_outcomes(evaluation))
     rows = int(evaluation.grades["rows"].sum())
     source = text("source_evaluate" if evaluation.source == "evaluate" else "source_training", lang)
     note = text("evaluation_source", lang, rows=number(rows, ",d", lang), cutoff=evaluation.cutoff, source=source)
