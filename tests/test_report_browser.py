@@ -190,3 +190,15 @@ def test_mlflow_ui_serves_the_project_store(reported: dict) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_an_earlier_export_gives_the_same_changes_as_the_history(reported: dict) -> None:
+    folder = reported["folder"]
+    from_file = invoke("report", "--config", reported["config"], "--previous", str(folder / "last_week.csv"),
+                       "--out", str(folder / "report-from-file.html"))
+    history = reported["report"]
+    assert from_file["previous_as_of"] == history["previous_as_of"] and from_file["as_of"] == history["as_of"]
+    assert (from_file["new_a"], from_file["movers_up"], from_file["movers_down"]) == (
+        history["new_a"], history["movers_up"], history["movers_down"])
+    assert from_file["lang"] == "en"  # the config's language, the headings only
