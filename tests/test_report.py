@@ -69,11 +69,18 @@ def test_grade_counts_new_a_and_movers_follow_the_exports(roundtrip) -> None:
     assert data.down["change"].tolist() == sorted(change[change < 0])
     assert data.top["rank"].tolist() == list(range(1, 11))
     assert data.previous_as_of == AS_OF - pd.Timedelta(days=7)
+    html = render(data, "en")
+    assert f"{len(expected_new)} leads are new in grade A; the {min(len(expected_new), 500)} best-ranked" in html
+    assert html.count("<tr>", html.index('id="up-table"'), html.index('id="down-table"')) == len(data.up) + 1
+    data.movers = 2  # the tables list the first few, the sentence counts them all
+    html = render(data, "en")
+    assert html.count("<tr>", html.index('id="up-table"'), html.index('id="down-table"')) == 3
+    assert f"{len(expected_new)} leads are new in grade A; the 2 best-ranked are listed." in html
 
 
 def test_a_lead_without_earlier_score_is_new_in_a() -> None:
     now = export_frame(3)
-    new, up, down = changes(now, pd.DataFrame({"lead_id": [], "score": [], "grade": []}), "A", 1000)
+    new, up, down = changes(now, pd.DataFrame({"lead_id": [], "score": [], "grade": []}), "A")
     assert set(new["lead_id"]) == set(now.loc[now["grade"] == "A", "lead_id"]) and up.empty and down.empty
 
 

@@ -77,6 +77,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "trend": ("Trend", "Trend"),
     "change": ("Change", "Änderung"),
     "new_a": ("New A leads since the last run", "Neue A-Leads seit dem letzten Lauf"),
+    "new_a_count": ("{count} leads are new in grade A; the {shown} best-ranked are listed.",
+                    "{count} Leads sind neu in Klasse A; die {shown} bestplatzierten sind aufgeführt."),
     "new_a_none": ("No lead became A since the last run.", "Seit dem letzten Lauf ist kein Lead neu in A."),
     "previous_grade": ("Before", "Vorher"),
     "movers_up": ("Biggest movers up", "Größte Aufsteiger"),

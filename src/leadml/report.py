@@ -7,7 +7,7 @@ HTML is rendered from the result by ``report_html``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,7 +47,7 @@ class ReportData:
     rejected: int
     evaluation: Evaluation | None
     leadml_version: str
-    extra: dict[str, Any] = field(default_factory=dict)
+    movers: int = 10  # rows listed of new A leads and of each mover table
 
 
 def check_export(export: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -89,9 +89,9 @@ def top_leads(export: pd.DataFrame, count: int) -> pd.DataFrame:
     return top
 
 
-def changes(export: pd.DataFrame, previous: pd.DataFrame, best_grade: str, count: int
+def changes(export: pd.DataFrame, previous: pd.DataFrame, best_grade: str
             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Return (new best-grade leads, biggest movers up, biggest movers down) against ``previous``.
+    """Return (new best-grade leads by rank, movers up and movers down, biggest first) against ``previous``.
 
     ``previous`` holds each lead's latest earlier score and grade (``lead_id``, ``score``, ``grade``).
     A lead is new in the best grade when it has it now and had another grade, or no score, before.
@@ -107,7 +107,7 @@ def changes(export: pd.DataFrame, previous: pd.DataFrame, best_grade: str, count
     known = merged[merged["previous_score"].notna()]
     up = known[known["change"] > 0].sort_values(["change", "rank"], ascending=[False, True], kind="stable")
     down = known[known["change"] < 0].sort_values(["change", "rank"], ascending=[True, True], kind="stable")
-    return new.head(count), up.head(count), down.head(count)
+    return new, up, down
 
 
 def rejects_summary(rejects: pd.DataFrame, examples: int = 3) -> pd.DataFrame:
@@ -133,7 +133,7 @@ def build_report(export: pd.DataFrame, grades: dict[str, float], previous: pd.Da
     as_of = export["as_of"].iloc[0] if len(export) else pd.NaT
     scored_at = pd.to_datetime(export["scored_at"].iloc[0], utc=True) if len(export) and "scored_at" in export \
         else None
-    new_a, up, down = changes(export, previous, next(iter(grades)), movers)
+    new_a, up, down = changes(export, previous, next(iter(grades)))
     previous_as_of = (pd.to_datetime(previous["as_of"], utc=True).max()
                       if len(previous) and "as_of" in previous else None)
     versions = export["model_version"].astype("str").unique()
@@ -143,7 +143,7 @@ def build_report(export: pd.DataFrame, grades: dict[str, float], previous: pd.Da
         top=top_leads(export, top), new_a=new_a, up=up, down=down,
         previous_as_of=None if previous_as_of is None or pd.isna(previous_as_of) else previous_as_of,
         rejects=rejects_summary(rejects), rejected=len(rejects), evaluation=evaluation,
-        leadml_version=leadml_version)
+        leadml_version=leadml_version, movers=movers)
 
 
 def grade_outcomes(evaluation: Evaluation) -> list[dict[str, Any]]:

@@ -181,11 +181,14 @@ def _changes(data: ReportData, lang: str) -> str:
     if data.previous_as_of is None:
         return f'<section id="changes">{title}<p class="note">{escape(text("no_history", lang))}</p></section>'
     since = f'<p class="note">{escape(text("previous_run", lang, when=_when(data.previous_as_of)))}</p>'
-    new = (_table(_lead_headers(lang, True), _lead_rows(data.new_a, lang, True), "new-a-table") if len(data.new_a)
-           else f'<p class="note">{escape(text("new_a_none", lang))}</p>')
+    count = text("new_a_count", lang, count=number(len(data.new_a), ",d", lang),
+                 shown=number(min(len(data.new_a), data.movers), ",d", lang))
+    new = (f'<p class="sentence">{escape(count)}</p>'
+           + _table(_lead_headers(lang, True), _lead_rows(data.new_a.head(data.movers), lang, True), "new-a-table")
+           if len(data.new_a) else f'<p class="note">{escape(text("new_a_none", lang))}</p>')
     movers = []
     for key, frame, ident in (("movers_up", data.up, "up-table"), ("movers_down", data.down, "down-table")):
-        body = (_table(_lead_headers(lang, True), _lead_rows(frame, lang, True), ident) if len(frame)
+        body = (_table(_lead_headers(lang, True), _lead_rows(frame.head(data.movers), lang, True), ident) if len(frame)
                 else f'<p class="note">{escape(text("movers_none", lang))}</p>')
         movers.append(f"<div><h3>{escape(text(key, lang))}</h3>{body}</div>")
     return f'<section id="changes">{title}{since}{new}{"".join(movers)}</section>'
