@@ -7,6 +7,7 @@ under CI. The screenshot goes to the test's folder, or to $LEADML_SCREENSHOT_DIR
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -147,6 +148,20 @@ def test_the_browser_check_sees_a_request_to_the_outside(chromium: str, tmp_path
     assert {"http://example.invalid/pixel.png", "https://example.invalid/a.css"} <= set(seen.requests)
 
 
+def stop_group(process: subprocess.Popen) -> None:
+    """Stop a server started in its own session, with every worker it spawned."""
+    for sig, wait in ((signal.SIGTERM, 60), (signal.SIGKILL, 30)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -169,7 +184,7 @@ def test_mlflow_ui_serves_the_project_store(reported: dict) -> None:
     port, folder = free_port(), reported["folder"]
     server = subprocess.Popen([str(Path(sys.executable).with_name("mlflow")), "ui", "--backend-store-uri",
                                f"sqlite:///{folder / 'mlflow.db'}", "--port", str(port), "--workers", "1"],
-                              cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -188,8 +203,7 @@ def test_mlflow_ui_serves_the_project_store(reported: dict) -> None:
         models = json.loads(fetch(base + "/ajax-api/2.0/mlflow/registered-models/search?max_results=10"))
         assert [m["name"] for m in models["registered_models"]] == ["leadml-lead-scoring"]
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_group(server)
 
 
 @pytest.mark.slow
