@@ -87,12 +87,16 @@ def reported(tmp_path_factory: pytest.TempPathFactory, tiny_db: Path) -> dict:
     config = str(write_config(folder))
     shutil.copy(tiny_db, folder / "leads.duckdb")
     add_hostile_leads(folder / "leads.duckdb")
-    invoke("train", "--config", config, "--as-of", AS_OF)
-    invoke("score", "--config", config, "--as-of", "2026-10-25", "--out", str(folder / "last_week.csv"),
-           "--write-back")
-    scored = invoke("score", "--config", config, "--as-of", AS_OF, "--write-back", "--lang", "de")
-    report = invoke("report", "--config", config, "--as-of", AS_OF, "--lang", "de",
-                    "--out", str(folder / "report.html"))
+    with pytest.MonkeyPatch.context() as env:  # mlflow.set_tracking_uri of an earlier test sets MLFLOW_TRACKING_URI
+        for name in ("MLFLOW_TRACKING_URI", "LEADML_TRACKING_URI", "LEADML_DATABASE_URL"):
+            env.delenv(name, raising=False)
+        invoke("train", "--config", config, "--as-of", AS_OF)
+        invoke("score", "--config", config, "--as-of", "2026-10-25", "--out", str(folder / "last_week.csv"),
+               "--write-back")
+        scored = invoke("score", "--config", config, "--as-of", AS_OF, "--write-back", "--lang", "de")
+        report = invoke("report", "--config", config, "--as-of", AS_OF, "--lang", "de",
+                        "--out", str(folder / "report.html"))
+    assert report["evaluation"]["source"] == "training" and (folder / "mlflow.db").exists()
     return {"folder": folder, "config": config, "scored": scored, "report": report}
 
 
