@@ -4,9 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 MLFLOW_URI ?= sqlite:///mlflow.db
+MLFLOW_PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-fast lint docs bench bench-features bench-score bench-train mlflow-ui clean
+.PHONY: help venv demo test test-fast lint docs bench bench-features bench-score bench-train mlflow-ui report clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -45,8 +46,11 @@ bench-score: $(STAMP) ## leadml score end to end: 1M leads from DuckDB, 100k fro
 docs: $(STAMP) ## regenerate docs/features.md from the feature catalog
 	$(BIN)/leadml features --list --markdown --config configs/default.yaml > docs/features.md
 
-mlflow-ui: $(STAMP) ## open the MLflow UI on the project's tracking store
-	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_URI) --port 5000
+mlflow-ui: $(STAMP) ## open the MLflow UI on the project's tracking store (http://127.0.0.1:5000)
+	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_URI) --port $(MLFLOW_PORT) --workers 1
+
+report: $(STAMP) ## write the sales-ops HTML report (data/report.html) of the last export
+	$(BIN)/leadml report --config configs/default.yaml
 
 clean: ## remove generated data, MLflow stores and local model copies
-	rm -rf data/*.duckdb data/scored_leads* mlflow.db mlartifacts models/*/
+	rm -rf data/*.duckdb data/scored_leads* data/report.html mlflow.db mlartifacts models/*/

@@ -17,7 +17,7 @@ from leadml.config import FeaturesConfig
 from leadml.sources import Source
 from leadml.spine import as_timestamp, build_spine, truncate
 
-COMMANDS = ["generate", "train", "score", "evaluate", "features", "demo"]
+COMMANDS = ["generate", "train", "score", "evaluate", "features", "demo", "report"]
 AS_OF = "2026-11-01"
 runner = CliRunner()
 
@@ -184,8 +184,10 @@ def test_demo_runs_from_an_empty_folder(tmp_path: Path) -> None:
     result = subprocess.run([str(leadml), "demo", "--config", str(config), "--leads", "3000"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    for where in ("Export:", "MLflow store:", "MLflow UI:", "Local copy:"):
+    for where in ("Export:", "MLflow store:", "MLflow UI:", "Local copy:", "Report:"):
         assert where in result.stdout
+    report = (tmp_path / "data" / "report.html").read_text(encoding="utf-8")  # report.path, relative to the folder
+    assert "Biggest movers up" in report and "Of leads graded" in report
     export = pd.read_csv(tmp_path / "scored.csv", dtype={"lead_id": "str"})
     assert export["lead_id"].is_unique and len(export) == len(population_at(tmp_path / "leads.duckdb", AS_OF))
     assert "@" not in result.stderr, "an email address reached the log"

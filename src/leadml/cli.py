@@ -10,9 +10,11 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 
 from leadml import jobs
@@ -27,6 +29,8 @@ DataOpt = Annotated[str | None, typer.Option("--data", help="Folder of CSV/Parqu
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="ISO date or timestamp (UTC); default now.")]
 ModelOpt = Annotated[str | None, typer.Option(
     "--model", help="models:/NAME@ALIAS, models:/NAME/VERSION or a model folder; default the champion.")]
+LangOpt = Annotated[str | None, typer.Option(
+    "--lang", help="Language of reasons and headings: en or de (default export.lang); column names stay English.")]
 DEFAULT_CONFIG = Path("configs/default.yaml")
 
 
@@ -102,11 +106,25 @@ def score(data: DataOpt = None, as_of: AsOfOpt = None,
           model: ModelOpt = None,
           write_back: Annotated[bool, typer.Option(
               "--write-back", help="Also write the scores into the source database (one transaction).")] = False,
-          config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+          lang: LangOpt = None, config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
     """Score the population at --as-of; write the export, a rejects file and a manifest."""
     cfg = _config(config)
-    _run(lambda: jobs.score(cfg, data or cfg.data.source, as_of, out or cfg.export.path, model, write_back),
+    _run(lambda: jobs.score(cfg, data or cfg.data.source, as_of, out or cfg.export.path, model, write_back, lang),
          json_out)
+
+
+@app.command()
+def report(data: DataOpt = None, as_of: AsOfOpt = None,
+           export: Annotated[str | None, typer.Option(
+               "--export", help="The export of `leadml score` to report on (default export.path).")] = None,
+           out: Annotated[str | None, typer.Option("--out", help="HTML file to write (default report.path).")] = None,
+           previous: Annotated[str | None, typer.Option(
+               "--previous", help="An earlier export to compare with, instead of the source's score history.")] = None,
+           lang: LangOpt = None, config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+    """Write one self-contained HTML report for sales managers from the export of --as-of."""
+    cfg = _config(config)
+    _run(lambda: jobs.report(cfg, data or cfg.data.source, as_of, export or cfg.export.path, out or cfg.report.path,
+                             lang, previous), json_out)
 
 
 @app.command()
@@ -152,8 +170,12 @@ def demo(leads: Annotated[int | None, typer.Option("--leads", min=1, help="Numbe
         generated = jobs.generate(cfg, leads or cfg.generate.leads, cfg.generate.seed, data)
         as_of = str(jobs.data_end_day(data))
         trained = jobs.train(cfg, data, as_of)
-        scored = jobs.score(cfg, data, as_of, cfg.export.path, None)
-        return {"data": data, "leads": generated["leads_rows"], "as_of": as_of,
+        with tempfile.TemporaryDirectory() as tmp:  # last week's run, so the report has a history to compare
+            week_before = str(pd.Timestamp(as_of) - pd.Timedelta(days=7))
+            jobs.score(cfg, data, week_before, str(Path(tmp) / "last_week.csv"), None, write_back=True)
+        scored = jobs.score(cfg, data, as_of, cfg.export.path, None, write_back=True)
+        reported = jobs.report(cfg, data, as_of, cfg.export.path, cfg.report.path)
+        return {"report": reported["out"], "data": data, "leads": generated["leads_rows"], "as_of": as_of,
                 "model": f"models:/{trained['model_name']}@champion (version {trained['model_version']})",
                 "local_model": trained["local_model"], "roc_auc": trained.get("roc_auc"),
                 "pr_auc": trained.get("pr_auc"), "export": scored["out"], "rejects": scored["rejects"],
@@ -168,6 +190,7 @@ def demo(leads: Annotated[int | None, typer.Option("--leads", min=1, help="Numbe
             f"Local copy:    {result['local_model']}\n"
             f"Export:        {result['export']} ({result['scored']} leads; grades {result['grades']})\n"
             f"Rejects:       {result['rejects']} ({result['rejected']} leads)\n"
+            f"Report:        {result['report']} (open it in a browser; compared with the run a week earlier)\n"
             f"MLflow store:  {result['tracking_uri']} (artifacts in {cfg.tracking.artifact_root}/)\n"
             f"MLflow UI:     make mlflow-ui   (or: mlflow ui --backend-store-uri {result['tracking_uri']})")
 

@@ -102,6 +102,15 @@ class ExportConfig(_Frozen):
         "treeshap", description="contributions behind reasons: exact TreeSHAP, or path attribution (~9x faster)")
     scores_table: str = Field("lead_scores", pattern=IDENTIFIER, description="write-back: the latest scores")
     history_table: str = Field("lead_score_history", pattern=IDENTIFIER, description="write-back: every run")
+    lang: Literal["en", "de"] = Field("en", description="language of reasons and of the report; columns stay English")
+
+
+class ReportConfig(_Frozen):
+    """The sales-ops HTML report (``leadml report``)."""
+
+    path: str = "data/report.html"
+    top_leads: int = Field(25, ge=1, le=1000, description="best-ranked leads listed with their reasons")
+    movers: int = Field(10, ge=1, le=1000, description="new A leads and movers up and down listed")
 
 
 class Config(_Frozen):
@@ -116,6 +125,7 @@ class Config(_Frozen):
     promotion: PromotionConfig = PromotionConfig()
     tracking: TrackingConfig = TrackingConfig()
     export: ExportConfig = ExportConfig()
+    report: ReportConfig = ReportConfig()
     models_dir: str = "models"
 
     @model_validator(mode="after")

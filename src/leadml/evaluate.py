@@ -96,3 +96,35 @@ def margin_interval(y: np.ndarray, model: np.ndarray, baseline: np.ndarray, metr
         return float("nan"), float("nan")
     low, high = np.percentile(margins, [50 * (1 - level), 50 * (1 + level)])
     return float(low), float(high)
+
+
+def grade_of(probability: np.ndarray, grades: dict[str, float]) -> np.ndarray:
+    """Return each probability's grade: the best grade whose floor it reaches (grades best first)."""
+    names, floors = list(grades), np.array(list(grades.values()))
+    index = (np.asarray(probability, dtype="float64")[:, None] < floors[None, :]).sum(axis=1)
+    return np.array(names, dtype=object)[np.minimum(index, len(names) - 1)]
+
+
+def grade_table(y: np.ndarray, probability: np.ndarray, grades: dict[str, float]) -> pd.DataFrame:
+    """Return rows, conversions and conversion rate per grade, for sentences such as "of leads
+    graded A, 38% became opportunities"; grades are given best first with their probability floors."""
+    assigned = grade_of(probability, grades)
+    y = np.asarray(y, dtype="int64")
+    rows = []
+    for name, floor in grades.items():
+        mask = assigned == name
+        rows.append({"grade": name, "floor": float(floor), "rows": int(mask.sum()), "converted": int(y[mask].sum()),
+                     "conversion_rate": float(y[mask].mean()) if mask.any() else float("nan"),
+                     "mean_probability": float(np.mean(probability[mask])) if mask.any() else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def lift_table(y: np.ndarray, probability: np.ndarray, groups: int = 10) -> pd.DataFrame:
+    """Return conversion rate and lift over the base rate per equal-count group, best scores first."""
+    y = np.asarray(y, dtype="int64")
+    order = np.argsort(-np.asarray(probability), kind="stable")
+    base = y.mean() if len(y) else float("nan")
+    rows = [{"group": i + 1, "rows": len(part), "converted": int(y[part].sum()),
+             "conversion_rate": float(y[part].mean()), "lift": float(y[part].mean() / base) if base else float("nan")}
+            for i, part in enumerate(np.array_split(order, min(groups, max(1, len(order))))) if len(part)]
+    return pd.DataFrame(rows)

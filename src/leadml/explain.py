@@ -9,6 +9,7 @@ they add up exactly to the model's raw score.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,16 @@ from leadml.features import Feature
 
 UP, DOWN = "↑", "↓"
 FAMILIES = ("fit", "engagement", "budget")
+
+
+@dataclass(frozen=True)
+class Combined:
+    """Two reasons that read better as one when both push the score up and both flags are 1,
+    e.g. "Decision maker with a budget" for a decision maker who stated a budget."""
+
+    topics: tuple[str, str]
+    flags: tuple[str, str]  # binary features that must both be 1 for the words to be true
+    words: str
 
 
 def family_scores(contributions: pd.DataFrame, catalog: Sequence[Feature]) -> pd.DataFrame:
@@ -49,16 +60,36 @@ def _strongest(values: np.ndarray, names: list[str], topics: list[str], matrix: 
     return rows
 
 
+def _combine(rows: list[list[tuple[float, str, str]]], combined: Sequence[Combined], matrix: dict[str, np.ndarray],
+             count: int) -> list[list[tuple[float, str, str]]]:
+    """Merge pairs of reasons that a ``Combined`` rule joins; keep the ``count`` strongest per row."""
+    rules = [rule for rule in combined if all(flag in matrix for flag in rule.flags)]
+    out = []
+    for row, items in enumerate(rows):
+        for rule in rules:
+            topics = [topic for _, _, topic in items]
+            if all(t in topics for t in rule.topics) and all(matrix[f][row] == 1.0 for f in rule.flags):
+                joined = [items[topics.index(t)] for t in rule.topics]
+                items = [item for item in items if item not in joined] + [
+                    (sum(size for size, _, _ in joined), rule.words, "+".join(rule.topics))]
+                items.sort(key=lambda item: -item[0])
+        out.append(items[:count])
+    return out
+
+
 def explain(contributions: pd.DataFrame, matrix: pd.DataFrame, catalog: Sequence[Feature], reasons: int = 3,
-            risks: int = 2) -> pd.DataFrame:
+            risks: int = 2, combined: Sequence[Combined] = ()) -> pd.DataFrame:
     """Return family scores, ``reason_1..n`` (strongest up), ``risk_1..m`` (strongest down) and
-    ``top_reasons`` (the strongest of either sign, marked ↑ or ↓) for every row."""
+    ``top_reasons`` (the strongest of either sign, marked ↑ or ↓) for every row; ``combined`` rules
+    join two upward reasons into one phrase."""
     by_name = {feature.name: feature for feature in catalog}
     names = [c for c in contributions.columns if c != "base"]
     topics = [by_name[name].topic or name for name in names]
     values = contributions[names].to_numpy()
     columns = {name: matrix[name].to_numpy(dtype=object) for name in names}
-    up = _strongest(values, names, topics, columns, by_name, reasons, +1)
+    up = _strongest(values, names, topics, columns, by_name, reasons + (1 if combined else 0), +1)
+    if combined:
+        up = _combine(up, combined, columns, reasons)
     down = _strongest(values, names, topics, columns, by_name, risks, -1)
     out = family_scores(contributions, catalog)
     for i in range(reasons):

@@ -82,6 +82,33 @@ def write_json(document: dict, path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def write_text(content: str, path: str | os.PathLike[str], suffixes: tuple[str, ...] = (".html",)) -> Path:
+    """Write a text document (UTF-8) atomically (temporary file, then rename)."""
+    path = Path(path)
+    tmp = _temporary_beside(path, suffixes)
+    try:
+        Path(tmp).write_text(content, encoding="utf-8")
+        _publish(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a table that ``write_table`` wrote (by suffix); ids and text stay text."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found")
+    if path.suffix == ".csv":
+        return pd.read_csv(path, dtype={"lead_id": "str", "reason": "str"}, keep_default_na=False,
+                           na_values={"probability": [""], "score": [""], "score_change": [""], "rank": [""]})
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix == ".xlsx":
+        return pd.read_excel(path, dtype={"lead_id": "str"})
+    raise ValueError(f"cannot read {path}: use one of {', '.join(SUFFIXES)}")
+
+
 def file_sha256(path: str | os.PathLike[str]) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

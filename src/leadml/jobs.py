@@ -26,13 +26,16 @@ from leadml import __version__, plots
 from leadml.clean import CleanReport, DataError, clean_tables
 from leadml.config import Config
 from leadml.dataset import build_snapshot
-from leadml.evaluate import classification_metrics
-from leadml.export import ChunkedWriter, file_sha256, write_json, write_table
+from leadml.evaluate import classification_metrics, grade_table, lift_table, reliability_table
+from leadml.export import ChunkedWriter, file_sha256, read_table, write_json, write_table, write_text
 from leadml.features import feature_catalog
 from leadml.generate import GenerateSpec, generate_chunks
+from leadml.i18n import check_language, combined_reasons, localise
 from leadml.lock import exclusive
 from leadml.model import ModelError
 from leadml.promotion import Decision, decide
+from leadml.report import build_report, check_export
+from leadml.report_html import render as render_report
 from leadml.scoring import finalise, population_matrix, score_chunks
 from leadml.sources import Source, open_source, write_database
 from leadml.spine import as_timestamp, label, training_cutoffs
@@ -41,6 +44,7 @@ from leadml.tracking import (
     champion_version,
     command_run,
     configure,
+    latest_evaluation,
     list_versions,
     log_results,
     log_trial,
@@ -201,24 +205,27 @@ def _figures(result: TrainingResult) -> dict[str, Any]:
 
 
 def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str | None,
-          write_back: bool = False) -> dict[str, Any]:
+          write_back: bool = False, lang: str | None = None) -> dict[str, Any]:
     """Score the population at ``as_of``; publish the export, its rejects and a manifest atomically,
-    and with ``write_back`` the score tables of the source database in one transaction. A second run
-    publishing the same export at the same time fails at once (``lock.BusyError``)."""
+    and with ``write_back`` the score tables of the source database in one transaction. Reasons are
+    written in ``lang`` (default ``export.lang``); column names never change. A second run publishing
+    the same export at the same time fails at once (``lock.BusyError``)."""
     with exclusive(Path(out)):
-        return _score(config, data, as_of, out, model_ref, write_back)
+        return _score(config, data, as_of, out, model_ref, write_back, lang)
 
 
 def _score(config: Config, data: str, as_of: str | None, out: str, model_ref: str | None,
-           write_back: bool) -> dict[str, Any]:
+           write_back: bool, lang: str | None) -> dict[str, Any]:
     started = time.perf_counter()
     moment = resolve_as_of(as_of)
+    lang = check_language(lang or config.export.lang)
     model, version = resolve_model(model_ref, config.tracking, Path(config.models_dir))
-    catalog = feature_catalog(config.features)
+    catalog = localise(feature_catalog(config.features), lang)
     with open_source(data) as source:
         fingerprint = source.fingerprint()
         result = score_chunks(_chunks(source, config, "scoring"), model, moment, catalog,
-                              config.features, config.export.top_reasons, config.export.explainer)
+                              config.features, config.export.top_reasons, config.export.explainer,
+                              combined_reasons(lang))
     _log_report(result.report)
     if result.scored.empty and result.rejects.empty:  # publishing nothing would wipe yesterday's scores
         raise DataError(f"table leads: the population at {moment} is empty (no lead created at or before it "
@@ -235,7 +242,7 @@ def _score(config: Config, data: str, as_of: str | None, out: str, model_ref: st
     write_table(export, out_path)
     summary = {"out": str(out_path), "rejects": str(rejects_path), "manifest": str(manifest_path),
                "as_of": str(moment), "model_version": version, "population": len(export) + len(result.rejects),
-               "scored": len(export), "rejected": len(result.rejects), "written_back": write_back,
+               "scored": len(export), "rejected": len(result.rejects), "written_back": write_back, "lang": lang,
                "grades": {g: int(n) for g, n in export["grade"].value_counts().sort_index().items()}}
     manifest = {**summary, "source": redact(data), "source_fingerprint": fingerprint,
                 "leadml_version": __version__, "scored_at": str(export["scored_at"].iloc[0]) if len(export) else None,
@@ -272,11 +279,13 @@ def evaluate(config: Config, data: str, as_of: str | None, model_ref: str | None
                     trained_as_of, moment)
     result = {"as_of": str(moment), "model_version": version, "horizon_days": config.horizon_days,
               "model_trained_as_of": trained_as_of, "outcomes_seen_in_training": seen, **metrics}
+    tables = {"grade_outcomes": grade_table(y, p, config.grades), "lift": lift_table(y, p),
+              "reliability": reliability_table(y, p)}
     with command_run(config.tracking, run_name=f"evaluate {version} as of {moment.date()}") as run_id:
         log_results({"command": "evaluate", "as_of": moment, "model_version": version, "data": redact(data),
                      "horizon_days": config.horizon_days}, metrics,
-                    {"command": "evaluate", "outcomes_seen_in_training": str(seen), "leadml_version": __version__},
-                    {}, {}, {})
+                    {"command": "evaluate", "outcomes_seen_in_training": str(seen), "leadml_version": __version__,
+                     "model_version": version}, {}, tables, {})
     return {**result, "run_id": run_id}
 
 
@@ -296,6 +305,50 @@ def features(config: Config, data: str, as_of: str | None, out: str) -> dict[str
     _log_report(report)
     return {"out": str(out), "as_of": str(moment), "rows": writer.rows, "features": len(catalog),
             "data_quality": report.counts}
+
+
+def report(config: Config, data: str, as_of: str | None, export_path: str, out: str, lang: str | None = None,
+           previous_path: str | None = None) -> dict[str, Any]:
+    """Write the sales-ops HTML report of the export at ``export_path``: grades, top leads, changes
+    since the previous run (history table of ``data``, or the export at ``previous_path``), the
+    model's last evaluation, rejects, model version and data freshness."""
+    lang = check_language(lang or config.export.lang)
+    export = check_export(read_table(export_path), str(export_path))
+    if export.empty:
+        raise DataError(f"{export_path}: the export holds no scored lead")
+    moment = resolve_as_of(as_of) if as_of else export["as_of"].iloc[0]
+    if export["as_of"].iloc[0] != moment:
+        raise DataError(f"{export_path} holds scores as of {export['as_of'].iloc[0]}, not {moment}: "
+                        f"run `leadml score --as-of {moment.isoformat()}` first")
+    stem = Path(export_path)
+    rejects_file = stem.with_name(f"{stem.stem}.rejects.csv")
+    rejects = read_table(rejects_file) if rejects_file.exists() else pd.DataFrame({"lead_id": [], "reason": []})
+    manifest_file = stem.with_name(f"{stem.stem}.manifest.json")
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8")) if manifest_file.exists() else {}
+    if manifest.get("lang", "en") != lang:
+        log.warning("the export's reasons are in %r, the report's headings in %r: score with --lang %s for one "
+                    "language", manifest.get("lang", "en"), lang, lang)
+    with open_source(data) as source:
+        data_end = source.data_end()
+    if previous_path:
+        previous = check_export(read_table(previous_path), str(previous_path))
+        if len(previous) and previous["as_of"].iloc[0] >= moment:
+            raise DataError(f"{previous_path} holds scores as of {previous['as_of'].iloc[0]}, not before {moment}")
+    else:
+        previous = previous_scores(data, config.export.history_table, moment)
+    version = str(export["model_version"].iloc[0])
+    evaluation = latest_evaluation(version, config.tracking)
+    content = build_report(export, config.grades, previous[["lead_id", "score", "grade", "as_of"]], rejects,
+                           evaluation, horizon_days=config.horizon_days, data_end=data_end,
+                           leadml_version=__version__, top=config.report.top_leads, movers=config.report.movers)
+    write_text(render_report(content, lang), out)
+    return {"out": str(out), "as_of": str(moment), "model_version": content.model_version, "lang": lang,
+            "scored": content.scored, "rejected": content.rejected, "new_a": len(content.new_a),
+            "movers_up": len(content.up), "movers_down": len(content.down),
+            "previous_as_of": None if content.previous_as_of is None else str(content.previous_as_of),
+            "evaluation": None if evaluation is None else {"source": evaluation.source, "run_id": evaluation.run_id,
+                                                           "cutoff": evaluation.cutoff},
+            "data_end": str(data_end)}
 
 
 def models_list(config: Config) -> dict[str, Any]:

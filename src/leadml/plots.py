@@ -88,3 +88,40 @@ def score_distribution_figure(y: np.ndarray, probability: np.ndarray) -> Figure:
     axes.set(xlabel="probability", ylabel="density", yscale="log")
     axes.legend()
     return figure
+
+
+def lift_bars_figure(lift: pd.DataFrame, title: str, xlabel: str, ylabel: str) -> Figure:
+    """Bars of lift per tenth of leads (best first) from a ``lift_table``, with the average at 1."""
+    figure, axes = _figure(title)
+    axes.bar(lift["group"].astype(int), lift["lift"], color="#1F3A5F")
+    axes.axhline(1.0, color="k", ls=":", lw=1)
+    axes.set(xlabel=xlabel, ylabel=ylabel, xticks=list(lift["group"].astype(int)))
+    return figure
+
+
+def grade_calibration_figure(grades: pd.DataFrame, title: str, predicted: str, observed: str) -> Figure:
+    """Bars of mean predicted probability against observed conversion rate per grade (a ``grade_table``)."""
+    figure, axes = _figure(title)
+    shown = grades[grades["rows"] > 0]
+    x = np.arange(len(shown))
+    axes.bar(x - 0.2, shown["mean_probability"], width=0.4, color="#90A4AE", label=predicted)
+    axes.bar(x + 0.2, shown["conversion_rate"], width=0.4, color="#1F3A5F", label=observed)
+    axes.set_xticks(x, [f"{g}\n(n={n:,})" for g, n in zip(shown["grade"], shown["rows"], strict=True)])
+    axes.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
+    axes.legend(loc="upper right")
+    return figure
+
+
+def outcome_distribution_figure(frame: pd.DataFrame, feature: str, outcome: str = "converted") -> Figure:
+    """Histogram of one numeric feature for converted and other leads (densities: the classes differ in size)."""
+    figure, axes = _figure(f"{feature} by outcome")
+    values = frame[feature].astype("float64")
+    finite = values[np.isfinite(values)]
+    upper = float(finite.quantile(0.99)) if len(finite) else 1.0
+    bins = np.linspace(float(finite.min()) if len(finite) else 0.0, max(upper, 1e-9), 30)
+    for flag, name in ((0, "did not convert"), (1, "converted")):
+        part = values[(frame[outcome] == flag).to_numpy()].dropna().clip(upper=upper)
+        axes.hist(part, bins=bins, alpha=0.6, density=True, label=f"{name} (n={len(part):,})")
+    axes.set(xlabel=feature, ylabel="density")
+    axes.legend()
+    return figure

@@ -14,7 +14,8 @@ import pandas as pd
 
 from leadml.clean import CleanReport, clean_tables, to_id
 from leadml.config import FeaturesConfig
-from leadml.explain import explain
+from leadml.evaluate import grade_of
+from leadml.explain import Combined, explain
 from leadml.features import Feature, build_features
 from leadml.model import LeadModel
 from leadml.spine import build_spine, truncate
@@ -47,7 +48,7 @@ def population_matrix(tables: LeadTables, as_of: pd.Timestamp, settings: Feature
 
 def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Timestamp,
                  catalog: Sequence[Feature], settings: FeaturesConfig, reasons: int,
-                 explainer: str = "treeshap") -> ScoringResult:
+                 explainer: str = "treeshap", combined: Sequence[Combined] = ()) -> ScoringResult:
     """Score the population at ``as_of`` chunk by chunk; return scored rows and rejects."""
     scored, rejected, report = [], [], CleanReport()
     for raw in chunks:
@@ -58,7 +59,7 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
         rejects = _in_population(all_rejects, raw, as_of)
         if len(spine):
             probability, contributions = model.score(matrix, explainer)
-            explained = explain(contributions, matrix, catalog, reasons)
+            explained = explain(contributions, matrix, catalog, reasons, combined=combined)
             scored.append(pd.concat([pd.DataFrame({"lead_id": spine["lead_id"], "probability": probability}),
                                      explained[list(EXPLAIN_COLUMNS)]], axis=1))
         rejected.append(rejects)
@@ -100,8 +101,6 @@ def finalise(result: ScoringResult, grades: dict[str, float], model_version: str
     """
     scored = result.scored
     probability = scored["probability"].to_numpy(dtype="float64")
-    names, floors = list(grades), np.array(list(grades.values()))
-    grade_index = (probability[:, None] < floors[None, :]).sum(axis=1)
     score = np.clip(np.rint(probability * 100), 0, 100).astype("int64")
     before = (previous.set_index("lead_id")["score"] if previous is not None and len(previous)
               else pd.Series(dtype="float64")).reindex(scored["lead_id"]).to_numpy(dtype="float64")
@@ -110,7 +109,7 @@ def finalise(result: ScoringResult, grades: dict[str, float], model_version: str
         "lead_id": scored["lead_id"].astype("str"),
         "probability": probability,
         "score": score,
-        "grade": pd.array(np.array(names, dtype=object)[np.minimum(grade_index, len(names) - 1)], dtype="str"),
+        "grade": pd.array(grade_of(probability, grades), dtype="str"),
         "rank": rank_order(probability, scored["lead_id"]),
         **{column: scored[column].to_numpy() for column in EXPLAIN_COLUMNS},
         "score_change": change,

@@ -26,6 +26,7 @@ from mlflow.types import ColSpec, Schema
 
 from leadml.config import TrackingConfig
 from leadml.model import LeadModel, ModelError
+from leadml.report import Evaluation
 from leadml.sources import redact_location as redact
 
 CHAMPION = "champion"
@@ -207,3 +208,74 @@ def local_copy_run(target: Path) -> str | None:
         return json.loads((target / "run.json").read_text(encoding="utf-8"))["run_id"]
     except (OSError, ValueError, KeyError):
         return None
+
+
+def _run_tables(run_id: str, names: dict[str, str]) -> dict[str, pd.DataFrame] | None:
+    """Read the CSV tables a run logged (``tables/<file>.csv``); None when one is missing."""
+    import io
+
+    out = {}
+    for key, file in names.items():
+        try:
+            content = mlflow.artifacts.load_text(f"runs:/{run_id}/tables/{file}.csv")
+        except (mlflow.exceptions.MlflowException, OSError):
+            return None
+        out[key] = pd.read_csv(io.StringIO(content), index_col=0)
+    return out
+
+
+def latest_evaluation(model_version: str, tracking: TrackingConfig) -> Evaluation | None:
+    """Return the newest honest measurement of a registered model version (``NAME/VERSION``).
+
+    A backtest by ``leadml evaluate`` on outcomes the model never saw wins over the test half of the
+    training run; None for local models or runs that logged no grade table.
+    """
+    match = re.fullmatch(r"([^/@]+)/(\d+)", model_version)
+    if not match:
+        return None
+    configure(tracking)
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(tracking.experiment)
+    names = {"grades": "grade_outcomes", "lift": "lift"}
+    if experiment is not None:
+        runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=20,
+                                  filter_string=f"tags.command = 'evaluate' and tags.model_version = '{model_version}' "
+                                                "and tags.outcomes_seen_in_training = 'False'")
+        for run in runs:
+            tables = _run_tables(run.info.run_id, names)
+            if tables is not None:
+                return Evaluation("evaluate", run.info.run_id, run.data.params.get("as_of", ""), **tables)
+    try:
+        version = client.get_model_version(match[1], match[2])
+    except mlflow.exceptions.MlflowException:
+        return None
+    if not version.run_id:
+        return None
+    tables = _run_tables(version.run_id, names)
+    if tables is None:
+        return None
+    return Evaluation("training", version.run_id, client.get_run(version.run_id).data.params.get("cutoff_holdout", ""),
+                      **tables)
+
+
+def run_overview(run_id: str, tracking: TrackingConfig) -> dict[str, Any]:
+    """Return a run's name, status, parameters, metrics, tags and artifact paths, for notebooks."""
+    configure(tracking)
+    client = MlflowClient()
+    run = client.get_run(run_id)
+
+    def walk(path: str | None = None) -> list[str]:
+        found = []
+        for item in client.list_artifacts(run_id, path):
+            found += walk(item.path) if item.is_dir else [item.path]
+        return found
+
+    return {"run_name": run.info.run_name, "status": run.info.status, "params": dict(run.data.params),
+            "metrics": dict(run.data.metrics), "tags": {k: v for k, v in run.data.tags.items()
+                                                        if not k.startswith("mlflow.")}, "artifacts": walk()}
+
+
+def download_run_artifact(run_id: str, path: str, tracking: TrackingConfig) -> Path:
+    """Download one artifact of a run (e.g. ``plots/gain.png``) and return its local path."""
+    configure(tracking)
+    return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path))

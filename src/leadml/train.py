@@ -20,7 +20,14 @@ from leadml.baselines import LogisticBaseline, points_score
 from leadml.calibrate import CALIBRATORS, SigmoidCalibrator
 from leadml.config import Config
 from leadml.dataset import Snapshot
-from leadml.evaluate import classification_metrics, margin_interval, reliability_table, slice_metrics
+from leadml.evaluate import (
+    classification_metrics,
+    grade_table,
+    lift_table,
+    margin_interval,
+    reliability_table,
+    slice_metrics,
+)
 from leadml.features import feature_catalog
 from leadml.leakage import check_leakage, single_feature_auc
 from leadml.model import FeatureSpec, LeadModel
@@ -207,4 +214,6 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
         importance=importance,
         tables={"reliability_before": reliability_table(y_test, uncalibrated),
                 "reliability_after": reliability_table(y_test, probabilities["model"]),
+                "grade_outcomes": grade_table(y_test, probabilities["model"], config.grades),
+                "lift": lift_table(y_test, probabilities["model"]),
                 "single_feature_auc": aucs.rename("roc_auc").to_frame()})

@@ -29,10 +29,13 @@ def _q(name: str) -> str:
 
 
 def previous_scores(location: str, history_table: str, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Return each lead's latest earlier score (``lead_id``, ``score``) from the history table."""
-    query = ("SELECT lead_id, score FROM (SELECT lead_id, score, row_number() OVER (PARTITION BY lead_id "
-             "ORDER BY as_of DESC, scored_at DESC) AS n FROM {table} WHERE as_of < {param}) ranked WHERE n = 1")
-    empty = pd.DataFrame({"lead_id": pd.Series([], dtype="str"), "score": pd.Series([], dtype="float64")})
+    """Return each lead's latest earlier score (``lead_id``, ``score``, ``grade``, ``as_of``) from the
+    history table: for trends, and for the report's new A leads and movers."""
+    query = ("SELECT lead_id, score, grade, as_of FROM (SELECT lead_id, score, grade, as_of, row_number() OVER "
+             "(PARTITION BY lead_id ORDER BY as_of DESC, scored_at DESC) AS n FROM {table} WHERE as_of < {param}) "
+             "ranked WHERE n = 1")
+    empty = pd.DataFrame({"lead_id": pd.Series([], dtype="str"), "score": pd.Series([], dtype="float64"),
+                          "grade": pd.Series([], dtype="str"), "as_of": pd.Series([], dtype="datetime64[us, UTC]")})
     if is_postgres(location):
         from psycopg import sql
 
@@ -44,7 +47,7 @@ def previous_scores(location: str, history_table: str, as_of: pd.Timestamp) -> p
                 return empty
             cursor = con.execute(sql.SQL(query.format(table="{}", param="%s")).format(
                 sql.Identifier(history_table)), [as_of.to_pydatetime()])
-            return pd.DataFrame(cursor.fetchall(), columns=["lead_id", "score"])
+            return pd.DataFrame(cursor.fetchall(), columns=["lead_id", "score", "grade", "as_of"])
     if not str(location).endswith(".duckdb"):
         return empty
     con = duckdb.connect(str(location), read_only=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from leadml.config import FeaturesConfig
 from leadml.features.engagement import HIGH_INTENT, SILENCE_DAYS, VELOCITY_DAYS, activity_types, window_name
+from leadml.i18n import fill
 
 ACTIVITY_NOUNS = {
     "email_sent": ("marketing email sent", "marketing emails sent"),
@@ -51,6 +52,10 @@ class Feature:
     binary: tuple[str, str] | None = None  # words for 0 and 1
     topic: str = ""  # features on one topic (e.g. demo requests over several windows) give one reason
     computed: str = ""  # how the value is computed, for data scientists
+    lang: str = "en"  # the language of the words (numbers are written its way)
+    none: str = ""  # words for a value that rounds to 0, where the template would read badly
+    one: str = ""  # words for a value that rounds to 1
+    labels: Mapping[str, str] | None = field(default=None, hash=False, compare=False)  # category -> words
 
     def words(self, value: object) -> str:
         """Say this feature's value in plain words, for a reason or risk."""
@@ -58,13 +63,20 @@ class Feature:
             return self.missing or f"{self.description}: unknown"
         if isinstance(value, float) and self.binary:
             return self.binary[int(value > 0.5)]
+        if isinstance(value, float):
+            whole = round(value)
+            if whole == 0 and self.none:
+                return self.none
+            if whole == 1 and self.one:
+                return self.one
         count_prefix = "{value:.0f} {noun}"
         if isinstance(value, float) and self.nouns and round(value) == 0 and self.template.startswith(count_prefix):
             return "No " + self.template[len("{value:.0f} "):].format(noun=self.nouns[1])
         if isinstance(value, float):
             noun = self.nouns[0 if round(value) == 1 else 1] if self.nouns else ""
-            return self.template.format(value=value, noun=noun)
-        return self.template.format(value=str(value).replace("_", " "), noun="")
+            return fill(self.template, self.lang, value=value, noun=noun)
+        label = (self.labels or {}).get(str(value))
+        return fill(self.template, self.lang, value=label or str(value).replace("_", " "), noun="")
 
 
 def _window_words(window: int | None) -> str:
@@ -121,17 +133,19 @@ def feature_catalog(settings: FeaturesConfig) -> tuple[Feature, ...]:
                 computed="distinct non-null activity channels at or before T"),
         Feature("days_since_last_touch", "engagement", "Days since the lead's last activity",
                 template="No activity for {value:.0f} {noun}", nouns=DAYS, missing="No activity at all",
-                topic="recency", computed="T - max(occurred_at <= T), in days"),
+                none="Active today", topic="recency", computed="T - max(occurred_at <= T), in days"),
         Feature("days_since_first_touch", "engagement", "Days since the lead's first activity",
                 template="First activity {value:.0f} {noun} ago", nouns=DAYS, missing="No activity at all",
+                none="First activity today",
                 topic="recency", computed="T - min(occurred_at), in days"),
         Feature("days_since_last_high_intent", "engagement",
                 "Days since the last pricing view, demo request, meeting or trial start",
-                template="Last high-intent touch {value:.0f} {noun} ago", nouns=DAYS,
+                template="Last high-intent touch {value:.0f} {noun} ago", nouns=DAYS, none="High-intent touch today",
                 missing="Never viewed pricing, asked for a demo or met sales",
                 computed="T - max(occurred_at <= T of " + ", ".join(HIGH_INTENT) + "), in days"),
         Feature("days_since_trial_start", "engagement", "Days since the lead started a free trial",
                 template="Started a free trial {value:.0f} {noun} ago", nouns=DAYS, missing="Never started a trial",
+                none="Started a free trial today",
                 computed="T - max(occurred_at <= T of free_trial_started), in days"),
         Feature("product_minutes_30d", "engagement", "Minutes of product use in the last 30 days",
                 template="{value:.0f} minutes in the product in the last 30 days", topic="product",
@@ -158,7 +172,8 @@ def feature_catalog(settings: FeaturesConfig) -> tuple[Feature, ...]:
                 binary=("Email address works", "Email address bounced"), topic="n_email_bounce",
                 computed="1 if any email_bounce at or before T"),
         Feature("lead_age_days", "engagement", "Days since the lead entered the funnel",
-                template="Lead for {value:.0f} {noun}", nouns=DAYS, computed="T - leads.created_at, in days"),
+                template="Lead for {value:.0f} {noun}", nouns=DAYS, none="New lead today",
+                computed="T - leads.created_at, in days"),
     ]
     fit = [
         Feature("seniority", "fit", "Seniority parsed from the job title", "categorical",

@@ -1,0 +1,156 @@
+"""What the sales-ops report says, as plain data: grades, top leads, changes, quality, rejects.
+
+Pure functions over frames that the job reads at the edges (the export, its rejects and manifest,
+each lead's previous score from the history, and the model's logged evaluation tables); the
+HTML is rendered from the result by ``report_html``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REQUIRED = ("lead_id", "score", "grade", "rank", "probability", "model_version", "as_of")
+REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
+RISK_COLUMNS = ("risk_1", "risk_2")
+
+
+@dataclass
+class Evaluation:
+    """The model's last honest measurement: outcomes and calibration per grade, lift per tenth."""
+
+    source: str  # "training" (test half of the held-out cutoff) or "evaluate" (a backtest)
+    run_id: str
+    cutoff: str
+    grades: pd.DataFrame  # grade, floor, rows, converted, conversion_rate, mean_probability
+    lift: pd.DataFrame  # group, rows, converted, conversion_rate, lift
+
+
+@dataclass
+class ReportData:
+    as_of: pd.Timestamp
+    scored_at: pd.Timestamp | None
+    model_version: str
+    horizon_days: int
+    data_end: pd.Timestamp | None
+    scored: int
+    grades: pd.DataFrame
+    top: pd.DataFrame
+    new_a: pd.DataFrame
+    up: pd.DataFrame
+    down: pd.DataFrame
+    previous_as_of: pd.Timestamp | None
+    rejects: pd.DataFrame
+    rejected: int
+    evaluation: Evaluation | None
+    leadml_version: str
+    movers: int = 10  # rows listed of new A leads and of each mover table
+
+
+def check_export(export: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Return the export with typed columns; raise a ValueError naming missing columns."""
+    missing = [c for c in REQUIRED if c not in export.columns]
+    if missing:
+        raise ValueError(f"{name}: not a leadml export, columns missing: {', '.join(missing)}")
+    out = export.copy()
+    out["lead_id"] = out["lead_id"].astype("str")
+    out["score"] = pd.to_numeric(out["score"], errors="coerce")
+    out["rank"] = pd.to_numeric(out["rank"], errors="coerce")
+    out["as_of"] = pd.to_datetime(out["as_of"], utc=True, format="ISO8601")
+    for column in (*REASON_COLUMNS, *RISK_COLUMNS, "trend", "grade"):
+        if column in out.columns:
+            out[column] = out[column].astype("str").where(out[column].notna(), "")
+    return out.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def grade_counts(export: pd.DataFrame, grades: dict[str, float]) -> pd.DataFrame:
+    """Return leads and share per grade, best grade first, including grades no lead reached."""
+    counts = export["grade"].value_counts().reindex(list(grades), fill_value=0)
+    total = max(len(export), 1)
+    return pd.DataFrame({"grade": list(grades), "floor": list(grades.values()), "leads": counts.to_numpy(),
+                         "share": counts.to_numpy() / total})
+
+
+def reasons_of(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[list[str]]:
+    """Return the non-empty reasons of each row, in column order."""
+    present = [c for c in columns if c in frame.columns]
+    return [[text for text in row if text] for row in frame[present].to_numpy(dtype=object).tolist()] \
+        if present else [[] for _ in range(len(frame))]
+
+
+def top_leads(export: pd.DataFrame, count: int) -> pd.DataFrame:
+    """Return the ``count`` best-ranked leads with their reasons, risks and trend."""
+    top = export.head(count).copy()
+    top["reasons"] = reasons_of(top, REASON_COLUMNS)
+    top["risks"] = reasons_of(top, RISK_COLUMNS)
+    return top
+
+
+def changes(export: pd.DataFrame, previous: pd.DataFrame, best_grade: str
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return (new best-grade leads by rank, movers up and movers down, biggest first) against ``previous``.
+
+    ``previous`` holds each lead's latest earlier score and grade (``lead_id``, ``score``, ``grade``).
+    A lead is new in the best grade when it has it now and had another grade, or no score, before.
+    """
+    before = previous.drop_duplicates("lead_id", keep="first").set_index("lead_id")
+    merged = export.copy()
+    merged["previous_score"] = before["score"].reindex(merged["lead_id"]).to_numpy(dtype="float64")
+    merged["previous_grade"] = before["grade"].astype("str").reindex(merged["lead_id"]).fillna("").to_numpy()
+    merged["change"] = merged["score"] - merged["previous_score"]
+    merged["reasons"] = reasons_of(merged, REASON_COLUMNS)
+    merged["risks"] = reasons_of(merged, RISK_COLUMNS)
+    new = merged[(merged["grade"] == best_grade) & (merged["previous_grade"] != best_grade)]
+    known = merged[merged["previous_score"].notna()]
+    up = known[known["change"] > 0].sort_values(["change", "rank"], ascending=[False, True], kind="stable")
+    down = known[known["change"] < 0].sort_values(["change", "rank"], ascending=[True, True], kind="stable")
+    return new, up, down
+
+
+def rejects_summary(rejects: pd.DataFrame, examples: int = 3) -> pd.DataFrame:
+    """Return leads per reject reason, most frequent first, with a few example lead ids."""
+    if rejects.empty:
+        return pd.DataFrame({"reason": [], "leads": [], "examples": []})
+    grouped = rejects.astype({"lead_id": "str", "reason": "str"}).groupby("reason", sort=False)["lead_id"]
+    out = pd.DataFrame({"leads": grouped.size(), "examples": grouped.agg(lambda ids: list(ids[:examples]))})
+    return out.reset_index().sort_values(["leads", "reason"], ascending=[False, True], kind="stable")
+
+
+def freshness_hours(as_of: pd.Timestamp, data_end: pd.Timestamp | None) -> float | None:
+    """Hours between the newest row of the source and the as-of moment (None when it reaches past it)."""
+    if data_end is None or data_end >= as_of:
+        return None
+    return float((as_of - data_end) / pd.Timedelta(hours=1))
+
+
+def build_report(export: pd.DataFrame, grades: dict[str, float], previous: pd.DataFrame, rejects: pd.DataFrame,
+                 evaluation: Evaluation | None, *, horizon_days: int, data_end: pd.Timestamp | None,
+                 leadml_version: str, top: int = 25, movers: int = 10) -> ReportData:
+    """Gather everything the report shows from a checked export and what surrounds it."""
+    as_of = export["as_of"].iloc[0] if len(export) else pd.NaT
+    scored_at = pd.to_datetime(export["scored_at"].iloc[0], utc=True) if len(export) and "scored_at" in export \
+        else None
+    new_a, up, down = changes(export, previous, next(iter(grades)))
+    previous_as_of = (pd.to_datetime(previous["as_of"], utc=True).max()
+                      if len(previous) and "as_of" in previous else None)
+    versions = export["model_version"].astype("str").unique()
+    return ReportData(
+        as_of=as_of, scored_at=scored_at, model_version=", ".join(versions) if len(versions) else "",
+        horizon_days=horizon_days, data_end=data_end, scored=len(export), grades=grade_counts(export, grades),
+        top=top_leads(export, top), new_a=new_a, up=up, down=down,
+        previous_as_of=None if previous_as_of is None or pd.isna(previous_as_of) else previous_as_of,
+        rejects=rejects_summary(rejects), rejected=len(rejects), evaluation=evaluation,
+        leadml_version=leadml_version, movers=movers)
+
+
+def grade_outcomes(evaluation: Evaluation) -> list[dict[str, Any]]:
+    """Per grade with leads: the figures for "of leads graded A, 38% became opportunities"."""
+    rows = []
+    for row in evaluation.grades.itertuples(index=False):
+        if row.rows > 0 and not np.isnan(row.conversion_rate):
+            rows.append({"grade": row.grade, "rate": float(row.conversion_rate), "converted": int(row.converted),
+                         "rows": int(row.rows)})
+    return rows

@@ -1,0 +1,222 @@
+"""The report as a sales manager opens it: real headless Chromium, offline, with hostile lead data.
+
+Chromium is Debian's package (`.ci/run` installs it); the tests skip where it is missing, except
+under CI. The screenshot goes to the test's folder, or to $LEADML_SCREENSHOT_DIR when set.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from leadml.cli import app
+from leadml.scoring import EXPORT_COLUMNS
+from tests.browser import find_chromium, visit
+from tests.conftest import write_config
+
+AS_OF = "2026-11-01"
+HOSTILE_REJECT = '<script>document.title="pwned"</script>'
+HOSTILE_LEAD = '<img src=x onerror="document.title=\'pwned\'">'
+runner = CliRunner()
+
+PAGE_FACTS = """JSON.stringify({
+  title: document.title,
+  lang: document.documentElement.lang,
+  sections: [...document.querySelectorAll('section')].map(s => s.id),
+  headings: [...document.querySelectorAll('h1, h2')].map(h => h.innerText),
+  gradeRows: document.querySelectorAll('#grade-table tbody tr').length,
+  topRows: document.querySelectorAll('#top-table tbody tr').length,
+  newARows: document.querySelectorAll('#new-a-table tbody tr').length,
+  upRows: document.querySelectorAll('#up-table tbody tr').length,
+  rejectRows: document.querySelectorAll('#rejects-table tbody tr').length,
+  images: [...document.images].map(i => ({id: i.id, loaded: i.complete && i.naturalWidth > 100,
+                                           scheme: i.src.split(':')[0]})),
+  scripts: document.scripts.length,
+  text: document.body.innerText,
+  width: document.documentElement.scrollWidth,
+})"""
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    binary = find_chromium()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run must install it")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    return binary
+
+
+def invoke(*args: str) -> dict:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def add_hostile_leads(db: Path) -> None:
+    """A lead that cannot be scored (no created_at) and an eager one, both with markup in their fields."""
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("INSERT INTO leads (lead_id, created_at, industry, job_title) VALUES (?, NULL, 'x', 'y'), "
+                    "(?, TIMESTAMPTZ '2026-09-01 10:00:00+00', ?, 'VP Marketing')",
+                    [HOSTILE_REJECT, HOSTILE_LEAD, HOSTILE_LEAD])
+        touches = [(HOSTILE_LEAD, pd.Timestamp("2026-10-20", tz="UTC") + pd.Timedelta(hours=9 * i), kind)
+                   for i, kind in enumerate(["pricing_page_view", "demo_requested", "meeting_booked", "web_visit",
+                                             "pricing_page_view", "demo_requested", "meeting_held"] * 2)]
+        con.executemany("INSERT INTO activities (lead_id, occurred_at, activity_type, channel) VALUES (?, ?, ?, 'web')",
+                        [[lead, when.to_pydatetime(), kind] for lead, when, kind in touches])
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory: pytest.TempPathFactory, tiny_db: Path) -> dict:
+    """Train, score a week earlier and now (German) with write-back, and write the German report."""
+    folder = tmp_path_factory.mktemp("report")
+    config = str(write_config(folder))
+    shutil.copy(tiny_db, folder / "leads.duckdb")
+    add_hostile_leads(folder / "leads.duckdb")
+    with pytest.MonkeyPatch.context() as env:  # mlflow.set_tracking_uri of an earlier test sets MLFLOW_TRACKING_URI
+        for name in ("MLFLOW_TRACKING_URI", "LEADML_TRACKING_URI", "LEADML_DATABASE_URL"):
+            env.delenv(name, raising=False)
+        invoke("train", "--config", config, "--as-of", AS_OF)
+        invoke("score", "--config", config, "--as-of", "2026-10-25", "--out", str(folder / "last_week.csv"),
+               "--write-back")
+        scored = invoke("score", "--config", config, "--as-of", AS_OF, "--write-back", "--lang", "de")
+        report = invoke("report", "--config", config, "--as-of", AS_OF, "--lang", "de",
+                        "--out", str(folder / "report.html"))
+    assert report["evaluation"]["source"] == "training" and (folder / "mlflow.db").exists()
+    return {"folder": folder, "config": config, "scored": scored, "report": report}
+
+
+@pytest.mark.slow
+def test_report_renders_offline_in_chromium(chromium: str, reported: dict) -> None:
+    page = Path(reported["report"]["out"])
+    seen = visit(page, PAGE_FACTS)
+    facts = json.loads(seen.values)
+    shots = Path(os.environ.get("LEADML_SCREENSHOT_DIR", reported["folder"]))
+    shots.mkdir(parents=True, exist_ok=True)
+    (shots / "report.png").write_bytes(seen.screenshot)
+
+    outside = [url for url in seen.requests if url != page.resolve().as_uri() and not url.startswith("data:")]
+    assert outside == [] and page.resolve().as_uri() in seen.requests
+    assert facts["sections"] == ["grades", "quality", "top-leads", "changes", "rejects"]
+    assert facts["title"].startswith("Lead-Scoring-Bericht") and facts["lang"] == "de"
+    assert facts["scripts"] == 0 and "pwned" not in facts["title"]
+    assert facts["images"] == [{"id": "lift-chart", "loaded": True, "scheme": "data"},
+                               {"id": "calibration-chart", "loaded": True, "scheme": "data"}]
+    assert facts["gradeRows"] == 4 and facts["topRows"] == 25 and facts["rejectRows"] >= 1
+    assert facts["upRows"] >= 1 and reported["report"]["previous_as_of"].startswith("2026-10-25")
+    assert HOSTILE_REJECT in facts["text"]  # shown as text, not run
+    assert "Von den Leads der Klasse A wurden" in facts["text"]
+    assert "Neue A-Leads seit dem letzten Lauf" in facts["text"]
+    assert facts["width"] <= 1280  # nothing overflows sideways
+    assert seen.screenshot.startswith(b"\x89PNG") and len(seen.screenshot) > 50_000
+
+
+@pytest.mark.slow
+def test_german_export_keeps_english_column_names(reported: dict) -> None:
+    export = pd.read_csv(reported["scored"]["out"], dtype={"lead_id": "str"}, keep_default_na=False)
+    assert tuple(export.columns) == EXPORT_COLUMNS and set(export["grade"]) <= {"A", "B", "C", "D"}
+    reasons = pd.concat([export[c] for c in ("reason_1", "reason_2", "reason_3", "risk_1", "risk_2")])
+    reasons = reasons[reasons != ""]
+    assert len(reasons) and not reasons.str.contains(r"\b(?:in the last|days ago|touches|No activity)\b").any()
+    assert reasons.str.contains(r"\b(?:Hat|Tagen|Jüngste|Aktivität|Kaufabsicht)\b").mean() > 0.5
+
+
+@pytest.mark.slow
+def test_report_refuses_an_export_of_another_moment(reported: dict) -> None:
+    result = runner.invoke(app, ["report", "--config", reported["config"], "--as-of", "2026-10-01"])
+    assert result.exit_code == 1
+    assert "holds scores as of 2026-11-01 00:00:00+00:00, not 2026-10-01 00:00:00+00:00" in result.output
+
+
+def test_the_browser_check_sees_a_request_to_the_outside(chromium: str, tmp_path: Path) -> None:
+    """The harness itself: a page that reaches out is caught (so the report test can fail)."""
+    page = tmp_path / "leaky.html"
+    page.write_text('<!DOCTYPE html><html><body><h1>x</h1><img src="http://example.invalid/pixel.png">'
+                    '<link rel="stylesheet" href="https://example.invalid/a.css"></body></html>', encoding="utf-8")
+    seen = visit(page, "document.querySelector('h1').innerText")
+    assert seen.values == "x"
+    assert {"http://example.invalid/pixel.png", "https://example.invalid/a.css"} <= set(seen.requests)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """Stop a server started in its own session, with every worker it spawned."""
+    for sig, wait in ((signal.SIGTERM, 60), (signal.SIGKILL, 30)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(url: str, data: dict | None = None) -> bytes:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, never a proxy
+    request = urllib.request.Request(url, data=json.dumps(data).encode() if data else None,
+                                     headers={"Content-Type": "application/json"})
+    with opener.open(request, timeout=10) as response:
+        return response.read()
+
+
+@pytest.mark.slow
+def test_mlflow_ui_serves_the_project_store(reported: dict) -> None:
+    """`make mlflow-ui` runs this command: the UI shows the run, its artifacts and the registry."""
+    make = (Path(__file__).resolve().parents[1] / "Makefile").read_text(encoding="utf-8")
+    assert "mlflow ui --backend-store-uri $(MLFLOW_URI) --port $(MLFLOW_PORT) --workers 1" in make
+    port, folder = free_port(), reported["folder"]
+    server = subprocess.Popen([str(Path(sys.executable).with_name("mlflow")), "ui", "--backend-store-uri",
+                               f"sqlite:///{folder / 'mlflow.db'}", "--port", str(port), "--workers", "1"],
+                              cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                page = fetch(base + "/")
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "the MLflow UI did not start"
+                time.sleep(1)
+        assert b"MLflow" in page
+        run_id = reported["report"]["evaluation"]["run_id"]
+        table = fetch(f"{base}/get-artifact?path=tables/grade_outcomes.csv&run_uuid={run_id}").decode()
+        assert table.splitlines()[0] == ",grade,floor,rows,converted,conversion_rate,mean_probability"
+        assert fetch(f"{base}/get-artifact?path=plots/gain.png&run_uuid={run_id}").startswith(b"\x89PNG")
+        models = json.loads(fetch(base + "/ajax-api/2.0/mlflow/registered-models/search?max_results=10"))
+        assert [m["name"] for m in models["registered_models"]] == ["leadml-lead-scoring"]
+    finally:
+        stop_group(server)
+
+
+@pytest.mark.slow
+def test_an_earlier_export_gives_the_same_changes_as_the_history(reported: dict) -> None:
+    folder = reported["folder"]
+    from_file = invoke("report", "--config", reported["config"], "--previous", str(folder / "last_week.csv"),
+                       "--out", str(folder / "report-from-file.html"))
+    history = reported["report"]
+    assert from_file["previous_as_of"] == history["previous_as_of"] and from_file["as_of"] == history["as_of"]
+    assert (from_file["new_a"], from_file["movers_up"], from_file["movers_down"]) == (
+        history["new_a"], history["movers_up"], history["movers_down"])
+    assert from_file["lang"] == "en"  # the config's language, the headings only
