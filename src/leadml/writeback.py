@@ -17,7 +17,7 @@ from leadml.sources import is_postgres, redact_location
 KEY = ("lead_id", "as_of", "model_version")
 TYPES = {"lead_id": "VARCHAR", "probability": "DOUBLE", "score": "INTEGER", "grade": "VARCHAR", "rank": "BIGINT",
          "score_change": "DOUBLE", "as_of": "TIMESTAMPTZ", "scored_at": "TIMESTAMPTZ", "fit_score": "DOUBLE",
-         "engagement_score": "DOUBLE", "budget_score": "DOUBLE", "base_score": "DOUBLE"}
+         "engagement_score": "DOUBLE", "budget_score": "DOUBLE", "base_score": "DOUBLE", "is_stale": "BOOLEAN"}
 
 
 def _columns(export: pd.DataFrame) -> list[tuple[str, str]]:
@@ -57,6 +57,37 @@ def previous_scores(location: str, history_table: str, as_of: pd.Timestamp) -> p
         con.close()
 
 
+def read_history(location: str, history_table: str, until: pd.Timestamp) -> pd.DataFrame | None:
+    """Return the runs in the history table with as_of at or before ``until``; None when there is no table.
+
+    Columns: lead_id, as_of, model_version, probability, grade (what ``leadml monitor`` judges).
+    """
+    query = "SELECT lead_id, as_of, model_version, probability, grade FROM {table} WHERE as_of <= {param}"
+    if is_postgres(location):
+        from psycopg import sql
+
+        from leadml.postgres import connect
+
+        with connect(location) as con:
+            exists = con.execute("SELECT to_regclass(%s)", [sql.Identifier(history_table).as_string(con)]).fetchone()[0]
+            if exists is None:
+                return None
+            cursor = con.execute(sql.SQL(query.format(table="{}", param="%s")).format(
+                sql.Identifier(history_table)), [until.to_pydatetime()])
+            return pd.DataFrame(cursor.fetchall(), columns=[d.name for d in cursor.description])
+    if not str(location).endswith(".duckdb"):
+        return None
+    con = duckdb.connect(str(location), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [history_table]).fetchone()[0]
+        if not found:
+            return None
+        return con.execute(query.format(table=_q(history_table), param="?"), [until.to_pydatetime()]).df()
+    finally:
+        con.close()
+
+
 def write_back(location: str, export: pd.DataFrame, scores_table: str, history_table: str,
                as_of: pd.Timestamp, model_version: str) -> None:
     """Replace ``scores_table`` with this run and upsert it into ``history_table``, atomically."""
@@ -81,6 +112,8 @@ def _write_duckdb(path: str, export: pd.DataFrame, scores_table: str, history_ta
         try:
             for table in (scores_table, history_table):
                 con.execute(f"CREATE TABLE IF NOT EXISTS {_q(table)} ({definition}, PRIMARY KEY ({key}))")
+                for column, kind in _columns(export):  # tables made by an earlier leadml gain new columns
+                    con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN IF NOT EXISTS {_q(column)} {kind}")
             con.execute(f"DELETE FROM {_q(scores_table)}")
             con.execute(f"INSERT INTO {_q(scores_table)} ({names}) SELECT {names} FROM staged")
             con.execute(f"DELETE FROM {_q(history_table)} WHERE as_of = ? AND model_version = ?", run)
@@ -99,7 +132,7 @@ def _write_postgres(url: str, export: pd.DataFrame, scores_table: str, history_t
     from leadml.postgres import connect, copy_frame
 
     pg_types = {"VARCHAR": "text", "DOUBLE": "double precision", "INTEGER": "integer", "BIGINT": "bigint",
-                "TIMESTAMPTZ": "timestamptz"}
+                "TIMESTAMPTZ": "timestamptz", "BOOLEAN": "boolean"}
     definition = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(pg_types[t]))
                                     for c, t in _columns(export))
     key = sql.SQL(", ").join(sql.Identifier(c) for c in KEY)
@@ -108,6 +141,9 @@ def _write_postgres(url: str, export: pd.DataFrame, scores_table: str, history_t
         for table in (scores_table, history_table):
             con.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({}))").format(
                 sql.Identifier(table), definition, key))
+            for column, kind in _columns(export):  # tables made by an earlier leadml gain new columns
+                con.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                    sql.Identifier(table), sql.Identifier(column), sql.SQL(pg_types[kind])))
         con.execute(sql.SQL("CREATE TEMP TABLE staged (LIKE {}) ON COMMIT DROP").format(sql.Identifier(scores_table)))
         copy_frame(con, "staged", export)
         con.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(scores_table)))
