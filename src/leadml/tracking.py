@@ -215,9 +215,12 @@ def logged_model_id(model_version: str) -> str | None:
     if not match:
         return None
     try:
-        return MlflowClient().get_model_version(*match.groups()).model_id
+        version = MlflowClient().get_model_version(*match.groups())
     except mlflow.exceptions.MlflowException:
         return None
+    # registered through log_model, a version names its LoggedModel only in its source (models:/m-...)
+    found = re.fullmatch(r"models:/(m-[0-9a-f]+)", version.source or "")
+    return version.model_id or (found.group(1) if found else None)
 
 
 def log_monitoring(tracking: TrackingConfig, run_name: str, tags: dict[str, str], metrics: dict[str, float],
