@@ -146,3 +146,13 @@ def test_history_reads_back_from_postgres(postgres_server, pg_env) -> None:
     scores = combine_scores([read_history(url, "lead_score_history", T)])
     assert len(scores) == 6 and set(scores.columns) == set(SCORE_COLUMNS)
     assert scores.groupby("as_of").size().tolist() == [3, 3]
+
+
+def test_monitor_without_any_scoring_run_says_how_to_get_one(config_file: Path) -> None:
+    from typer.testing import CliRunner
+
+    from leadml.cli import app
+
+    result = CliRunner().invoke(app, ["monitor", "--config", str(config_file), "--as-of", "2026-11-01"])
+    assert result.exit_code == 1
+    assert all(words in result.output for words in ("no scoring run", "--write-back", "lead_score_history"))

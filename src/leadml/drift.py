@@ -76,7 +76,7 @@ def training_profile(matrix: pd.DataFrame, spec: FeatureSpec, probability: np.nd
             features[name] = {"kind": "categorical", "values": vocabulary,
                               "shares": shares(category_counts(matrix[name], vocabulary))}
         else:
-            values = matrix[name].to_numpy(dtype="float64")
+            values = matrix[name].astype("float64").to_numpy()
             edges = decile_edges(values, bins)
             features[name] = {"kind": "numeric", "edges": edges, "shares": shares(numeric_counts(values, edges))}
     probability = np.asarray(probability, dtype="float64")
@@ -101,7 +101,7 @@ class DriftCounter:
             if feature["kind"] == "categorical":
                 self.counts[name] += category_counts(matrix[name], feature["values"])
             else:
-                self.counts[name] += numeric_counts(matrix[name].to_numpy(dtype="float64"), feature["edges"])
+                self.counts[name] += numeric_counts(matrix[name].astype("float64").to_numpy(), feature["edges"])
         self.rows += len(matrix)
 
 

@@ -55,7 +55,7 @@ from leadml.tracking import (
     save_local_copy,
     tag_run,
 )
-from leadml.train import TrainingResult, fit_model
+from leadml.train import Stopwatch, TrainingResult, fit_model
 from leadml.writeback import previous_scores, read_history
 from leadml.writeback import write_back as write_back_scores
 
@@ -222,11 +222,14 @@ def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str
     catalog = feature_catalog(config.features)
     counter = DriftCounter(model.profile) if model.profile else None
     newest = NewestActivity(moment)
+    checking = Stopwatch()
 
     def observe(tables: LeadTables, matrix: pd.DataFrame) -> None:
+        checking.lap("other")
         newest.add(tables)
         if counter is not None:
             counter.add(matrix)
+        checking.lap("monitoring_checks")
 
     with open_source(data) as source:
         fingerprint = source.fingerprint()
@@ -237,8 +240,10 @@ def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str
     previous = previous_scores(data, config.export.history_table, moment)
     export = finalise(result, config.grades, version, moment, pd.Timestamp.now(tz="UTC").floor("s"), previous,
                       freshness["is_stale"])
+    checking.lap("other")
     drift = (drift_report(model.profile, counter, export["probability"].to_numpy(), config.grades, config.monitoring)
              if counter is not None else no_profile_report())
+    checking.lap("monitoring_checks")
     scored_seconds = time.perf_counter() - started
     out_path = Path(out)
     rejects_path = out_path.with_name(f"{out_path.stem}.rejects.csv")
@@ -246,7 +251,9 @@ def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str
     drift_path = out_path.with_name(f"{out_path.stem}.drift.json")
     checks = json_safe({"as_of": str(moment), "model_version": version, "drift_warning": drift["drift_warning"],
                         "is_stale": freshness["is_stale"], "freshness": freshness, "drift": drift})
+    checking.lap("other")
     monitoring_run = _log_scoring_checks(config, checks) if config.monitoring.mlflow else None
+    checking.lap("monitoring_mlflow")
     if write_back:  # first: if the database refuses, no file of this run is published either
         write_back_scores(data, export, config.export.scores_table, config.export.history_table, moment, version)
     write_table(result.rejects, rejects_path)
@@ -264,7 +271,8 @@ def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str
                "exit_code": exit_code(drift["drift_warning"], freshness["is_stale"], config.monitoring)}
     manifest = {**summary, "source": redact(data), "source_fingerprint": fingerprint,
                 "leadml_version": __version__, "scored_at": str(export["scored_at"].iloc[0]) if len(export) else None,
-                "seconds": {"scoring": round(scored_seconds, 3), "total": round(time.perf_counter() - started, 3)},
+                "seconds": {"scoring": round(scored_seconds, 3), "total": round(time.perf_counter() - started, 3),
+                            **{k: v for k, v in checking.laps.items() if k != "other"}},
                 "sha256": {"export": file_sha256(out_path), "rejects": file_sha256(rejects_path),
                            "drift_summary": file_sha256(drift_path)},
                 "data_quality": result.report.counts, "freshness": checks["freshness"], "drift": checks["drift"]}
