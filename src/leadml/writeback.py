@@ -32,29 +32,9 @@ def previous_scores(location: str, history_table: str, as_of: pd.Timestamp) -> p
     """Return each lead's latest earlier score (``lead_id``, ``score``) from the history table."""
     query = ("SELECT lead_id, score FROM (SELECT lead_id, score, row_number() OVER (PARTITION BY lead_id "
              "ORDER BY as_of DESC, scored_at DESC) AS n FROM {table} WHERE as_of < {param}) ranked WHERE n = 1")
-    empty = pd.DataFrame({"lead_id": pd.Series([], dtype="str"), "score": pd.Series([], dtype="float64")})
-    if is_postgres(location):
-        from psycopg import sql
-
-        from leadml.postgres import connect
-
-        with connect(location) as con:
-            exists = con.execute("SELECT to_regclass(%s)", [sql.Identifier(history_table).as_string(con)]).fetchone()[0]
-            if exists is None:
-                return empty
-            cursor = con.execute(sql.SQL(query.format(table="{}", param="%s")).format(
-                sql.Identifier(history_table)), [as_of.to_pydatetime()])
-            return pd.DataFrame(cursor.fetchall(), columns=["lead_id", "score"])
-    if not str(location).endswith(".duckdb"):
-        return empty
-    con = duckdb.connect(str(location), read_only=True)
-    try:
-        found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [history_table]).fetchone()[0]
-        if not found:
-            return empty
-        return con.execute(query.format(table=_q(history_table), param="?"), [as_of.to_pydatetime()]).df()
-    finally:
-        con.close()
+    found = _query_history(location, history_table, query, as_of)
+    return found if found is not None else pd.DataFrame(
+        {"lead_id": pd.Series([], dtype="str"), "score": pd.Series([], dtype="float64")})
 
 
 def read_history(location: str, history_table: str, until: pd.Timestamp) -> pd.DataFrame | None:
@@ -63,6 +43,11 @@ def read_history(location: str, history_table: str, until: pd.Timestamp) -> pd.D
     Columns: lead_id, as_of, model_version, probability, grade (what ``leadml monitor`` judges).
     """
     query = "SELECT lead_id, as_of, model_version, probability, grade FROM {table} WHERE as_of <= {param}"
+    return _query_history(location, history_table, query, until)
+
+
+def _query_history(location: str, history_table: str, query: str, moment: pd.Timestamp) -> pd.DataFrame | None:
+    """Run ``query`` ({table} and {param} placeholders) on the history table; None where there is no such table."""
     if is_postgres(location):
         from psycopg import sql
 
@@ -73,7 +58,7 @@ def read_history(location: str, history_table: str, until: pd.Timestamp) -> pd.D
             if exists is None:
                 return None
             cursor = con.execute(sql.SQL(query.format(table="{}", param="%s")).format(
-                sql.Identifier(history_table)), [until.to_pydatetime()])
+                sql.Identifier(history_table)), [moment.to_pydatetime()])
             return pd.DataFrame(cursor.fetchall(), columns=[d.name for d in cursor.description])
     if not str(location).endswith(".duckdb"):
         return None
@@ -83,7 +68,7 @@ def read_history(location: str, history_table: str, until: pd.Timestamp) -> pd.D
         found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [history_table]).fetchone()[0]
         if not found:
             return None
-        return con.execute(query.format(table=_q(history_table), param="?"), [until.to_pydatetime()]).df()
+        return con.execute(query.format(table=_q(history_table), param="?"), [moment.to_pydatetime()]).df()
     finally:
         con.close()
 
