@@ -37,7 +37,7 @@ def main() -> None:
     db = work / f"monitor_{args.leads}_{generator_tag()}.duckdb"
     if not db.exists():
         run([LEADML, "generate", "--leads", str(args.leads), "--seed", "1", "--out", str(db), "--json"])
-    scored, score_wall, peak = run([LEADML, "score", "--config", str(config), "--data", str(db), "--as-of",
+    scored, score_wall, _ = run([LEADML, "score", "--config", str(config), "--data", str(db), "--as-of",
                                     SCORED_AS_OF, "--out", str(work / "monitored.parquet"), "--write-back", "--json"])
     seconds = json.loads(Path(scored["manifest"]).read_text())["seconds"]
     judged, monitor_wall, _ = run([LEADML, "monitor", "--config", str(config), "--data", str(db), "--as-of",
@@ -47,7 +47,7 @@ def main() -> None:
               "mlflow_seconds": seconds["monitoring_mlflow"], "drift_warning": scored["drift_warning"],
               "monitor_wall_seconds": round(monitor_wall, 1),
               "monitor_over_score": round(monitor_wall / score_wall, 2), "runs_judged": len(judged["runs"]),
-              "peak_rss_mb": round(peak, 1), "targets": {"checks_share_of_scoring": 0.05, "monitor_over_score": 1.0}}
+              "targets": {"checks_share_of_scoring": 0.05, "monitor_over_score": 1.0}}
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, Python {platform.python_version()}, "
             f"{os.cpu_count()} cores", "leads": args.leads}
     out = ROOT / "benchmarks" / "results"
