@@ -42,7 +42,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory, tiny_db: Path) -> Path:
     folder = tmp_path_factory.mktemp("monitoring")
     write_config(folder)
     shutil.copy(tiny_db, folder / "leads.duckdb")
-    invoke("train", "--config", str(folder / "config.yaml"), "--as-of", TRAINED_AS_OF)
+    with pytest.MonkeyPatch.context() as env:  # mlflow.set_tracking_uri of earlier tests leaves its URI in the
+        env.delenv("MLFLOW_TRACKING_URI", raising=False)  # environment, which would override this config's store
+        invoke("train", "--config", str(folder / "config.yaml"), "--as-of", TRAINED_AS_OF)
     return folder
 
 
