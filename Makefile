@@ -7,7 +7,7 @@ MLFLOW_URI ?= sqlite:///mlflow.db
 MLFLOW_PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-fast lint docs bench bench-features bench-score bench-train mlflow-ui report clean
+.PHONY: help venv demo test test-fast lint docs bench bench-features bench-score bench-train bench-monitoring mlflow-ui report clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -32,7 +32,7 @@ test-fast: $(STAMP) ## run the tests that train no model
 lint: $(STAMP) ## ruff over the package and the tests
 	$(BIN)/ruff check src tests
 
-bench: bench-features bench-train bench-score ## run every benchmark and write benchmarks/results/
+bench: bench-features bench-train bench-score bench-monitoring ## run every benchmark and write benchmarks/results/
 
 bench-features: $(STAMP) ## features vs the DuckDB reference at 100k and 1M leads (needs ../shared)
 	$(BIN)/python benchmarks/bench_features.py
@@ -42,6 +42,9 @@ bench-train: $(STAMP) ## leadml train end to end on 100k leads, time per stage
 
 bench-score: $(STAMP) ## leadml score end to end: 1M leads from DuckDB, 100k from PostgreSQL
 	$(BIN)/python benchmarks/bench_score.py
+
+bench-monitoring: $(STAMP) ## drift checks and `leadml monitor` beside scoring, 100k leads
+	$(BIN)/python benchmarks/bench_monitoring.py
 
 docs: $(STAMP) ## regenerate docs/features.md from the feature catalog
 	$(BIN)/leadml features --list --markdown --config configs/default.yaml > docs/features.md

@@ -131,7 +131,8 @@ def test_a_killed_run_leaves_the_previous_outputs_intact(trained: Path, tmp_path
         assert (new["as_of"].str[:10] == AS_OF).all() and new["rank"].tolist() == list(range(1, len(new) + 1))
     assert finished or process.returncode == -signal.SIGKILL
     assert {p.name for p in work.iterdir() if not p.name.startswith(".")} <= {
-        "leads.duckdb", "leads.duckdb.wal", "scores.csv", "scores.rejects.csv", "scores.manifest.json"}
+        "leads.duckdb", "leads.duckdb.wal", "scores.csv", "scores.rejects.csv", "scores.manifest.json",
+        "scores.drift.json"}
     rerun = invoke("score", "--config", config, "--data", str(work / "leads.duckdb"), "--as-of", AS_OF,
                    "--out", str(out), "--write-back")
     assert rerun["scored"] == len(pd.read_csv(out))

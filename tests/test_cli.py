@@ -17,7 +17,7 @@ from leadml.config import FeaturesConfig
 from leadml.sources import Source
 from leadml.spine import as_timestamp, build_spine, truncate
 
-COMMANDS = ["generate", "train", "score", "evaluate", "features", "demo", "report"]
+COMMANDS = ["generate", "train", "score", "evaluate", "features", "demo", "report", "monitor", "retrain"]
 AS_OF = "2026-11-01"
 runner = CliRunner()
 
@@ -106,7 +106,7 @@ def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: P
     assert list(a.columns) == ["lead_id", "probability", "score", "grade", "rank", "top_reasons", "reason_1",
                                "reason_2", "reason_3", "risk_1", "risk_2", "fit_score", "engagement_score",
                                "budget_score", "base_score", "score_change", "trend", "model_version", "as_of",
-                               "scored_at"]
+                               "scored_at", "is_stale"]
     # one row per lead of the population, none missing, none twice
     assert a["lead_id"].is_unique and set(a["lead_id"]) == population_at(db, AS_OF)
     assert first["rejected"] == 0 and first["population"] == len(a)

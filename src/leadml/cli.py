@@ -2,6 +2,8 @@
 
 Exit code 0 means the job did all of its work; 1 means bad input or config (the reason is one
 line on stderr); 2 is a usage error. With ``--json`` the last line on stdout is one JSON object.
+``score`` published everything but exits 3 (drift) or 4 (stale source) when ``monitoring`` in the
+config asks for it (docs/monitoring.md).
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ LangOpt = Annotated[str | None, typer.Option(
 DEFAULT_CONFIG = Path("configs/default.yaml")
 
 
-def _run(job: Any, json_out: bool, render: Any = None) -> None:
-    """Run a job, print its result, and turn known failures into a one-line error and exit 1."""
+def _run(job: Any, json_out: bool, render: Any = None) -> dict[str, Any]:
+    """Run a job, print and return its result, and turn known failures into a one-line error and exit 1."""
     import duckdb
     import psycopg
 
@@ -59,6 +61,7 @@ def _run(job: Any, json_out: bool, render: Any = None) -> None:
     elif render is None:
         for key, value in result.items():
             typer.echo(f"{key}: {value}")
+    return result
 
 
 def _one_line(exc: BaseException) -> str:
@@ -109,8 +112,10 @@ def score(data: DataOpt = None, as_of: AsOfOpt = None,
           lang: LangOpt = None, config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
     """Score the population at --as-of; write the export, a rejects file and a manifest."""
     cfg = _config(config)
-    _run(lambda: jobs.score(cfg, data or cfg.data.source, as_of, out or cfg.export.path, model, write_back, lang),
-         json_out)
+    result = _run(lambda: jobs.score(cfg, data or cfg.data.source, as_of, out or cfg.export.path, model,
+                                     write_back, lang), json_out)
+    if result["exit_code"]:  # everything is published; the code tells a scheduler to look (docs/monitoring.md)
+        raise typer.Exit(result["exit_code"])
 
 
 @app.command()
@@ -133,6 +138,41 @@ def evaluate(data: DataOpt = None, as_of: AsOfOpt = None, model: ModelOpt = None
     """Score the population at --as-of and report how well it predicted the conversions after it."""
     cfg = _config(config)
     _run(lambda: jobs.evaluate(cfg, data or cfg.data.source, as_of, model), json_out)
+
+
+@app.command()
+def monitor(data: DataOpt = None, as_of: AsOfOpt = None,
+            exports: Annotated[list[str] | None, typer.Option(
+                "--exports", help="An earlier export (.csv/.parquet) to judge too; repeat for several.")] = None,
+            out: Annotated[str | None, typer.Option("--out", help="Write the outcome report here (.json).")] = None,
+            config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+    """Judge earlier scoring runs whose horizon has passed: realised conversion per grade vs the promise."""
+    cfg = _config(config)
+
+    def render(result: dict[str, Any]) -> None:
+        if json_out:
+            return
+        for line in result["lines"] or [f"no scoring run has passed its horizon by {result['observed_until']}"]:
+            typer.echo(line)
+        for run in result["pending"]:
+            typer.echo(f"pending: run as of {run['as_of'][:10]} ({run['model_version']}) until {run['horizon_end']}")
+
+    _run(lambda: jobs.monitor(cfg, data or cfg.data.source, as_of, exports, out), json_out, render)
+
+
+@app.command()
+def retrain(data: DataOpt = None, as_of: AsOfOpt = None,
+            out: Annotated[str | None, typer.Option(
+                "--out", help="Decision record (.json); default MODELS_DIR/decisions/retrain-<as-of>.json.")] = None,
+            config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+    """Train a challenger, compare it with the champion on the same cutoff, promote by the configured rule."""
+    cfg = _config(config)
+
+    def render(result: dict[str, Any]) -> None:
+        if not json_out:
+            typer.echo(f"{result['outcome']}: {result['reason']}\ndecision: {result['decision_file']}")
+
+    _run(lambda: jobs.retrain(cfg, data or cfg.data.source, as_of, out), json_out, render)
 
 
 @app.command()

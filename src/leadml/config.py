@@ -70,6 +70,25 @@ class PromotionConfig(_Frozen):
     metric: Literal["roc_auc", "pr_auc"] = "roc_auc"
     min_improvement: float = Field(0.0, description="challenger must beat the champion's metric by this")
     max_brier_increase: float = Field(0.0, ge=0.0, description="calibration may not get worse by more")
+    max_champion_age_days: int | None = Field(
+        90, gt=0, description="a champion trained longer ago than this gives way to a challenger that is close")
+    stale_champion_min_ratio: float = Field(
+        0.95, gt=0.0, le=1.0, description="... close: reaching this share of the old champion's metric")
+
+
+class MonitoringConfig(_Frozen):
+    """What each scoring run checks against the model's training profile, and what it does about it."""
+
+    psi_warning: float = Field(0.25, gt=0.0, description="a feature's PSI above this marks drift")
+    score_psi_warning: float = Field(0.25, gt=0.0, description="the score distribution's PSI above this marks drift")
+    grade_share_change: float = Field(0.05, gt=0.0, le=1.0, description="a grade's share moving more marks drift")
+    base_rate_ratio: float = Field(1.5, gt=1.0, description="mean probability vs expected base rate, either way")
+    min_rows: int = Field(500, ge=1, description="fewer scored leads than this: drift is reported, never warned")
+    max_data_age_days: float = Field(2.0, gt=0.0, description="no activity in this many days before T: stale")
+    fail_on_drift: bool = Field(False, description="exit 3 after publishing when drift is marked")
+    fail_on_stale: bool = Field(False, description="exit 4 after publishing when the source is stale")
+    mlflow: bool = Field(True, description="log each scoring run's checks as an MLflow monitoring run")
+    outcome_runs: int = Field(12, ge=1, description="leadml monitor: the latest scoring runs whose horizon passed")
 
 
 class FeaturesConfig(_Frozen):
@@ -123,6 +142,7 @@ class Config(_Frozen):
     grades: dict[str, float] = Field(default_factory=lambda: {"A": 0.30, "B": 0.15, "C": 0.05, "D": 0.0})
     evaluation: EvaluationConfig = EvaluationConfig()
     promotion: PromotionConfig = PromotionConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
     tracking: TrackingConfig = TrackingConfig()
     export: ExportConfig = ExportConfig()
     report: ReportConfig = ReportConfig()

@@ -109,6 +109,26 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     raise ValueError(f"cannot read {path}: use one of {', '.join(SUFFIXES)}")
 
 
+def read_export(path: str | os.PathLike[str], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Read ``columns`` of an earlier export (``.csv`` or ``.parquet``), undoing formula neutralisation."""
+    path = Path(path)
+    if path.suffix == ".csv":
+        frame = pd.read_csv(path, dtype={"lead_id": "str", "grade": "str", "model_version": "str"})
+    elif path.suffix == ".parquet":
+        frame = pd.read_parquet(path)
+    else:
+        raise ValueError(f"cannot read the export {path}: use a .csv or .parquet export")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"export {path}: column(s) missing: {', '.join(missing)}")
+    frame = frame.loc[:, list(columns)]
+    for column in frame.columns:
+        if pd.api.types.is_string_dtype(frame[column]):
+            quoted = frame[column].str.startswith(tuple("'" + s for s in FORMULA_STARTS), na=False)
+            frame[column] = frame[column].where(~quoted, frame[column].str.slice(1))
+    return frame
+
+
 def file_sha256(path: str | os.PathLike[str]) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

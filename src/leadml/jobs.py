@@ -26,13 +26,15 @@ from leadml import __version__, plots
 from leadml.clean import CleanReport, DataError, clean_tables
 from leadml.config import Config
 from leadml.dataset import build_snapshot
+from leadml.drift import DriftCounter, drift_report, json_safe, no_profile_report
 from leadml.evaluate import classification_metrics, grade_table, lift_table, reliability_table
-from leadml.export import ChunkedWriter, file_sha256, read_table, write_json, write_table, write_text
+from leadml.export import ChunkedWriter, file_sha256, read_export, read_table, write_json, write_table, write_text
 from leadml.features import feature_catalog
 from leadml.generate import GenerateSpec, generate_chunks
 from leadml.i18n import check_language, combined_reasons, localise
 from leadml.lock import exclusive
 from leadml.model import ModelError
+from leadml.monitor import SCORE_COLUMNS, NewestActivity, combine_scores, data_freshness, exit_code, outcome_report
 from leadml.promotion import Decision, decide
 from leadml.report import build_report, check_export
 from leadml.report_html import render as render_report
@@ -41,11 +43,13 @@ from leadml.sources import Source, open_source, write_database
 from leadml.spine import as_timestamp, label, training_cutoffs
 from leadml.tables import LeadTables
 from leadml.tracking import (
+    champion_info,
     champion_version,
     command_run,
     configure,
     latest_evaluation,
     list_versions,
+    log_monitoring,
     log_results,
     log_trial,
     promote,
@@ -54,9 +58,10 @@ from leadml.tracking import (
     resolve_model,
     rollback,
     save_local_copy,
+    tag_run,
 )
-from leadml.train import TrainingResult, fit_model
-from leadml.writeback import previous_scores
+from leadml.train import Stopwatch, TrainingResult, fit_model
+from leadml.writeback import previous_scores, read_history
 from leadml.writeback import write_back as write_back_scores
 
 log = logging.getLogger("leadml")
@@ -137,7 +142,7 @@ def train(config: Config, data: str, as_of: str | None, tune_trials: int = 0) ->
             local = Path(config.models_dir) / f"{registered['model_name']}-v{registered['model_version']}"
             save_local_copy(model_dir, local, run_id)
         decision = champion["decision"] if "decision" in champion else decide(
-            _gate_metrics(result.metrics), champion.get("metrics"), config.promotion)
+            _gate_metrics(result.metrics), champion.get("metrics"), config.promotion, champion.get("age_days"))
         if decision.promote:
             promote(registered["model_name"], registered["model_version"], decision.reason)
         result.metrics["seconds_mlflow_logging_and_registry"] = round(time.perf_counter() - started, 3)
@@ -151,7 +156,8 @@ def train(config: Config, data: str, as_of: str | None, tune_trials: int = 0) ->
     return {"as_of": str(known_at), **registered, "run_id": run_id, "local_model": str(local),
             "tracking_uri": redact(config.tracking.uri), "promoted": decision.promote,
             "promotion_reason": decision.reason, "champion_version": champion_version(registered["model_name"]),
-            "data_fingerprint": fingerprint, **result.metrics}
+            "data_fingerprint": fingerprint, "promotion": asdict(decision),
+            "test_cutoff": str(cutoffs["holdout"][0]), **result.metrics}
 
 
 def _gate_metrics(metrics: dict[str, float]) -> dict[str, float]:
@@ -179,7 +185,10 @@ def _champion_on(result: TrainingResult, config: Config) -> dict[str, Any]:
         return {"decision": Decision(False, reason, _gate_metrics(result.metrics), None)}
     metrics = classification_metrics(result.test.labels.to_numpy(), probability)
     result.metrics |= {f"champion_{k}": v for k, v in _gate_metrics(metrics).items()}
-    return {"metrics": _gate_metrics(metrics)}
+    age = None
+    if champion_as_of:
+        age = (as_timestamp(result.model.info["trained_as_of"]) - as_timestamp(champion_as_of)) / pd.Timedelta(days=1)
+    return {"metrics": _gate_metrics(metrics), "age_days": age}
 
 
 def _train_params(config: Config, data: str, known_at: pd.Timestamp, cutoffs: dict, result: TrainingResult,
@@ -206,10 +215,14 @@ def _figures(result: TrainingResult) -> dict[str, Any]:
 
 def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str | None,
           write_back: bool = False, lang: str | None = None) -> dict[str, Any]:
-    """Score the population at ``as_of``; publish the export, its rejects and a manifest atomically,
-    and with ``write_back`` the score tables of the source database in one transaction. Reasons are
+    """Score the population at ``as_of``; publish the export, its rejects, the drift summary and a
+    manifest atomically, and with ``write_back`` the score tables of the source database in one transaction.
+
+    The population is compared with the model's training profile and the source's freshness is
+    checked; both go to the manifest, the drift summary and an MLflow monitoring run. Reasons are
     written in ``lang`` (default ``export.lang``); column names never change. A second run publishing
-    the same export at the same time fails at once (``lock.BusyError``)."""
+    the same export at the same time fails at once (``lock.BusyError``).
+    """
     with exclusive(Path(out)):
         return _score(config, data, as_of, out, model_ref, write_back, lang)
 
@@ -221,36 +234,87 @@ def _score(config: Config, data: str, as_of: str | None, out: str, model_ref: st
     lang = check_language(lang or config.export.lang)
     model, version = resolve_model(model_ref, config.tracking, Path(config.models_dir))
     catalog = localise(feature_catalog(config.features), lang)
+    counter = DriftCounter(model.profile) if model.profile else None
+    newest = NewestActivity(moment)
+    checking = Stopwatch()
+
+    def observe(tables: LeadTables, matrix: pd.DataFrame) -> None:
+        checking.lap("other")
+        newest.add(tables)
+        if counter is not None:
+            counter.add(matrix)
+        checking.lap("monitoring_checks")
+
     with open_source(data) as source:
         fingerprint = source.fingerprint()
         result = score_chunks(_chunks(source, config, "scoring"), model, moment, catalog,
                               config.features, config.export.top_reasons, config.export.explainer,
-                              combined_reasons(lang))
+                              combined_reasons(lang), observe)
     _log_report(result.report)
     if result.scored.empty and result.rejects.empty:  # publishing nothing would wipe yesterday's scores
         raise DataError(f"table leads: the population at {moment} is empty (no lead created at or before it "
                         "without an earlier opportunity); nothing published")
+    freshness = data_freshness(newest.newest, moment, config.monitoring.max_data_age_days)
     previous = previous_scores(data, config.export.history_table, moment)
-    export = finalise(result, config.grades, version, moment, pd.Timestamp.now(tz="UTC").floor("s"), previous)
+    export = finalise(result, config.grades, version, moment, pd.Timestamp.now(tz="UTC").floor("s"), previous,
+                      freshness["is_stale"])
+    checking.lap("other")
+    drift = (drift_report(model.profile, counter, export["probability"].to_numpy(), config.grades, config.monitoring)
+             if counter is not None else no_profile_report())
+    checking.lap("monitoring_checks")
     scored_seconds = time.perf_counter() - started
     out_path = Path(out)
     rejects_path = out_path.with_name(f"{out_path.stem}.rejects.csv")
     manifest_path = out_path.with_name(f"{out_path.stem}.manifest.json")
+    drift_path = out_path.with_name(f"{out_path.stem}.drift.json")
+    checks = json_safe({"as_of": str(moment), "model_version": version, "drift_warning": drift["drift_warning"],
+                        "is_stale": freshness["is_stale"], "freshness": freshness, "drift": drift})
+    checking.lap("other")
+    monitoring_run = _log_scoring_checks(config, checks) if config.monitoring.mlflow else None
+    checking.lap("monitoring_mlflow")
     if write_back:  # first: if the database refuses, no file of this run is published either
         write_back_scores(data, export, config.export.scores_table, config.export.history_table, moment, version)
     write_table(result.rejects, rejects_path)
     write_table(export, out_path)
+    write_json({**checks, "monitoring_run_id": monitoring_run}, drift_path)
+    for line in drift["reasons"] + ([freshness["reason"]] if freshness["is_stale"] else []):
+        log.warning("monitoring: %s", line)
     summary = {"out": str(out_path), "rejects": str(rejects_path), "manifest": str(manifest_path),
-               "as_of": str(moment), "model_version": version, "population": len(export) + len(result.rejects),
-               "scored": len(export), "rejected": len(result.rejects), "written_back": write_back, "lang": lang,
-               "grades": {g: int(n) for g, n in export["grade"].value_counts().sort_index().items()}}
+               "drift_summary": str(drift_path), "as_of": str(moment), "model_version": version,
+               "population": len(export) + len(result.rejects), "scored": len(export), "rejected": len(result.rejects),
+               "written_back": write_back, "lang": lang,
+               "grades": {g: int(n) for g, n in export["grade"].value_counts().sort_index().items()},
+               "drift_warning": drift["drift_warning"], "is_stale": freshness["is_stale"],
+               "monitoring_run_id": monitoring_run,
+               "exit_code": exit_code(drift["drift_warning"], freshness["is_stale"], config.monitoring)}
     manifest = {**summary, "source": redact(data), "source_fingerprint": fingerprint,
                 "leadml_version": __version__, "scored_at": str(export["scored_at"].iloc[0]) if len(export) else None,
-                "seconds": {"scoring": round(scored_seconds, 3), "total": round(time.perf_counter() - started, 3)},
-                "sha256": {"export": file_sha256(out_path), "rejects": file_sha256(rejects_path)},
-                "data_quality": result.report.counts}
+                "seconds": {"scoring": round(scored_seconds, 3), "total": round(time.perf_counter() - started, 3),
+                            **{k: v for k, v in checking.laps.items() if k != "other"}},
+                "sha256": {"export": file_sha256(out_path), "rejects": file_sha256(rejects_path),
+                           "drift_summary": file_sha256(drift_path)},
+                "data_quality": result.report.counts, "freshness": checks["freshness"], "drift": checks["drift"]}
     write_json(manifest, manifest_path)
     return summary
+
+
+def _log_scoring_checks(config: Config, checks: dict[str, Any]) -> str:
+    """Log a scoring run's drift and freshness as an MLflow monitoring run linked to the model version."""
+    drift, freshness = checks["drift"], checks["freshness"]
+    metrics = {"drift_warning": float(drift["drift_warning"]), "is_stale": float(freshness["is_stale"]),
+               "data_age_days": freshness["age_days"]}
+    if drift["available"]:
+        metrics |= {"psi_score": drift["score_psi"], "psi_max_feature": drift["max_feature_psi"],
+                    "features_over_threshold": len(drift["features_over_threshold"]),
+                    "rows": drift["rows"], "base_rate_expected": drift["base_rate"]["expected"],
+                    "mean_probability": drift["base_rate"]["mean_probability"],
+                    **{f"psi/{name}": value for name, value in drift["feature_psi"].items()},
+                    **{f"grade_share/{g}": v["now"] for g, v in drift["grades"].items() if isinstance(v, dict)}}
+    moment = checks["as_of"]
+    tags = {"command": "score", "as_of": moment, "drift_warning": str(drift["drift_warning"]),
+            "is_stale": str(freshness["is_stale"]), "leadml_version": __version__}
+    return log_monitoring(config.tracking, f"monitor score {checks['model_version']} as of {moment[:10]}", tags,
+                          metrics, {"drift.json": checks}, checks["model_version"])
 
 
 def evaluate(config: Config, data: str, as_of: str | None, model_ref: str | None) -> dict[str, Any]:
@@ -349,6 +413,99 @@ def report(config: Config, data: str, as_of: str | None, export_path: str, out: 
             "evaluation": None if evaluation is None else {"source": evaluation.source, "run_id": evaluation.run_id,
                                                            "cutoff": evaluation.cutoff},
             "data_end": str(data_end)}
+
+
+def monitor(config: Config, data: str, as_of: str | None, exports: list[str] | None = None,
+            out: str | None = None) -> dict[str, Any]:
+    """Judge earlier scoring runs whose horizon has passed by ``as_of``: realised conversion per grade
+    against the probability promised. Runs come from the history table (``score --write-back``) and
+    from earlier exports."""
+    moment = resolve_as_of(as_of)
+    history = read_history(data, config.export.history_table, moment)
+    scores = combine_scores([history if history is not None else pd.DataFrame(),
+                             *(read_export(path, SCORE_COLUMNS) for path in exports or [])])
+    scores = scores[scores["as_of"] <= moment]
+    if scores.empty:
+        raise DataError(f"no scoring run as of {moment} or earlier found in table {config.export.history_table} of "
+                        f"{redact(data)} or in the given exports: score with --write-back, or pass --exports FILE")
+    ids = set(scores["lead_id"])
+    with open_source(data) as source:
+        observed_until = min(moment, source.data_end())
+        opportunities = []
+        for raw in _chunks(source, config, "outcomes"):
+            found = clean_tables(raw)[0].opportunities
+            opportunities.append(found[found["lead_id"].isin(ids) & (found["created_at"] <= moment)])
+    report = outcome_report(scores, pd.concat(opportunities, ignore_index=True), config.horizon_days,
+                            observed_until, list(config.grades), config.monitoring.outcome_runs)
+    for line in report["lines"]:
+        log.info("outcomes: %s", line)
+    if not report["runs"]:
+        log.warning("no scoring run has passed its horizon by %s yet: %d pending", observed_until,
+                    len(report["pending"]))
+    report = json_safe({"as_of": str(moment), **report})
+    run_id = _log_outcomes(config, report) if config.monitoring.mlflow else None
+    if out:
+        write_json({**report, "monitoring_run_id": run_id}, out)
+    return {**report, "monitoring_run_id": run_id, "out": out}
+
+
+def _log_outcomes(config: Config, report: dict[str, Any]) -> str:
+    """Log realised against predicted conversion as an MLflow run: one point per judged scoring run."""
+    series = []
+    for run in report["runs"]:
+        point = {k: run[k] for k in ("predicted", "realised", "roc_auc", "brier", "ece", "leads")}
+        for grade in run["grades"]:
+            point |= {f"{key}/{grade['grade']}": grade[key] for key in ("predicted", "realised", "gap")}
+        series.append((int(as_timestamp(run["as_of"]).timestamp() * 1000), point))
+    versions = sorted({run["model_version"] for run in report["runs"]})
+    tags = {"command": "monitor", "as_of": report["as_of"], "model_versions": ",".join(versions),
+            "leadml_version": __version__}
+    return log_monitoring(config.tracking, f"monitor outcomes as of {report['as_of'][:10]}", tags,
+                          {"runs_judged": len(report["runs"]), "runs_pending": len(report["pending"])},
+                          {"outcomes.json": report}, versions[0] if len(versions) == 1 else None, series)
+
+
+def retrain(config: Config, data: str, as_of: str | None, out: str | None = None) -> dict[str, Any]:
+    """Train a challenger, compare it with the champion on the latest fully observed cutoff, promote by
+    the configured rule, and record the decision with its figures (MLflow and a JSON file).
+
+    While the champion is younger than one horizon, every cutoff whose outcomes are known by T was
+    seen by the champion's own training: no fair comparison exists, so nothing is trained and the
+    decision says so.
+    """
+    moment = resolve_as_of(as_of)
+    configure(config.tracking)
+    before = champion_info(config.tracking.registered_model)
+    trained_as_of = as_timestamp(before["trained_as_of"]) if before and before["trained_as_of"] else None
+    age = (moment - trained_as_of) / pd.Timedelta(days=1) if trained_as_of is not None else None
+    record: dict[str, Any] = {"command": "retrain", "as_of": str(moment),
+                              "decided_at": str(pd.Timestamp.now(tz="UTC").floor("s")),
+                              "rule": config.promotion.model_dump(), "horizon_days": config.horizon_days,
+                              "champion_before": before and {**before, "age_days": age}}
+    if age is not None and age < config.horizon_days:
+        reason = (f"the champion (version {before['version']}) was trained as of {trained_as_of}, {age:.1f} days "
+                  f"before {moment}: every cutoff observed by then fed its training, so a fair comparison is "
+                  f"possible from {trained_as_of + pd.Timedelta(days=config.horizon_days)}")
+        record |= {"outcome": "skipped", "promote": False, "reason": reason, "champion_after": before["version"]}
+        with command_run(config.tracking, run_name=f"retrain skipped as of {moment.date()}") as run_id:
+            log_results({}, {}, {"command": "retrain", "retrain_outcome": "skipped", "promoted": "False",
+                                 "promotion_reason": reason[:5000]}, {"promotion.json": json_safe(record)}, {}, {})
+    else:
+        trained = train(config, data, as_of)
+        promotion, run_id = trained["promotion"], trained["run_id"]
+        record |= {"outcome": "promoted" if promotion["promote"] else "kept", "promote": promotion["promote"],
+                   "reason": promotion["reason"], "test_cutoff": trained["test_cutoff"],
+                   "challenger": {"version": trained["model_version"], "metrics": promotion["challenger"]},
+                   "champion": promotion["champion"] and {"version": before and before["version"],
+                                                          "age_days": promotion["champion_age_days"],
+                                                          "metrics": promotion["champion"]},
+                   "champion_after": trained["champion_version"]}
+        tag_run(run_id, {"command": "retrain", "retrain_outcome": record["outcome"]})
+    record["run_id"] = run_id
+    path = Path(out) if out else Path(config.models_dir) / "decisions" / f"retrain-{moment:%Y%m%dT%H%M%SZ}.json"
+    write_json(json_safe(record), path)
+    log.info("retrain as of %s: %s: %s", moment, record["outcome"], record["reason"])
+    return {**record, "decision_file": str(path)}
 
 
 def models_list(config: Config) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from leadml.calibrate import IsotonicCalibrator, SigmoidCalibrator, calibrator_f
 
 UNSEEN = "unknown"
 FILES = ("booster.txt", "spec.json", "calibrator.json")
+PROFILE = "profile.json"  # optional: models saved before drift monitoring have none
 
 
 class ModelError(ValueError):
@@ -75,7 +76,8 @@ class LeadModel:
     """A fitted booster with the spec it was trained on and the calibrator fitted after it."""
 
     def __init__(self, booster: lgb.Booster, spec: FeatureSpec,
-                 calibrator: SigmoidCalibrator | IsotonicCalibrator, info: dict[str, Any] | None = None):
+                 calibrator: SigmoidCalibrator | IsotonicCalibrator, info: dict[str, Any] | None = None,
+                 profile: dict[str, Any] | None = None):
         if list(booster.feature_name()) != list(spec.names):
             raise ModelError("booster features differ from the feature spec")
         flat = calibrator.predict(np.linspace(-20.0, 20.0, 401))
@@ -86,6 +88,7 @@ class LeadModel:
         self.spec = spec
         self.calibrator = calibrator
         self.info = dict(info or {})
+        self.profile = profile  # the training population, for drift checks (leadml.drift)
 
     def raw_score(self, matrix: pd.DataFrame) -> np.ndarray:
         """Return log-odds from the booster, after aligning the matrix to the spec."""
@@ -165,7 +168,11 @@ class LeadModel:
         (folder / "booster.txt").write_text(self.booster.model_to_string(), encoding="utf-8")
         (folder / "spec.json").write_text(json.dumps(self.spec.to_dict(), indent=1), encoding="utf-8")
         (folder / "calibrator.json").write_text(json.dumps(self.calibrator.to_dict()), encoding="utf-8")
-        manifest = {"files": {name: _sha256(folder / name) for name in FILES}, "info": self.info}
+        files = FILES
+        if self.profile is not None:
+            (folder / PROFILE).write_text(json.dumps(self.profile, allow_nan=False), encoding="utf-8")
+            files = (*FILES, PROFILE)
+        manifest = {"files": {name: _sha256(folder / name) for name in files}, "info": self.info}
         (folder / "model.json").write_text(json.dumps(manifest, indent=1, default=str), encoding="utf-8")
         return folder
 
@@ -177,14 +184,16 @@ class LeadModel:
             manifest = json.loads((folder / "model.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ModelError(f"no readable model manifest in {folder}: {exc}") from None
-        for name in FILES:
+        expected = (*FILES, PROFILE) if PROFILE in manifest["files"] else FILES
+        for name in expected:
             path = folder / name
             if not path.exists() or _sha256(path) != manifest["files"].get(name):
                 raise ModelError(f"model file {name} in {folder} is missing or does not match its checksum")
         booster = lgb.Booster(model_str=(folder / "booster.txt").read_text(encoding="utf-8"))
         spec = FeatureSpec.from_dict(json.loads((folder / "spec.json").read_text(encoding="utf-8")))
         calibrator = calibrator_from_dict(json.loads((folder / "calibrator.json").read_text(encoding="utf-8")))
-        return cls(booster, spec, calibrator, manifest.get("info"))
+        profile = json.loads((folder / PROFILE).read_text(encoding="utf-8")) if PROFILE in manifest["files"] else None
+        return cls(booster, spec, calibrator, manifest.get("info"), profile)
 
 
 def _sha256(path: Path) -> str:

@@ -6,7 +6,7 @@ with its reason; ``score_chunks`` checks that for every chunk before anything is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,7 +24,7 @@ from leadml.tables import LeadTables
 EXPLAIN_COLUMNS = ("top_reasons", "reason_1", "reason_2", "reason_3", "risk_1", "risk_2", "fit_score",
                    "engagement_score", "budget_score", "base_score")
 EXPORT_COLUMNS = ("lead_id", "probability", "score", "grade", "rank", *EXPLAIN_COLUMNS, "score_change", "trend",
-                  "model_version", "as_of", "scored_at")
+                  "model_version", "as_of", "scored_at", "is_stale")
 
 
 class CoverageError(RuntimeError):
@@ -48,8 +48,12 @@ def population_matrix(tables: LeadTables, as_of: pd.Timestamp, settings: Feature
 
 def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Timestamp,
                  catalog: Sequence[Feature], settings: FeaturesConfig, reasons: int,
-                 explainer: str = "treeshap", combined: Sequence[Combined] = ()) -> ScoringResult:
-    """Score the population at ``as_of`` chunk by chunk; return scored rows and rejects."""
+                 explainer: str = "treeshap", combined: Sequence[Combined] = (),
+                 observe: Callable[[LeadTables, pd.DataFrame], None] | None = None) -> ScoringResult:
+    """Score the population at ``as_of`` chunk by chunk; return scored rows and rejects.
+
+    ``observe`` sees each chunk's cleaned tables and the population's feature rows (for monitoring).
+    """
     scored, rejected, report = [], [], CleanReport()
     for raw in chunks:
         tables, all_rejects, chunk_report = clean_tables(raw)
@@ -57,6 +61,8 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
         spine, matrix = population_matrix(tables, as_of, settings)
         _check_coverage(raw, tables, all_rejects, spine, as_of)
         rejects = _in_population(all_rejects, raw, as_of)
+        if observe is not None:
+            observe(tables, matrix)
         if len(spine):
             probability, contributions = model.score(matrix, explainer)
             explained = explain(contributions, matrix, catalog, reasons, combined=combined)
@@ -94,10 +100,12 @@ def _check_coverage(raw: LeadTables, tables: LeadTables, all_rejects: pd.DataFra
 
 
 def finalise(result: ScoringResult, grades: dict[str, float], model_version: str, as_of: pd.Timestamp,
-             scored_at: pd.Timestamp, previous: pd.DataFrame | None = None) -> pd.DataFrame:
+             scored_at: pd.Timestamp, previous: pd.DataFrame | None = None, is_stale: bool = False
+             ) -> pd.DataFrame:
     """Add score, grade, rank, trend against ``previous`` scores and run columns; order rows by rank.
 
     ``previous`` holds each lead's last earlier score (``lead_id``, ``score``), from the history table.
+    ``is_stale`` marks every row when the source had no recent activity (see ``monitor.data_freshness``).
     """
     scored = result.scored
     probability = scored["probability"].to_numpy(dtype="float64")
@@ -118,6 +126,7 @@ def finalise(result: ScoringResult, grades: dict[str, float], model_version: str
         "model_version": model_version,
         "as_of": as_of,
         "scored_at": scored_at,
+        "is_stale": np.full(len(scored), bool(is_stale)),
     })
     return export.sort_values("rank", kind="stable").reset_index(drop=True)[list(EXPORT_COLUMNS)]
 

@@ -279,3 +279,53 @@ def download_run_artifact(run_id: str, path: str, tracking: TrackingConfig) -> P
     """Download one artifact of a run (e.g. ``plots/gain.png``) and return its local path."""
     configure(tracking)
     return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path))
+
+
+def logged_model_id(model_version: str) -> str | None:
+    """Return the MLflow LoggedModel id behind a ``name/version`` label, or None (local models)."""
+    match = re.fullmatch(r"([^/]+)/(\d+)", model_version)
+    if not match:
+        return None
+    try:
+        version = MlflowClient().get_model_version(*match.groups())
+    except mlflow.exceptions.MlflowException:
+        return None
+    # registered through log_model, a version names its LoggedModel only in its source (models:/m-...)
+    found = re.fullmatch(r"models:/(m-[0-9a-f]+)", version.source or "")
+    return version.model_id or (found.group(1) if found else None)
+
+
+def log_monitoring(tracking: TrackingConfig, run_name: str, tags: dict[str, str], metrics: dict[str, float],
+                   documents: dict[str, Any], model_version: str | None = None,
+                   series: list[tuple[int, dict[str, float]]] = ()) -> str:
+    """Log one monitoring run; its metrics are linked to the model version's LoggedModel when there is one.
+
+    ``series`` holds (timestamp in ms, metrics) points, e.g. one per earlier scoring run, so the
+    MLflow UI draws them over time. Returns the run id.
+    """
+    experiment_id = configure(tracking)
+    model_id = logged_model_id(model_version) if model_version else None
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+        mlflow.set_tags({**tags, **({"model_version": model_version} if model_version else {})})
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and v == v}, model_id=model_id)
+        for step, (timestamp, point) in enumerate(series):
+            mlflow.log_metrics({k: float(v) for k, v in point.items() if v is not None and v == v},
+                               step=step, timestamp=timestamp, model_id=model_id)
+        for name, document in documents.items():
+            mlflow.log_dict(document, name)
+    return run.info.run_id
+
+
+def champion_info(name: str) -> dict[str, str] | None:
+    """Return the champion's version and the as-of moment it was trained at, or None."""
+    try:
+        version = MlflowClient().get_model_version_by_alias(name, CHAMPION)
+    except mlflow.exceptions.MlflowException:
+        return None
+    return {"version": str(version.version), "trained_as_of": version.tags.get("trained_as_of", "")}
+
+
+def tag_run(run_id: str, tags: dict[str, str]) -> None:
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_tag(run_id, key, value)

@@ -20,6 +20,7 @@ from leadml.baselines import LogisticBaseline, points_score
 from leadml.calibrate import CALIBRATORS, SigmoidCalibrator
 from leadml.config import Config
 from leadml.dataset import Snapshot
+from leadml.drift import training_profile
 from leadml.evaluate import (
     classification_metrics,
     grade_table,
@@ -172,6 +173,8 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
         "base_rate": float(train.labels.mean()),
     })
 
+    model.profile = training_profile(holdout.features, spec, model.predict_proba(holdout.features),
+                                     holdout.labels.to_numpy(), config.grades)
     clock.lap("calibration")
     y_calib, y_test = calib.labels.to_numpy(), test.labels.to_numpy()
     logistic = LogisticBaseline(categorical, seed=config.training.seed).fit(train.features, train.labels.to_numpy())

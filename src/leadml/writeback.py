@@ -17,7 +17,7 @@ from leadml.sources import is_postgres, redact_location
 KEY = ("lead_id", "as_of", "model_version")
 TYPES = {"lead_id": "VARCHAR", "probability": "DOUBLE", "score": "INTEGER", "grade": "VARCHAR", "rank": "BIGINT",
          "score_change": "DOUBLE", "as_of": "TIMESTAMPTZ", "scored_at": "TIMESTAMPTZ", "fit_score": "DOUBLE",
-         "engagement_score": "DOUBLE", "budget_score": "DOUBLE", "base_score": "DOUBLE"}
+         "engagement_score": "DOUBLE", "budget_score": "DOUBLE", "base_score": "DOUBLE", "is_stale": "BOOLEAN"}
 
 
 def _columns(export: pd.DataFrame) -> list[tuple[str, str]]:
@@ -34,8 +34,23 @@ def previous_scores(location: str, history_table: str, as_of: pd.Timestamp) -> p
     query = ("SELECT lead_id, score, grade, as_of FROM (SELECT lead_id, score, grade, as_of, row_number() OVER "
              "(PARTITION BY lead_id ORDER BY as_of DESC, scored_at DESC) AS n FROM {table} WHERE as_of < {param}) "
              "ranked WHERE n = 1")
-    empty = pd.DataFrame({"lead_id": pd.Series([], dtype="str"), "score": pd.Series([], dtype="float64"),
-                          "grade": pd.Series([], dtype="str"), "as_of": pd.Series([], dtype="datetime64[us, UTC]")})
+    found = _query_history(location, history_table, query, as_of)
+    return found if found is not None else pd.DataFrame(
+        {"lead_id": pd.Series([], dtype="str"), "score": pd.Series([], dtype="float64"),
+         "grade": pd.Series([], dtype="str"), "as_of": pd.Series([], dtype="datetime64[us, UTC]")})
+
+
+def read_history(location: str, history_table: str, until: pd.Timestamp) -> pd.DataFrame | None:
+    """Return the runs in the history table with as_of at or before ``until``; None when there is no table.
+
+    Columns: lead_id, as_of, model_version, probability, grade (what ``leadml monitor`` judges).
+    """
+    query = "SELECT lead_id, as_of, model_version, probability, grade FROM {table} WHERE as_of <= {param}"
+    return _query_history(location, history_table, query, until)
+
+
+def _query_history(location: str, history_table: str, query: str, moment: pd.Timestamp) -> pd.DataFrame | None:
+    """Run ``query`` ({table} and {param} placeholders) on the history table; None where there is no such table."""
     if is_postgres(location):
         from psycopg import sql
 
@@ -44,18 +59,19 @@ def previous_scores(location: str, history_table: str, as_of: pd.Timestamp) -> p
         with connect(location) as con:
             exists = con.execute("SELECT to_regclass(%s)", [sql.Identifier(history_table).as_string(con)]).fetchone()[0]
             if exists is None:
-                return empty
+                return None
             cursor = con.execute(sql.SQL(query.format(table="{}", param="%s")).format(
-                sql.Identifier(history_table)), [as_of.to_pydatetime()])
-            return pd.DataFrame(cursor.fetchall(), columns=["lead_id", "score", "grade", "as_of"])
+                sql.Identifier(history_table)), [moment.to_pydatetime()])
+            return pd.DataFrame(cursor.fetchall(), columns=[d.name for d in cursor.description])
     if not str(location).endswith(".duckdb"):
-        return empty
+        return None
     con = duckdb.connect(str(location), read_only=True)
     try:
+        con.execute("SET TimeZone = 'UTC'")
         found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [history_table]).fetchone()[0]
         if not found:
-            return empty
-        return con.execute(query.format(table=_q(history_table), param="?"), [as_of.to_pydatetime()]).df()
+            return None
+        return con.execute(query.format(table=_q(history_table), param="?"), [moment.to_pydatetime()]).df()
     finally:
         con.close()
 
@@ -84,6 +100,8 @@ def _write_duckdb(path: str, export: pd.DataFrame, scores_table: str, history_ta
         try:
             for table in (scores_table, history_table):
                 con.execute(f"CREATE TABLE IF NOT EXISTS {_q(table)} ({definition}, PRIMARY KEY ({key}))")
+                for column, kind in _columns(export):  # tables made by an earlier leadml gain new columns
+                    con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN IF NOT EXISTS {_q(column)} {kind}")
             con.execute(f"DELETE FROM {_q(scores_table)}")
             con.execute(f"INSERT INTO {_q(scores_table)} ({names}) SELECT {names} FROM staged")
             con.execute(f"DELETE FROM {_q(history_table)} WHERE as_of = ? AND model_version = ?", run)
@@ -102,7 +120,7 @@ def _write_postgres(url: str, export: pd.DataFrame, scores_table: str, history_t
     from leadml.postgres import connect, copy_frame
 
     pg_types = {"VARCHAR": "text", "DOUBLE": "double precision", "INTEGER": "integer", "BIGINT": "bigint",
-                "TIMESTAMPTZ": "timestamptz"}
+                "TIMESTAMPTZ": "timestamptz", "BOOLEAN": "boolean"}
     definition = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(pg_types[t]))
                                     for c, t in _columns(export))
     key = sql.SQL(", ").join(sql.Identifier(c) for c in KEY)
@@ -111,6 +129,9 @@ def _write_postgres(url: str, export: pd.DataFrame, scores_table: str, history_t
         for table in (scores_table, history_table):
             con.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({}))").format(
                 sql.Identifier(table), definition, key))
+            for column, kind in _columns(export):  # tables made by an earlier leadml gain new columns
+                con.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                    sql.Identifier(table), sql.Identifier(column), sql.SQL(pg_types[kind])))
         con.execute(sql.SQL("CREATE TEMP TABLE staged (LIKE {}) ON COMMIT DROP").format(sql.Identifier(scores_table)))
         copy_frame(con, "staged", export)
         con.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(scores_table)))
