@@ -142,7 +142,7 @@ def report_markdown(leads: MappedLeads, folds: Folds, table: pd.DataFrame, leaky
     lines += ["", "Excluded columns (known only after the outcome; never features of the model):", ""]
     for column, reason in leads.excluded.items():
         alone = ""
-        if leaky_probe is not None and column in leaky_probe.index:
+        if leaky_probe is not None and pd.notna(leaky_probe.get(column)):
             alone = f" Alone it reaches ROC AUC {leaky_probe[column]:.3f}."
         lines.append(f"- `{column}`: {reason}.{alone}")
     if leads.ignored:
