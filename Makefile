@@ -23,6 +23,10 @@ venv: $(STAMP) ## create the virtual environment and install leadml with its dev
 demo: $(STAMP) ## generate the demo database, train, register, score and export
 	$(BIN)/leadml demo --config configs/default.yaml
 
+.PHONY: x-education
+x-education: $(STAMP) ## cross-validate on the public X Education leads in ../shared (flat export, leak shown)
+	$(BIN)/leadml train --config configs/x_education.yaml
+
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest
 

@@ -15,6 +15,7 @@ from leadml.sources import write_database
 from leadml.tables import LeadTables
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED_ENV = "LEADML_SHARED_DIR"  # where ../shared is elsewhere (e.g. a git worktree): the folder itself
 END = pd.Timestamp("2026-11-01", tz="UTC")
 
 
@@ -63,6 +64,22 @@ def pg_env(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.pgserver import PASSWORD
 
     monkeypatch.setenv("PGPASSWORD", PASSWORD)
+
+
+def shared_dir() -> Path:
+    """The shared folder beside the repository (``../shared``), or the one ``LEADML_SHARED_DIR`` names."""
+    return Path(os.environ.get(SHARED_ENV) or SHARED)
+
+
+@pytest.fixture(scope="session")
+def x_education_dir() -> Path:
+    """The public X Education lead file, read in place: its license is unknown, it is never copied here."""
+    folder = shared_dir() / "data" / "x_education"
+    if not (folder / "Leads.csv").is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{folder / 'Leads.csv'} is missing: CI must provide ../shared/data/x_education")
+        pytest.skip(f"X Education data not found at {folder} (set {SHARED_ENV} to the folder holding data/)")
+    return folder
 
 
 @pytest.fixture(scope="session")

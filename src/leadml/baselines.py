@@ -39,17 +39,22 @@ def points_score(features: pd.DataFrame) -> np.ndarray:
     return score
 
 
-class LogisticBaseline:
-    """Logistic regression on the same features: one-hot categoricals, log-scaled numbers."""
+def _signed_log(x: np.ndarray) -> np.ndarray:
+    return np.sign(x) * np.log1p(np.abs(x))
 
-    def __init__(self, categorical: list[str], max_rows: int = 200_000, seed: int = 0):
+
+class LogisticBaseline:
+    """Logistic regression on the same features: one-hot categoricals, log-scaled (or plain) scaled numbers."""
+
+    def __init__(self, categorical: list[str], max_rows: int = 200_000, seed: int = 0, log_numeric: bool = True):
         self.categorical = categorical
         self.max_rows = max_rows
         self.seed = seed
+        self.log_numeric = log_numeric  # counts spanning decades want it; a flat export's totals may not
 
     def fit(self, features: pd.DataFrame, y: np.ndarray) -> LogisticBaseline:
         numeric = [c for c in features.columns if c not in self.categorical]
-        signed_log = FunctionTransformer(lambda x: np.sign(x) * np.log1p(np.abs(x)))
+        signed_log = FunctionTransformer(_signed_log if self.log_numeric else None)  # None: unchanged
         self.pipeline_ = make_pipeline(
             ColumnTransformer([
                 ("numeric", make_pipeline(SimpleImputer(strategy="median", add_indicator=True,

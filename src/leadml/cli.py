@@ -81,6 +81,15 @@ def _config(path: Path) -> Config:
         raise typer.Exit(1) from None
 
 
+def _contract_data(cfg: Config, command: str) -> None:
+    """Stop commands that need the contract's tables when the config maps a flat export."""
+    if cfg.mapping is not None:
+        typer.echo(f"leadml: error: {command} needs the contract's leads/activities/opportunities tables; this "
+                   "config maps a flat export (mapping.layout: flat), which `leadml train` cross-validates",
+                   err=True)
+        raise typer.Exit(1)
+
+
 @app.command()
 def generate(
     leads: Annotated[int, typer.Option("--leads", min=1, help="Number of leads.")] = 20_000,
@@ -98,8 +107,14 @@ def generate(
 def train(data: DataOpt = None, as_of: AsOfOpt = None,
           tune: Annotated[int, typer.Option("--tune", min=0, help="Optuna trials before the final fit.")] = 0,
           config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
-    """Train as if today were --as-of; log to MLflow; register; promote to champion if it beats it."""
+    """Train as if today were --as-of; log to MLflow; register; promote to champion if it beats it.
+
+    With a flat export (config mapping.layout: flat): cross-validate beside baselines and the leak."""
     cfg = _config(config)
+    if cfg.mapping is not None:
+        _run(lambda: jobs.train_flat(cfg, data or cfg.data.source, as_of, tune), json_out,
+             lambda result: None if json_out else typer.echo(result["report"]))
+        return
     _run(lambda: jobs.train(cfg, data or cfg.data.source, as_of, tune), json_out)
 
 
@@ -112,6 +127,7 @@ def score(data: DataOpt = None, as_of: AsOfOpt = None,
           lang: LangOpt = None, config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
     """Score the population at --as-of; write the export, a rejects file and a manifest."""
     cfg = _config(config)
+    _contract_data(cfg, "score")
     result = _run(lambda: jobs.score(cfg, data or cfg.data.source, as_of, out or cfg.export.path, model,
                                      write_back, lang), json_out)
     if result["exit_code"]:  # everything is published; the code tells a scheduler to look (docs/monitoring.md)
@@ -137,6 +153,7 @@ def evaluate(data: DataOpt = None, as_of: AsOfOpt = None, model: ModelOpt = None
              config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
     """Score the population at --as-of and report how well it predicted the conversions after it."""
     cfg = _config(config)
+    _contract_data(cfg, "evaluate")
     _run(lambda: jobs.evaluate(cfg, data or cfg.data.source, as_of, model), json_out)
 
 
@@ -183,6 +200,7 @@ def features(data: DataOpt = None, as_of: AsOfOpt = None,
              config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
     """Write the feature matrix of the population at --as-of (one row per lead), or list the catalog."""
     cfg = _config(config)
+    _contract_data(cfg, "features")
     if list_:
         from leadml.features.catalog import catalog_markdown, feature_catalog
 

@@ -15,6 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from leadml.tables import LEAD_COLUMNS
+
 DEFAULT_CONFIG = Path("configs/default.yaml")
 
 
@@ -132,6 +134,84 @@ class ReportConfig(_Frozen):
     movers: int = Field(10, ge=1, le=1000, description="new A leads and movers up and down listed")
 
 
+ValueType = Literal["numeric", "categorical", "flag"]
+
+
+class MappedFeature(_Frozen):
+    """An extra column of the user's data that becomes a feature: its family and value type."""
+
+    family: Literal["fit", "engagement", "budget"]
+    type: ValueType
+    name: str | None = Field(None, pattern=IDENTIFIER, description="feature name; default: the column in snake_case")
+    min: float | None = Field(None, description="smaller values are implausible: set missing and reported")
+    max: float | None = Field(None, description="larger values are implausible: set missing and reported")
+
+
+class ExcludedColumn(_Frozen):
+    """A column known only after the outcome: never a feature; the reason is logged with every run."""
+
+    reason: str = Field(min_length=3)
+    type: ValueType = Field("categorical", description="how it enters the comparison run that shows the leak")
+
+
+class LabelMapping(_Frozen):
+    """The outcome: a flag or status column with the values that mean converted, or an opportunities file."""
+
+    column: str | None = None
+    positive: tuple[str, ...] = Field((), description="values of the column that mean converted (any case)")
+    negative: tuple[str, ...] = Field((), description="if given, values in neither list are rejected")
+    opportunities: str | None = Field(None, description="file in data.source: a lead converted if it is listed")
+    lead_id: str | None = Field(None, description="the lead id column of that file; default: the leads' one")
+
+    @model_validator(mode="after")
+    def _one_definition(self) -> LabelMapping:
+        if (self.column is None) == (self.opportunities is None):
+            raise ValueError("define the label by exactly one of column (with positive values) or opportunities")
+        if self.column is not None and not self.positive:
+            raise ValueError("label.positive: list the values of the label column that mean converted")
+        return self
+
+
+class MappingConfig(_Frozen):
+    """How a user's export maps onto the contract. ``flat``: one row per lead, engagement pre-aggregated,
+    no history; evaluated by cross-validation (by creation time when created_at is mapped)."""
+
+    layout: Literal["flat"]
+    leads: str | None = Field(None, description="file in data.source; none when data.source is the file")
+    columns: dict[str, str] = Field(default_factory=dict, description="contract column -> the user's column")
+    label: LabelMapping
+    features: dict[str, MappedFeature] = Field(default_factory=dict, description="the user's column -> feature")
+    exclude: dict[str, ExcludedColumn] = Field(default_factory=dict, description="the user's column -> why")
+    missing_values: tuple[str, ...] = Field(("", "select", "unknown", "n/a", "na", "null", "none", "nan", "-", "?"),
+                                            description="placeholders that mean missing (any case)")
+    cv_folds: int = Field(5, ge=2, le=20)
+    outlier_fence: float = Field(3.0, gt=0, description="clip beyond the 1st/99th percentile by this many ranges")
+    compare_excluded: bool = Field(True, description="also cross-validate with the excluded columns, to show the leak")
+
+    @field_validator("columns")
+    @classmethod
+    def _contract_columns(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(LEAD_COLUMNS))
+        if unknown:
+            raise ValueError(f"not contract lead columns: {', '.join(unknown)} (use {', '.join(LEAD_COLUMNS)})")
+        return value
+
+    @model_validator(mode="after")
+    def _each_column_once(self) -> MappingConfig:
+        if "lead_id" not in self.columns:
+            raise ValueError("columns.lead_id: name the column that identifies a lead")
+        uses: dict[str, list[str]] = {}
+        for role, names in (("columns", self.columns.values()), ("features", self.features),
+                            ("exclude", self.exclude), ("label", [self.label.column] if self.label.column else [])):
+            for name in names:
+                uses.setdefault(name, []).append(role)
+        twice = {name: roles for name, roles in uses.items() if len(roles) > 1}
+        if twice:
+            raise ValueError("a column has one role only: " + "; ".join(f"{n!r} in {', '.join(r)}"
+                                                                          for n, r in twice.items()))
+        return self
+
+
 class Config(_Frozen):
     data: DataConfig = DataConfig()
     generate: GenerateConfig = GenerateConfig()
@@ -147,6 +227,7 @@ class Config(_Frozen):
     export: ExportConfig = ExportConfig()
     report: ReportConfig = ReportConfig()
     models_dir: str = "models"
+    mapping: MappingConfig | None = None
 
     @model_validator(mode="after")
     def _grades_descend(self) -> Config:

@@ -160,6 +160,18 @@ def train(config: Config, data: str, as_of: str | None, tune_trials: int = 0) ->
             "test_cutoff": str(cutoffs["holdout"][0]), **result.metrics}
 
 
+def train_flat(config: Config, data: str, as_of: str | None, tune_trials: int = 0) -> dict[str, Any]:
+    """Train on a flat export (``mapping.layout: flat``): cross-validated, beside baselines and the leak."""
+    from leadml.flat import train_flat as run
+
+    if as_of:
+        raise ValueError("--as-of does not apply to a flat export: it has no history to cut at a moment "
+                         "(map a creation date to created_at and the folds split by time)")
+    if tune_trials:
+        raise ValueError("--tune is not available for flat exports yet: set model.params in the config")
+    return run(config, data)
+
+
 def _gate_metrics(metrics: dict[str, float]) -> dict[str, float]:
     return {k: metrics[k] for k in ("roc_auc", "pr_auc", "brier") if k in metrics}
 

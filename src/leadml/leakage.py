@@ -24,15 +24,29 @@ def single_feature_auc(train: pd.DataFrame, train_y: pd.Series, valid: pd.DataFr
         return pd.Series(dtype="float64")
     aucs = {}
     for name in valid.columns:
-        if name in categorical:
-            rates = train_y.groupby(train[name].astype("str").to_numpy()).mean()
-            score = valid[name].astype("str").map(rates).astype("float64")
-        else:
-            score = valid[name].astype("float64")
-        values = score.fillna(score.min() - 1 if score.notna().any() else 0).to_numpy()
-        auc = roc_auc_score(y, values)
+        # each value (a category, or one of 20 quantile bins of a number) scores its training conversion rate;
+        # missing is a value of its own: a status left empty until the deal exists says a lot
+        groups_train, groups_valid = _groups(train[name], valid[name], name in categorical)
+        rates = train_y.groupby(groups_train.to_numpy()).mean()
+        score = groups_valid.map(rates).astype("float64").fillna(float(train_y.mean()))
+        auc = roc_auc_score(y, score.to_numpy())
         aucs[name] = max(auc, 1 - auc)
     return pd.Series(aucs).sort_values(ascending=False)
+
+
+def _groups(train: pd.Series, valid: pd.Series, categorical: bool, bins: int = 20) -> tuple[pd.Series, pd.Series]:
+    """Return the group of each value: the category or the training-quantile bin; missing is a group too."""
+    if categorical:
+        return tuple(v.astype("object").where(v.notna(), "\x00missing").astype("str") for v in (train, valid))
+    known = train.astype("float64").dropna().to_numpy()
+    edges = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1))[1:-1]) if len(known) else np.array([])
+    return _bin(train, edges), _bin(valid, edges)
+
+
+def _bin(values: pd.Series, edges: np.ndarray) -> pd.Series:
+    numbers = values.astype("float64")
+    return pd.Series(np.searchsorted(edges, numbers.to_numpy(), side="right"), index=values.index).where(
+        numbers.notna(), -1)
 
 
 def check_leakage(aucs: pd.Series, max_auc: float, allowed: tuple[str, ...]) -> None:

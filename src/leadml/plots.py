@@ -22,8 +22,9 @@ def _figure(title: str) -> tuple[Figure, Axes]:
     return figure, axes
 
 
-def roc_figure(y: np.ndarray, scores: dict[str, np.ndarray]) -> Figure:
-    figure, axes = _figure("ROC curve on the held-out cutoff")
+def roc_figure(y: np.ndarray, scores: dict[str, np.ndarray], title: str = "ROC curve on the held-out cutoff"
+               ) -> Figure:
+    figure, axes = _figure(title)
     for name, score in scores.items():
         fpr, tpr, _ = roc_curve(y, score)
         axes.plot(fpr, tpr, label=name)
@@ -33,8 +34,9 @@ def roc_figure(y: np.ndarray, scores: dict[str, np.ndarray]) -> Figure:
     return figure
 
 
-def pr_figure(y: np.ndarray, scores: dict[str, np.ndarray]) -> Figure:
-    figure, axes = _figure("Precision-recall on the held-out cutoff")
+def pr_figure(y: np.ndarray, scores: dict[str, np.ndarray], title: str = "Precision-recall on the held-out cutoff"
+              ) -> Figure:
+    figure, axes = _figure(title)
     for name, score in scores.items():
         precision, recall, _ = precision_recall_curve(y, score)
         axes.plot(recall, precision, label=name)

@@ -73,6 +73,14 @@ def log_trial(number: int, params: dict[str, Any], validation_auc: float) -> Non
         mlflow.log_metric("validation_roc_auc", validation_auc)
 
 
+@contextmanager
+def nested_run(run_name: str) -> Iterator[str]:
+    """Open a run nested in the active one (e.g. a comparison run beside the main result); yield its id."""
+    parent = mlflow.active_run()
+    with mlflow.start_run(run_name=run_name, nested=True, experiment_id=parent.info.experiment_id) as run:
+        yield run.info.run_id
+
+
 def log_results(params: dict[str, Any], metrics: dict[str, float], tags: dict[str, str],
                 documents: dict[str, Any], tables: dict[str, pd.DataFrame], figures: dict[str, Any],
                 dataset: pd.DataFrame | None = None, dataset_name: str = "training snapshot") -> None:
@@ -90,6 +98,11 @@ def log_results(params: dict[str, Any], metrics: dict[str, float], tags: dict[st
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             mlflow.log_input(mlflow.data.from_pandas(dataset, name=dataset_name), context="training")
+
+
+def log_text(text: str, name: str) -> None:
+    """Log a text document (a Markdown report) to the active run."""
+    mlflow.log_text(text, name)
 
 
 def register_model(model: LeadModel, model_dir: Path, example: pd.DataFrame,
@@ -119,6 +132,19 @@ def champion_version(name: str) -> str | None:
         return str(MlflowClient().get_model_version_by_alias(name, CHAMPION).version)
     except mlflow.exceptions.MlflowException:
         return None
+
+
+def champion_run(name: str) -> tuple[dict[str, str], dict[str, float]] | None:
+    """Return the parameters and metrics of the run that produced the champion, or None."""
+    version = champion_version(name)
+    if version is None:
+        return None
+    client = MlflowClient()
+    run_id = client.get_model_version(name, version).run_id
+    if not run_id:
+        return None
+    data = client.get_run(run_id).data
+    return dict(data.params), dict(data.metrics)
 
 
 def _history(client: MlflowClient, name: str) -> list[str]:

@@ -1,0 +1,291 @@
+"""Train on a flat lead export: map, clean, cross-validate against baselines, show the leak, log, register.
+
+The job behind ``leadml train`` when the config has ``mapping: {layout: flat}``. It reads the file
+(the only I/O besides MLflow), maps it with ``mapping.map_flat``, cross-validates the model and its
+baselines on the same folds, repeats that with the excluded columns put back in a nested run so the
+leak is visible side by side, fits the final model on every row and registers it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadml import __version__, plots
+from leadml.clean import DataError
+from leadml.config import Config, MappingConfig
+from leadml.crossval import CrossValidation, Folds, cross_validate, fit_final, make_folds
+from leadml.evaluate import classification_metrics
+from leadml.export import file_sha256
+from leadml.leakage import check_leakage, single_feature_auc
+from leadml.mapping import ExtremeClipper, MappedLeads, feature_name, map_flat
+from leadml.model import LeadModel
+from leadml.promotion import Decision, decide
+from leadml.tracking import (
+    champion_run,
+    champion_version,
+    command_run,
+    log_results,
+    log_text,
+    nested_run,
+    promote,
+    redact,
+    register_model,
+    save_local_copy,
+)
+from leadml.train import InsufficientDataError
+
+log = logging.getLogger("leadml")
+SCORER_NAMES = {"model": "leadml (LightGBM, early-stopped)", "logistic": "logistic regression, one-hot",
+                "lightgbm_defaults": "LightGBM, library defaults", "constant": "base rate"}
+
+
+def _read(path: Path) -> pd.DataFrame:
+    """Read a CSV as text (cleaning decides the types) or a Parquet file."""
+    if not path.is_file():
+        raise DataError(f"file not found: {path}")
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pd.read_parquet(path)
+        if path.suffix.lower() in (".csv", ".txt"):
+            return pd.read_csv(path, dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path.name}: cannot be read: {exc}") from None
+    raise DataError(f"{path.name}: use a .csv or .parquet file")
+
+
+def read_flat(location: str, mapping: MappingConfig) -> tuple[pd.DataFrame, pd.Series | None, str]:
+    """Return the leads file, the converted lead ids of the opportunities file (if the label uses one)
+    and the leads file's name."""
+    root = Path(location)
+    if root.is_dir():
+        if mapping.leads is None:
+            raise DataError(f"{location} is a folder: name the leads file in mapping.leads")
+        path = root / mapping.leads
+    else:
+        path = root
+    raw = _read(path)
+    converted = None
+    if mapping.label.opportunities is not None:
+        opportunities = _read((root if root.is_dir() else root.parent) / mapping.label.opportunities)
+        column = mapping.label.lead_id or mapping.columns["lead_id"]
+        if column not in opportunities.columns:
+            raise DataError(f"table {mapping.label.opportunities}: lead id column {column!r} not found "
+                            "(set mapping.label.lead_id)")
+        converted = opportunities[column]
+    return raw, converted, path.name
+
+
+def _cv_signature(leads: MappedLeads, folds: Folds) -> str:
+    """A digest of the rows and their fold: equal digests, comparable cross-validated figures."""
+    fold_of = np.zeros(len(leads.labels), dtype="int64")
+    for number, fold in enumerate(folds.folds, start=1):
+        fold_of[fold.test] = number
+    text = "\n".join(f"{i}\t{y}\t{f}" for i, y, f in zip(leads.lead_id, leads.labels, fold_of, strict=True))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _probe(leads: MappedLeads, folds: Folds) -> pd.Series:
+    """Each feature's own ROC AUC on the first fold's test rows, target rates learned on its training rows."""
+    fold = folds.folds[0]
+    x, y = leads.features, leads.labels
+    return single_feature_auc(x.iloc[fold.train], y.iloc[fold.train], x.iloc[fold.test], y.iloc[fold.test],
+                              leads.categorical)
+
+
+def _gate(metrics: dict[str, float], signature: str, config: Config) -> Decision:
+    """Promote when there is no champion, or when it was cross-validated on the same rows and folds and loses."""
+    mine = {k: metrics[k] for k in ("roc_auc", "pr_auc", "brier")}
+    champion = champion_run(config.tracking.registered_model)
+    if champion is None:
+        return decide(mine, None, config.promotion)
+    params, theirs = champion
+    if params.get("cv_signature") != signature or not all(k in theirs for k in mine):
+        return Decision(False, "the champion was not cross-validated on the same rows and folds, so the figures "
+                        "do not compare; promote by hand with `leadml models promote`", mine, None)
+    return decide(mine, {k: theirs[k] for k in mine}, config.promotion)
+
+
+def _comparison(honest: dict[str, float], leaky: dict[str, float] | None) -> pd.DataFrame:
+    rows = []
+    for scorer, label in SCORER_NAMES.items():
+        prefix = "" if scorer == "model" else f"{scorer}_"
+        row = {"scorer": label, "roc_auc": honest[f"{prefix}roc_auc"], "roc_auc_std": honest[f"{prefix}roc_auc_std"],
+               "pr_auc": honest[f"{prefix}pr_auc"], "pr_auc_std": honest[f"{prefix}pr_auc_std"]}
+        if leaky is not None:
+            row |= {"with_excluded_roc_auc": leaky[f"{prefix}roc_auc"],
+                    "with_excluded_pr_auc": leaky[f"{prefix}pr_auc"]}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def report_markdown(leads: MappedLeads, folds: Folds, table: pd.DataFrame, leaky_probe: pd.Series | None) -> str:
+    """Return the human report: how it was evaluated, the side-by-side figures, exclusions and cleaning."""
+    lines = [f"# Cross-validated on {len(leads.labels):,} leads ({int(leads.labels.sum()):,} conversions)", "",
+             f"Evaluation: {folds.describe()}", "", "Mean over folds (± standard deviation across folds):", ""]
+    leaky = "with_excluded_roc_auc" in table
+    header = "| scorer | ROC AUC | PR AUC |" + (" ROC AUC with excluded columns | PR AUC with excluded columns |"
+                                               if leaky else "")
+    lines += [header, "|---" * (5 if leaky else 3) + "|"]
+    for row in table.itertuples():
+        cells = [row.scorer, f"{row.roc_auc:.3f} ± {row.roc_auc_std:.3f}", f"{row.pr_auc:.3f} ± {row.pr_auc_std:.3f}"]
+        if leaky:
+            cells += [f"{row.with_excluded_roc_auc:.3f}", f"{row.with_excluded_pr_auc:.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Excluded columns (known only after the outcome; never features of the model):", ""]
+    for column, reason in leads.excluded.items():
+        alone = ""
+        if leaky_probe is not None and pd.notna(leaky_probe.get(column)):
+            alone = f" Alone it reaches ROC AUC {leaky_probe[column]:.3f}."
+        lines.append(f"- `{column}`: {reason}.{alone}")
+    if leads.ignored:
+        lines += ["", "Not mapped, never read: " + ", ".join(f"`{c}`" for c in leads.ignored)]
+    lines += ["", "Data quality (what cleaning changed):", ""]
+    lines += [f"- {key}: {n:,}" for key, n in leads.report.counts.items()] or ["- nothing"]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class FlatEvaluation:
+    """Everything measured on a flat export: the honest run, the leaky comparison and the final model."""
+
+    leads: MappedLeads
+    folds: Folds
+    honest: CrossValidation
+    metrics: dict[str, float]
+    probe: pd.Series
+    model: LeadModel
+    comparison: pd.DataFrame
+    report: str
+    leaky: CrossValidation | None = None
+    leaky_metrics: dict[str, float] | None = None
+    leaky_probe: pd.Series | None = None
+
+
+def _leaky_run(config: Config, raw: pd.DataFrame, converted: pd.Series | None, table: str, honest: MappedLeads,
+               folds: Folds) -> tuple[CrossValidation, dict[str, float], pd.Series] | None:
+    """Cross-validate again with the excluded columns as features, on the same rows and folds."""
+    mapping = config.mapping
+    if not mapping.compare_excluded or not mapping.exclude:
+        return None
+    leaky = map_flat(raw, mapping, converted, include_excluded=True, table=table)
+    if not leaky.lead_id.equals(honest.lead_id):
+        raise DataError(f"table {table}: the excluded columns changed which rows are kept; cannot compare")
+    result = cross_validate(leaky, folds, config, mapping.outlier_fence)
+    probe = _probe(leaky, folds)
+    alone = pd.Series({c: probe.get(feature_name(c), float("nan")) for c in mapping.exclude}, dtype="float64")
+    return result, result.summary(), alone
+
+
+def evaluate_flat(config: Config, raw: pd.DataFrame, converted: pd.Series | None, table: str) -> FlatEvaluation:
+    """Map and clean the export, cross-validate model and baselines, measure the leak, fit the final model."""
+    mapping = config.mapping
+    leads = map_flat(raw, mapping, converted, table=table)
+    if int(leads.labels.sum()) < config.training.min_positives:
+        raise InsufficientDataError(f"table {table}: {int(leads.labels.sum())} conversions; at least "
+                                    f"{config.training.min_positives} are needed (training.min_positives)")
+    folds = make_folds(leads, mapping.cv_folds, config.training.seed)
+    probe = _probe(leads, folds)
+    check_leakage(probe, config.training.leakage_max_auc, config.training.leakage_allow)
+    honest = cross_validate(leads, folds, config, mapping.outlier_fence)
+    signature = _cv_signature(leads, folds)
+    model = fit_final(leads, honest, config, mapping.outlier_fence,
+                      {"layout": "flat", "evaluation": folds.kind, "cv_signature": signature})
+    y, tested = leads.labels.to_numpy(), ~np.isnan(honest.scores["model"])
+    calibrated = model.calibrator.predict(honest.scores["model"][tested])
+    metrics = honest.summary() | {f"oof_{k}": v for k, v in classification_metrics(y[tested], calibrated).items()}
+    metrics |= {"brier": metrics["oof_brier"], "leads": float(len(y)), "conversions": float(y.sum()),
+                "rejected_rows": float(len(leads.rejects)), "n_features": float(leads.features.shape[1]),
+                "max_single_feature_auc": float(probe.max()), "num_boost_round": float(model.info["num_boost_round"])}
+    numeric = [c for c in leads.features if c not in leads.categorical]
+    clipper = ExtremeClipper(mapping.outlier_fence).fit(leads.features, numeric)
+    for name, n in clipper.outside(leads.features).items():
+        low, high = clipper.bounds_[name]
+        leads.report.add(f"{name}: extreme values, clipped to [{low:g}, {high:g}] (bounds are learned on each "
+                         "training fold)", n)
+    leaky = _leaky_run(config, raw, converted, table, leads, folds)
+    comparison = _comparison(metrics, leaky[1] if leaky else None)
+    report = report_markdown(leads, folds, comparison, leaky[2] if leaky else None)
+    return FlatEvaluation(leads, folds, honest, metrics, probe, model, comparison, report,
+                          *(leaky if leaky else (None, None, None)))
+
+
+def _figures(evaluation: FlatEvaluation) -> dict[str, Any]:
+    y = evaluation.leads.labels.to_numpy()
+    tested = ~np.isnan(evaluation.honest.scores["model"])
+    ranked = {SCORER_NAMES[k]: v[tested] for k, v in evaluation.honest.scores.items() if k != "constant"}
+    figures = {"roc": plots.roc_figure(y[tested], ranked, "ROC curve, out of fold"),
+               "pr": plots.pr_figure(y[tested], ranked, "Precision-recall, out of fold"),
+               "gain": plots.gain_figure(y[tested], ranked)}
+    if evaluation.leaky is not None:
+        both = {"leadml, honest": evaluation.honest.scores["model"][tested],
+                "leadml with the excluded columns": evaluation.leaky.scores["model"][tested]}
+        figures["leak_roc"] = plots.roc_figure(y[tested], both, "The leak: ROC out of fold, with and without")
+    model, features = evaluation.model, evaluation.leads.features
+    contributions = model.contributions(features.head(20_000)).drop(columns="base")
+    importance = pd.DataFrame({"gain": model.booster.feature_importance("gain"),
+                               "mean_abs_contribution": contributions.abs().mean().to_numpy()},
+                              index=model.spec.names)
+    figures["importance"] = plots.importance_figure(importance)
+    return figures
+
+
+def train_flat(config: Config, data: str) -> dict[str, Any]:
+    """Evaluate the flat export, log the honest run and the leaky comparison to MLflow, register the model."""
+    mapping = config.mapping
+    if mapping is None:
+        raise ValueError("the flat path needs a mapping section with layout: flat")
+    raw, converted, table = read_flat(data, mapping)
+    evaluation = evaluate_flat(config, raw, converted, table)
+    leads, metrics = evaluation.leads, evaluation.metrics
+    for key, n in leads.report.counts.items():
+        log.warning("data: %s: %d", key, n)
+    fingerprint = file_sha256(Path(data) / mapping.leads if Path(data).is_dir() else Path(data))[:16]
+    signature = evaluation.model.info["cv_signature"]
+    with command_run(config.tracking, run_name=f"{table}: flat cross-validation") as run_id:
+        params = {"layout": "flat", "data": redact(data), "data_fingerprint": fingerprint, "cv_signature": signature,
+                  "evaluation": evaluation.folds.describe(), "cv_folds": len(evaluation.folds.folds),
+                  "fold_kind": evaluation.folds.kind, "features": ",".join(leads.features.columns),
+                  "excluded_columns": ",".join(mapping.exclude), "seed": config.training.seed,
+                  **{f"model.params.{k}": v for k, v in config.model.params.items()}}
+        log_results(params, metrics, {"leadml_version": __version__, "as_of_semantics": "false", "leaky": "false"},
+                    {"data_quality.json": leads.report.counts, "exclusions.json": leads.excluded,
+                     "ignored_columns.json": {"ignored": leads.ignored}},
+                    {"comparison": evaluation.comparison.set_index("scorer"),
+                     "fold_metrics": evaluation.honest.fold_metrics,
+                     "single_feature_auc": evaluation.probe.rename("roc_auc").to_frame(), "rejects": leads.rejects},
+                    _figures(evaluation), dataset=leads.features, dataset_name="flat leads")
+        log_text(evaluation.report, "report.md")
+        if evaluation.leaky is not None:
+            with nested_run(f"{table}: with the excluded columns (leaky, not for use)"):
+                log_results({"layout": "flat", "cv_signature": signature,
+                             "included_columns": ",".join(mapping.exclude)},
+                            evaluation.leaky_metrics, {"leaky": "true", "as_of_semantics": "false"}, {},
+                            {"fold_metrics": evaluation.leaky.fold_metrics,
+                             "single_feature_auc": evaluation.leaky_probe.rename("roc_auc").to_frame()}, {})
+        with tempfile.TemporaryDirectory() as tmp:
+            model_dir = evaluation.model.save(Path(tmp) / "model")
+            registered = register_model(evaluation.model, model_dir, leads.features.head(50), config.tracking)
+            local = Path(config.models_dir) / f"{registered['model_name']}-v{registered['model_version']}"
+            save_local_copy(model_dir, local, run_id)
+        decision = _gate(metrics, signature, config)
+        if decision.promote:
+            promote(registered["model_name"], registered["model_version"], decision.reason)
+        log_results({}, {}, {"promoted": str(decision.promote), "promotion_reason": decision.reason[:5000]}, {}, {}, {})
+    log.info("cross-validated %s: ROC AUC %.3f, PR AUC %.3f (logistic %.3f, LightGBM defaults %.3f)", table,
+             metrics["roc_auc"], metrics["pr_auc"], metrics["logistic_roc_auc"], metrics["lightgbm_defaults_roc_auc"])
+    result = {"layout": "flat", "evaluation": evaluation.folds.describe(), "as_of_semantics": False, **registered,
+              "run_id": run_id, "local_model": str(local), "tracking_uri": redact(config.tracking.uri),
+              "promoted": decision.promote, "promotion_reason": decision.reason,
+              "champion_version": champion_version(registered["model_name"]), "data_fingerprint": fingerprint,
+              "excluded_columns": list(mapping.exclude), "data_quality": leads.report.counts, **metrics}
+    if evaluation.leaky_metrics is not None:
+        result |= {f"with_excluded_{k}": v for k, v in evaluation.leaky_metrics.items() if not k.startswith("margin")}
+    return result | {"report": evaluation.report}

@@ -1,0 +1,283 @@
+"""Map a user's flat lead export onto leadml's features, cleaning and reporting every bad value.
+
+A flat export has one row per lead: attributes, engagement already aggregated, and a conversion
+flag or status. The mapping (``MappingConfig``) says which column is the lead id, which columns
+are contract attributes (country, source, ...; they get the contract's fit and budget features),
+which extra columns are features of which family and type, how the label is defined, and which
+columns are excluded because they are only known after the outcome. Only mapped columns are read.
+Pure functions: frames in, frames out; reading the file is the caller's job.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from leadml.clean import PLAUSIBLE, CleanReport, DataError, to_id, to_utc
+from leadml.config import MappingConfig
+from leadml.features.budget import budget_features
+from leadml.features.fit import fit_features
+from leadml.tables import LEAD_COLUMNS, NUMERIC_COLUMNS
+
+TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0", "ja"})
+FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "0.0", "nein"})
+CONTRACT_FEATURES = {"fit": fit_features, "budget": budget_features}
+# The contract columns each fit or budget feature is computed from: it exists only if they are all mapped.
+DERIVED_FROM = {
+    "seniority": ("job_title",), "job_function": ("job_title",), "is_decision_maker": ("job_title",),
+    "industry": ("industry",), "company_size_band": ("employees",), "employees": ("employees",),
+    "country": ("country",), "region": ("country",), "lead_source": ("source",), "email_domain": ("email",),
+    "declared_budget": ("declared_budget",), "budget_band": ("declared_budget",),
+    "has_declared_budget": ("declared_budget",), "annual_revenue": ("annual_revenue",),
+    "has_annual_revenue": ("annual_revenue",), "revenue_per_employee": ("annual_revenue", "employees"),
+    "log_budget_to_revenue": ("declared_budget", "annual_revenue"),
+}
+
+
+@dataclass
+class MappedLeads:
+    """Leads as the model sees them: features, labels and ids aligned by position."""
+
+    lead_id: pd.Series
+    features: pd.DataFrame
+    labels: pd.Series
+    families: dict[str, str]
+    categorical: list[str]
+    created_at: pd.Series | None = None
+    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["lead_id", "line", "reason"]))
+    report: CleanReport = field(default_factory=CleanReport)
+    excluded: dict[str, str] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+
+
+def feature_name(column: str) -> str:
+    """Return a column name as a snake_case identifier ("Total Time Spent" -> "total_time_spent")."""
+    name = re.sub(r"[^0-9a-zA-Z]+", "_", column).strip("_").lower()
+    return name if name and not name[0].isdigit() else f"f_{name}"
+
+
+def normalise_text(values: pd.Series, column: str, placeholders: tuple[str, ...], report: CleanReport) -> pd.Series:
+    """Trim and collapse spaces, turn placeholders such as "Select" into missing; report both."""
+    raw = values.astype("str")
+    text = raw.str.strip().str.replace(r"\s+", " ", regex=True)
+    report.add(f"{column}: leading, trailing or repeated spaces removed", (raw.notna() & (raw != text)).sum())
+    placeholder = text.str.lower().isin({p.lower() for p in placeholders})
+    for value, n in text[placeholder & (text != "")].value_counts().items():
+        report.add(f"{column}: placeholder {value!r} set missing", n)
+    return text.where(~placeholder)
+
+
+def merge_spellings(text: pd.Series, column: str, report: CleanReport) -> pd.Series:
+    """Spell each value as its most frequent variant ignoring case ("google" -> "Google"); report it."""
+    key = text.str.lower()
+    counts = pd.DataFrame({"key": key, "text": text}).dropna().value_counts().reset_index()
+    counts = counts.sort_values(["count", "text"], ascending=[False, True], kind="stable")
+    canonical = counts.drop_duplicates("key").set_index("key")["text"]
+    merged = key.map(canonical).astype("str")
+    report.add(f"{column}: values differing only in case merged", (text.notna() & (merged != text)).sum())
+    return merged
+
+
+def parse_numbers(text: pd.Series, column: str, report: CleanReport, low: float | None = None,
+                  high: float | None = None) -> pd.Series:
+    """Parse numbers ("1,200" too); text, infinite or out-of-range values become missing and are reported."""
+    cleaned = text.str.replace(r"(?<=\d),(?=\d{3}\b)", "", regex=True)
+    number = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    stray = number.isna() & text.notna()
+    if stray.any():
+        lines = ", ".join(str(i + 2) for i in text.index[stray][:5]) + (", ..." if stray.sum() > 5 else "")
+        report.add(f"{column}: text in a numeric column set missing (lines {lines})", stray.sum())  # header: line 1
+    low_, high_ = -np.inf if low is None else low, np.inf if high is None else high
+    bad = ~np.isfinite(number) | (number < low_) | (number > high_)
+    allowed = ", ".join(f"{word} {bound:g}" for word, bound in (("min", low), ("max", high)) if bound is not None)
+    report.add(f"{column}: infinite or out of range ({allowed or 'finite'}) set missing", (bad & number.notna()).sum())
+    return number.where(~bad)
+
+
+def parse_flags(text: pd.Series, column: str, report: CleanReport) -> pd.Series:
+    """Yes/No, True/False, 1/0 (any case) become 1.0/0.0; anything else is missing and reported."""
+    lower = text.str.lower()
+    flag = pd.Series(np.where(lower.isin(TRUE_WORDS), 1.0, np.where(lower.isin(FALSE_WORDS), 0.0, np.nan)),
+                     index=text.index)
+    report.add(f"{column}: not a yes/no value set missing", (flag.isna() & text.notna()).sum())
+    return flag
+
+
+class ExtremeClipper:
+    """Clip numbers far outside the bulk: beyond the 1st/99th percentile by ``fence`` times their range.
+
+    Fitted on training rows only (scikit-learn contract), so a test fold never sets the bounds.
+    """
+
+    def __init__(self, fence: float = 3.0):
+        self.fence = fence
+
+    def fit(self, features: pd.DataFrame, numeric: list[str]) -> ExtremeClipper:
+        self.bounds_: dict[str, tuple[float, float]] = {}
+        for name in numeric:
+            low, high = features[name].quantile([0.01, 0.99]).to_numpy(dtype="float64")
+            if np.isfinite(low) and high > low:
+                spread = self.fence * (high - low)
+                self.bounds_[name] = (float(low - spread), float(high + spread))
+        return self
+
+    def outside(self, features: pd.DataFrame) -> dict[str, int]:
+        """Return how many values of each column lie outside its bounds."""
+        return {name: int(((features[name] < low) | (features[name] > high)).sum())
+                for name, (low, high) in self.bounds_.items()}
+
+    def transform(self, features: pd.DataFrame) -> pd.DataFrame:
+        out = features.copy()
+        for name, (low, high) in self.bounds_.items():
+            out[name] = out[name].clip(low, high)
+        return out
+
+
+def _find_columns(raw: pd.DataFrame, wanted: list[str], table: str) -> dict[str, str]:
+    """Return wanted name -> the file's column (header spaces ignored); a missing one is a clear error."""
+    by_stripped = {str(c).strip(): c for c in raw.columns}
+    missing = [w for w in wanted if w.strip() not in by_stripped]
+    if missing:
+        hints = []
+        for name in missing:
+            close = difflib.get_close_matches(name, list(by_stripped), n=1, cutoff=0.6)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise DataError(f"table {table}: mapped column(s) not found: {', '.join(hints)}")
+    return {w: by_stripped[w.strip()] for w in wanted}
+
+
+def _labels(values: pd.Series | None, ids: pd.Series, mapping: MappingConfig, converted: pd.Series | None,
+            report: CleanReport) -> tuple[pd.Series, pd.Series]:
+    """Return (label 0/1, reason the row cannot be labelled or missing)."""
+    rule = mapping.label
+    if values is None:
+        known = set(to_id(converted).dropna())
+        report.add("opportunities: lead ids matching no lead", len(known - set(ids.dropna())))
+        return ids.isin(known).astype("int64"), pd.Series(pd.NA, index=ids.index, dtype="str")
+    lower = values.str.lower()
+    positive = lower.isin({v.lower() for v in rule.positive})
+    negative = lower.isin({v.lower() for v in rule.negative}) if rule.negative else ~positive & lower.notna()
+    reason = pd.Series(pd.NA, index=ids.index, dtype="str")
+    reason = reason.mask(~positive & ~negative, f"label {rule.column!r}: value in neither positive nor negative")
+    reason = reason.mask(lower.isna(), f"label {rule.column!r}: missing")
+    return positive.astype("int64"), reason
+
+
+def map_flat(raw: pd.DataFrame, mapping: MappingConfig, converted: pd.Series | None = None,
+             include_excluded: bool = False, table: str = "leads") -> MappedLeads:
+    """Return the features, labels and rejects of a flat export, with a report of every cleaning step.
+
+    ``converted`` holds the lead ids of the opportunities file when the label is defined by one.
+    With ``include_excluded`` the excluded columns become features too: only to measure the leak.
+    """
+    report = CleanReport()
+    label_column = [mapping.label.column] if mapping.label.column else []
+    extras = {**mapping.features}
+    excluded = {name: rule.reason for name, rule in mapping.exclude.items()}
+    used = [*mapping.columns.values(), *label_column, *extras]
+    found = _find_columns(raw, [*used, *mapping.exclude], table)  # a misspelt exclusion is an error too
+    ignored = [str(c) for c in raw.columns if c not in found.values()]
+    read = [*used, *(mapping.exclude if include_excluded else [])]
+    frame = raw[[found[c] for c in dict.fromkeys(read)]].copy()
+    frame.columns = list(dict.fromkeys(read))
+    duplicated = frame[list(dict.fromkeys(used))].duplicated()  # on the honest columns: both runs keep the same rows
+    report.add(f"{table}: duplicate rows dropped", duplicated.sum())
+    frame = frame[~duplicated]
+    lines = pd.Series(frame.index.to_numpy() + 2, index=frame.index)  # a CSV's line: the header is line 1
+    text = {c: normalise_text(frame[c], c, mapping.missing_values, report) for c in frame.columns
+            if not pd.api.types.is_numeric_dtype(frame[c].dtype)}
+    values = {c: text.get(c, frame[c].astype("str")) for c in frame.columns}  # numbers from Parquet stay parseable
+
+    ids = to_id(frame[mapping.columns["lead_id"]])
+    labels, reason = _labels(values[mapping.label.column] if mapping.label.column else None, ids, mapping,
+                             converted, report)
+    reason = reason.mask(ids.isna(), "lead id missing")
+    conflicting = ids.duplicated(keep=False) & ids.notna()
+    reason = reason.mask(conflicting, "lead id repeated with different values")
+    contract = _contract_features(values, mapping, report)
+    if "created_at" in mapping.columns:
+        created = to_utc(frame[mapping.columns["created_at"]])
+        reason = reason.mask(created.isna() & reason.isna(), "created_at missing or not a date")
+    features, families, categorical = _extra_features(values, extras, mapping, report)
+    if include_excluded:
+        for column, rule in mapping.exclude.items():
+            name = feature_name(column)
+            features[name] = _typed(values[column], rule.type, column, report)
+            families[name] = "excluded"
+            if rule.type == "categorical":
+                categorical.append(name)
+    matrix = pd.concat([contract[0], features], axis=1)
+    families, categorical = contract[1] | families, contract[2] + categorical
+    clash = matrix.columns[matrix.columns.duplicated()].tolist()
+    if clash:
+        raise DataError(f"table {table}: feature name(s) {', '.join(clash)} used twice: set features.<column>.name")
+
+    keep = reason.isna()
+    for why, n in reason[~keep].value_counts().items():
+        report.add(f"{table}: rows rejected: {why}", n)
+    constant = [c for c in matrix.columns if matrix.loc[keep, c].nunique(dropna=False) <= 1]
+    for name in constant:
+        report.add(f"{name}: one value only, not a feature", 1)
+    matrix = matrix.drop(columns=constant)[keep].reset_index(drop=True)
+    return MappedLeads(
+        lead_id=ids[keep].reset_index(drop=True), features=matrix,
+        labels=labels[keep].reset_index(drop=True),
+        families={n: families[n] for n in matrix.columns}, categorical=[c for c in categorical if c in matrix],
+        created_at=created[keep].reset_index(drop=True) if "created_at" in mapping.columns else None,
+        rejects=pd.DataFrame({"lead_id": ids[~keep], "line": lines[~keep], "reason": reason[~keep]}).reset_index(
+            drop=True),
+        report=report, excluded=excluded, ignored=ignored)
+
+
+def _typed(values: pd.Series, kind: str, column: str, report: CleanReport, low: float | None = None,
+           high: float | None = None) -> pd.Series:
+    if kind == "numeric":
+        return parse_numbers(values, column, report, low, high)
+    if kind == "flag":
+        return parse_flags(values, column, report)
+    return merge_spellings(values, column, report)
+
+
+def _extra_features(values: dict[str, pd.Series], extras: dict, mapping: MappingConfig, report: CleanReport
+                    ) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    columns, families, categorical = {}, {}, []
+    for column, rule in extras.items():
+        name = rule.name or feature_name(column)
+        columns[name] = _typed(values[column], rule.type, column, report, rule.min, rule.max)
+        families[name] = rule.family
+        if rule.type == "categorical":
+            categorical.append(name)
+    index = next(iter(values.values())).index
+    return pd.DataFrame(columns, index=index), families, categorical
+
+
+def _contract_features(values: dict[str, pd.Series], mapping: MappingConfig, report: CleanReport
+                       ) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """Build the contract's fit and budget features from the mapped attribute columns."""
+    index = next(iter(values.values())).index
+    leads = pd.DataFrame(index=index)
+    for column in LEAD_COLUMNS:
+        user = mapping.columns.get(column)
+        if column in ("lead_id", "created_at"):
+            continue
+        if user is None:
+            leads[column] = pd.Series(np.nan if column in NUMERIC_COLUMNS["leads"] else pd.NA, index=index)
+        elif column in NUMERIC_COLUMNS["leads"]:
+            leads[column] = parse_numbers(values[user], user, report, *PLAUSIBLE[column])
+        else:
+            leads[column] = merge_spellings(values[user], user, report)
+    frames, families, categorical = [], {}, []
+    for family, build in CONTRACT_FEATURES.items():
+        frame = build(leads)
+        frame = frame[[n for n in frame.columns if all(c in mapping.columns for c in DERIVED_FROM[n])]]
+        frames.append(frame)
+        families |= {name: family for name in frame.columns}
+        categorical += [name for name in frame.columns if not pd.api.types.is_numeric_dtype(frame[name].dtype)]
+    if "country" in mapping.columns:
+        unknown = leads["country"].notna() & pd.concat(frames, axis=1)["country"].isna()
+        report.add(f"{mapping.columns['country']}: not a known country, set missing", unknown.sum())
+    return pd.concat(frames, axis=1), families, categorical
