@@ -42,6 +42,10 @@ bench-train: $(STAMP) ## leadml train end to end on 100k leads, time per stage
 bench-score: $(STAMP) ## leadml score end to end: 1M leads from DuckDB, 100k from PostgreSQL
 	$(BIN)/python benchmarks/bench_score.py
 
+.PHONY: bench-spark
+bench-spark: $(STAMP) ## leadml score --engine spark beside the local engine: 100k and 1M leads, same Parquet
+	$(BIN)/python benchmarks/bench_spark.py
+
 docs: $(STAMP) ## regenerate docs/features.md from the feature catalog
 	$(BIN)/leadml features --list --markdown --config configs/default.yaml > docs/features.md
 
