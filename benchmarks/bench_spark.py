@@ -143,11 +143,17 @@ def main() -> None:
     results = []
     for leads in sorted(args.leads):
         data = lake(work, leads)
-        results.append(bench(f"local_{leads}", data, base, model, work, "local"))
-        results.append(bench(f"spark2_{leads}", data, two, model, work, "spark"))
-        if leads == min(args.leads):
-            results.append(bench(f"spark1_{leads}", data, one, model, work, "spark"))
-        print(json.dumps(results[-2:]), flush=True)
+        runs = [("local", base, "local"), ("spark2", two, "spark")]
+        runs += [("spark1", one, "spark")] if leads == min(args.leads) else []
+        for name, config, engine in runs:
+            load = os.getloadavg()[0]
+            results.append({**bench(f"{name}_{leads}", data, config, model, work, engine),
+                            "load_average_before": round(load, 1)})
+            print(json.dumps(results[-1]), flush=True)
+            report(results)  # after every run: a long run cut short still leaves the others
+
+
+def report(results: list[dict]) -> None:
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, Python {platform.python_version()}, "
             f"{os.cpu_count()} cores", "explainer": "path", "as_of": AS_OF, "source": "Parquet lake (same files)",
             "spark": "local mode, driver memory 2g, 2 shuffle partitions, chunk_size 50,000 leads per bucket"}
@@ -158,17 +164,18 @@ def main() -> None:
              "from the same Parquet lake, reasons by the `path` explainer, the same model folder. "
              f"Spark: {meta['spark']}.", "",
              "| run | engine | leads scored | wall s | leads/s | peak MB driver (Python) | peak MB JVM | "
-             "peak MB one Python worker | peak MB all processes |", "|---|---|---|---|---|---|---|---|---|"]
+             "peak MB one Python worker | peak MB all processes | load average before |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         p = r["peak_mb"]
         lines.append(f"| {r['run']} | {r['engine']} | {r['leads_scored']:,} | {r['seconds']} | "
                      f"{r['leads_per_second']:,} | {p.get('driver', '-')} | {p.get('jvm', '-')} | "
-                     f"{p.get('python_worker', '-')} | {p.get('total', '-')} |")
+                     f"{p.get('python_worker', '-')} | {p.get('total', '-')} | {r.get('load_average_before', '-')} |")
     lines += ["", "Peak memory is sampled from /proc every 0.5 s over the command's process tree. For the local "
               "engine the driver is the whole job; for Spark in local mode the JVM is the driver and the executors "
-              "at once, and the Python workers run the pandas pipeline one bucket at a time."]
+              "at once, and the Python workers run the pandas pipeline one bucket at a time. The machine's "
+              "2 cores are shared with other jobs: the load average before each run says how busy it was."]
     (out / "spark.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":

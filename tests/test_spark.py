@@ -89,7 +89,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     lake = messy_lake(folder)
     write_config(folder, data={"source": str(lake), "chunk_size": 1500}, spark={"driver_memory": "1g"})
     trained = invoke("train", "--config", str(folder / "config.yaml"), "--as-of", AS_OF, "--engine", "spark")
-    assert trained["model_version"] == "1" and trained["roc_auc"] > 0.8  # the Spark-built snapshot learns
+    assert trained["model_version"] == "1" and trained["promoted"]  # the champion that `score` resolves
+    assert trained["roc_auc"] > 0.8  # the snapshot built on Spark learns
     yield folder
     from pyspark.sql import SparkSession
 
@@ -140,13 +141,19 @@ def test_spark_features_equal_local_features_and_a_rerun_replaces_its_partition(
     assert sorted(glob.glob(str(sink / f"as_of={EARLIER}*" / "*.parquet"))) == earlier_files  # left alone
     assert 0 < len(partition(sink, EARLIER)) < first["rows"]
 
+    stale = sink / "as_of=2024-06-01 00%3A00%3A00"  # as if an earlier run had found leads at that moment
+    shutil.copytree(glob.glob(str(sink / f"as_of={EARLIER}*"))[0], stale)
+    empty = invoke("features", "--config", config, "--as-of", "2024-06-01", "--out", str(sink), "--engine", "spark")
+    assert empty["rows"] == 0 and not stale.exists()  # no lead yet: the rerun leaves an empty partition
+    assert len(partition(sink, AS_OF)) == first["rows"]
+
 
 def test_spark_scores_equal_local_scores_and_reruns_replace_their_partition(world: Path, tmp_path: Path) -> None:
-    config, model = str(world / "config.yaml"), str(world / "models" / "leadml-lead-scoring-v1")
-    local = invoke("score", "--config", config, "--as-of", AS_OF, "--model", model,
+    config = str(world / "config.yaml")  # both engines score with the champion from the registry
+    local = invoke("score", "--config", config, "--as-of", AS_OF,
                    "--out", str(tmp_path / "local.parquet"))
     sink = tmp_path / "scores"
-    on_spark = invoke("score", "--config", config, "--as-of", AS_OF, "--model", model, "--out", str(sink),
+    on_spark = invoke("score", "--config", config, "--as-of", AS_OF, "--out", str(sink),
                       "--engine", "spark")
     assert (on_spark["population"], on_spark["scored"], on_spark["rejected"], on_spark["grades"]) == (
         local["population"], local["scored"], local["rejected"], local["grades"])
@@ -158,13 +165,14 @@ def test_spark_scores_equal_local_scores_and_reruns_replace_their_partition(worl
         assert got[column].tolist() == expected[column].tolist(), column
     np.testing.assert_allclose(got["engagement_score"], expected["engagement_score"], atol=1e-9)
     assert sorted(got["rank"]) == list(range(1, len(got) + 1))
+    assert set(got["model_version"]) == {"leadml-lead-scoring/1"} and str(got["scored_at"].dt.tz) == "UTC"
     rejects = partition(Path(f"{sink}_rejects"), AS_OF)
     local_rejects = pd.read_csv(tmp_path / "local.rejects.csv", dtype=str)
     assert rejects[["lead_id", "reason"]].values.tolist() == local_rejects.values.tolist() == [
         ["L00000001", "duplicate lead_id with conflicting values"]]
 
-    invoke("score", "--config", config, "--as-of", EARLIER, "--model", model, "--out", str(sink), "--engine", "spark")
-    rerun = invoke("score", "--config", config, "--as-of", AS_OF, "--model", model, "--out", str(sink),
+    invoke("score", "--config", config, "--as-of", EARLIER, "--out", str(sink), "--engine", "spark")
+    rerun = invoke("score", "--config", config, "--as-of", AS_OF, "--out", str(sink),
                    "--engine", "spark")
     assert rerun["scored"] == on_spark["scored"]
     again = partition(sink, AS_OF)

@@ -22,7 +22,7 @@ from leadml.config import Config
 from leadml.dataset import Snapshot, check_label_windows
 from leadml.export import matrix_schema
 from leadml.features import feature_catalog
-from leadml.sources import redact_location
+from leadml.sources import is_postgres, redact_location
 from leadml.spark.buckets import ROWS, bucket_count, cogrouped, spark_schema
 from leadml.spark.lake import check_source, fingerprint, read_previous, read_tables, write_partition
 from leadml.spark.session import spark_session
@@ -76,7 +76,7 @@ def features(config: Config, data: str, as_of: pd.Timestamp, out: str) -> dict[s
         spark_schema(schema))
     with worker_errors():
         rows = write_partition(matrix, out, config.spark.features_table, as_of)
-        if not counts.value.get(ROWS):  # an empty population writes no partition: drop the earlier one
+        if not counts.value.get(ROWS) and not is_postgres(out):  # no row, no partition written: drop the old one
             rows = write_partition(matrix, out, config.spark.features_table, as_of, empty=True)
     quality = {k: v for k, v in counts.value.items() if k != ROWS}
     return {"out": redact_location(out), "as_of": str(as_of), "engine": "spark", "rows": rows,
@@ -148,8 +148,6 @@ def score(config: Config, data: str, as_of: pd.Timestamp, out: str, model_ref: s
 
 
 def _rejects(out: str) -> str:
-    from leadml.sources import is_postgres
-
     return out if is_postgres(out) else f"{out.rstrip('/')}_rejects"
 
 

@@ -154,9 +154,14 @@ def write_partition(frame: DataFrame, location: str, table: str, as_of: pd.Times
     if empty:
         _drop_partition(frame.sparkSession, location, as_of)
         return 0
+    from pyspark.errors import AnalysisException
+
     (frame.write.mode("overwrite").option("partitionOverwriteMode", "dynamic").partitionBy(AS_OF)
      .parquet(location))
-    return frame.sparkSession.read.parquet(location).where(F.col(AS_OF) == F.lit(as_of.to_pydatetime())).count()
+    try:
+        return frame.sparkSession.read.parquet(location).where(F.col(AS_OF) == F.lit(as_of.to_pydatetime())).count()
+    except AnalysisException:  # no row written and no earlier partition: nothing there to read
+        return 0
 
 
 def _drop_partition(spark: SparkSession, location: str, as_of: pd.Timestamp) -> None:
