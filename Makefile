@@ -50,6 +50,10 @@ bench-score: $(STAMP) ## leadml score end to end: 1M leads from DuckDB, 100k fro
 bench-monitoring: $(STAMP) ## drift checks and `leadml monitor` beside scoring, 100k leads
 	$(BIN)/python benchmarks/bench_monitoring.py
 
+.PHONY: bench-spark
+bench-spark: $(STAMP) ## leadml score --engine spark beside the local engine: 100k and 1M leads, same Parquet
+	$(BIN)/python benchmarks/bench_spark.py
+
 docs: $(STAMP) ## regenerate docs/features.md from the feature catalog
 	$(BIN)/leadml features --list --markdown --config configs/default.yaml > docs/features.md
 

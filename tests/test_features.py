@@ -184,3 +184,23 @@ def test_unknown_activity_types_count_as_other() -> None:
     assert matrix.loc[0, "n_other_7d"] == 2 and matrix.loc[0, "n_web_visit_7d"] == 1
     assert matrix.loc[0, "n_touches_all"] == 3 and matrix.loc[0, "distinct_channels"] == 0
     assert matrix.loc[0, ["country", "region", "industry", "email_domain"]].isna().all()
+
+
+def test_features_do_not_depend_on_which_leads_share_a_chunk(tiny_tables) -> None:
+    """A lead's features are bit-identical whatever other leads its chunk (or Spark bucket) holds."""
+    acts = tiny_tables.activities.assign(value=tiny_tables.activities["value"] * 1.37 + 0.013)  # fractional
+    tables, _, _ = clean_tables(LeadTables(tiny_tables.leads, acts, tiny_tables.opportunities))
+    cutoffs = [as_timestamp("2026-01-15T12:00:00"), as_timestamp("2026-10-01")]
+    whole_spine = build_spine(tables, cutoffs)
+    whole = pd.concat([whole_spine, build_features(whole_spine, tables, SETTINGS)], axis=1)
+    parts = []
+    ids = tables.leads["lead_id"].to_numpy()
+    for members in (ids[::3], np.setdiff1d(ids, ids[::3])[::-1]):  # uneven split, reversed order
+        part = LeadTables(*(t[t["lead_id"].isin(members)].iloc[::-1] for t in
+                            (tables.leads, tables.activities, tables.opportunities)))
+        spine = build_spine(part, cutoffs)
+        parts.append(pd.concat([spine, build_features(spine, part, SETTINGS)], axis=1))
+    split = pd.concat(parts).sort_values(["as_of", "lead_id"]).reset_index(drop=True)
+    assert split["product_minutes_all"].mod(1).gt(0).any()  # the sums are of fractional minutes
+    pd.testing.assert_frame_equal(split, whole.sort_values(["as_of", "lead_id"]).reset_index(drop=True),
+                                  check_exact=True)

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import tempfile
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,6 +37,20 @@ LangOpt = Annotated[str | None, typer.Option(
 DEFAULT_CONFIG = Path("configs/default.yaml")
 
 
+class Engine(StrEnum):
+    """Where the pipeline runs."""
+
+    local = "local"
+    spark = "spark"
+
+
+EngineOpt = Annotated[Engine, typer.Option(
+    "--engine", help="local: pandas, chunk by chunk; spark: the same pandas code per bucket on Spark "
+    "(Parquet folder or PostgreSQL in, partitioned Parquet or PostgreSQL out; needs the spark extra).")]
+
+
+def _run(job: Any, json_out: bool, render: Any = None) -> None:
+    """Run a job, print its result, and turn known failures into a one-line error and exit 1."""
 def _run(job: Any, json_out: bool, render: Any = None) -> dict[str, Any]:
     """Run a job, print and return its result, and turn known failures into a one-line error and exit 1."""
     import duckdb
@@ -106,7 +121,7 @@ def generate(
 @app.command()
 def train(data: DataOpt = None, as_of: AsOfOpt = None,
           tune: Annotated[int, typer.Option("--tune", min=0, help="Optuna trials before the final fit.")] = 0,
-          config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+          engine: EngineOpt = Engine.local, config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
     """Train as if today were --as-of; log to MLflow; register; promote to champion if it beats it.
 
     With a flat export (config mapping.layout: flat): cross-validate beside baselines and the leak."""
@@ -115,7 +130,7 @@ def train(data: DataOpt = None, as_of: AsOfOpt = None,
         _run(lambda: jobs.train_flat(cfg, data or cfg.data.source, as_of, tune), json_out,
              lambda result: None if json_out else typer.echo(result["report"]))
         return
-    _run(lambda: jobs.train(cfg, data or cfg.data.source, as_of, tune), json_out)
+    _run(lambda: jobs.train(cfg, data or cfg.data.source, as_of, tune, engine.value), json_out)
 
 
 @app.command()
@@ -124,13 +139,14 @@ def score(data: DataOpt = None, as_of: AsOfOpt = None,
           model: ModelOpt = None,
           write_back: Annotated[bool, typer.Option(
               "--write-back", help="Also write the scores into the source database (one transaction).")] = False,
-          lang: LangOpt = None, config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+          lang: LangOpt = None, engine: EngineOpt = Engine.local, config: ConfigOpt = DEFAULT_CONFIG,
+          json_out: JsonOpt = False) -> None:
     """Score the population at --as-of; write the export, a rejects file and a manifest."""
     cfg = _config(config)
     _contract_data(cfg, "score")
     result = _run(lambda: jobs.score(cfg, data or cfg.data.source, as_of, out or cfg.export.path, model,
-                                     write_back, lang), json_out)
-    if result["exit_code"]:  # everything is published; the code tells a scheduler to look (docs/monitoring.md)
+                                     write_back, lang, engine.value), json_out)
+    if result.get("exit_code"):  # everything is published; the code tells a scheduler to look (docs/monitoring.md)
         raise typer.Exit(result["exit_code"])
 
 
@@ -197,7 +213,7 @@ def features(data: DataOpt = None, as_of: AsOfOpt = None,
              out: Annotated[str, typer.Option("--out", help="Matrix file: .parquet or .csv.")] = "features.parquet",
              list_: Annotated[bool, typer.Option("--list", help="Print the feature catalog instead.")] = False,
              markdown: Annotated[bool, typer.Option("--markdown", help="With --list: as Markdown.")] = False,
-             config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+             engine: EngineOpt = Engine.local, config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
     """Write the feature matrix of the population at --as-of (one row per lead), or list the catalog."""
     cfg = _config(config)
     _contract_data(cfg, "features")
@@ -214,7 +230,7 @@ def features(data: DataOpt = None, as_of: AsOfOpt = None,
             for f in catalog:
                 typer.echo(f"{f.name:34} {f.family:10} {f.description}")
         return
-    _run(lambda: jobs.features(cfg, data or cfg.data.source, as_of, out), json_out)
+    _run(lambda: jobs.features(cfg, data or cfg.data.source, as_of, out, engine.value), json_out)
 
 
 @app.command()
@@ -294,7 +310,7 @@ def models_rollback(config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = Fals
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
-    for noisy in ("mlflow", "alembic", "urllib3", "git"):
+    for noisy in ("mlflow", "alembic", "urllib3", "git", "py4j"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     app()
 

@@ -212,6 +212,18 @@ class MappingConfig(_Frozen):
         return self
 
 
+class SparkConfig(_Frozen):
+    """The Spark engine (``--engine spark``). Under spark-submit the cluster's own settings win."""
+
+    master: str = Field("local[2]", description="used only outside spark-submit")
+    driver_memory: str = Field("2g", pattern=r"^\d+[kmgt]$", description="used only outside spark-submit")
+    shuffle_partitions: int = Field(2, gt=0, description="spark.sql.shuffle.partitions unless already set")
+    jars: tuple[str, ...] = Field(("/usr/share/java/postgresql.jar",),
+                                  description="JDBC driver jars (Debian: libpostgresql-jdbc-java), local mode only")
+    features_table: str = Field("lead_features", pattern=IDENTIFIER, description="JDBC sink of features")
+    scores_table: str = Field("scored_leads", pattern=IDENTIFIER, description="JDBC sink of scores")
+
+
 class Config(_Frozen):
     data: DataConfig = DataConfig()
     generate: GenerateConfig = GenerateConfig()
@@ -226,6 +238,7 @@ class Config(_Frozen):
     tracking: TrackingConfig = TrackingConfig()
     export: ExportConfig = ExportConfig()
     report: ReportConfig = ReportConfig()
+    spark: SparkConfig = SparkConfig()
     models_dir: str = "models"
     mapping: MappingConfig | None = None
 

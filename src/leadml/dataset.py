@@ -41,18 +41,30 @@ class Snapshot:
 def build_snapshot(chunks: Iterable[LeadTables], cutoffs: Sequence[pd.Timestamp], known_at: pd.Timestamp,
                    horizon_days: int, settings: FeaturesConfig, report: CleanReport) -> Snapshot:
     """Return features and labels at every cutoff using only rows at or before ``known_at``."""
-    latest = max(cutoffs) + pd.Timedelta(days=horizon_days)
-    if latest > known_at:
-        raise ValueError(f"cutoff {max(cutoffs)} has its label window open until {latest}, "
-                         f"after the as-of moment {known_at}")
+    check_label_windows(cutoffs, known_at, horizon_days)
     spines, matrices, labels = [], [], []
     for raw in chunks:
         tables, _, chunk_report = clean_tables(raw)
         report.merge(chunk_report)
-        tables = truncate(tables, known_at)
-        spine = build_spine(tables, cutoffs)
+        spine, matrix, labelled = chunk_snapshot(tables, cutoffs, known_at, horizon_days, settings)
         spines.append(spine)
-        matrices.append(build_features(spine, tables, settings))
-        labels.append(label(spine, tables.opportunities, horizon_days))
+        matrices.append(matrix)
+        labels.append(labelled)
     spine = pd.concat(spines, ignore_index=True)
     return Snapshot(spine, pd.concat(matrices, ignore_index=True), pd.concat(labels, ignore_index=True))
+
+
+def check_label_windows(cutoffs: Sequence[pd.Timestamp], known_at: pd.Timestamp, horizon_days: int) -> None:
+    """Refuse cutoffs whose label window is still open at ``known_at``: their labels would be unknown."""
+    latest = max(cutoffs) + pd.Timedelta(days=horizon_days)
+    if latest > known_at:
+        raise ValueError(f"cutoff {max(cutoffs)} has its label window open until {latest}, "
+                         f"after the as-of moment {known_at}")
+
+
+def chunk_snapshot(tables: LeadTables, cutoffs: Sequence[pd.Timestamp], known_at: pd.Timestamp,
+                   horizon_days: int, settings: FeaturesConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """Return the spine, features and labels of one chunk of cleaned whole lead histories."""
+    tables = truncate(tables, known_at)
+    spine = build_spine(tables, cutoffs)
+    return spine, build_features(spine, tables, settings), label(spine, tables.opportunities, horizon_days)

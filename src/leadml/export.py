@@ -10,12 +10,15 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from leadml.features.catalog import Feature
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SUFFIXES = (".csv", ".parquet", ".xlsx")
@@ -173,6 +176,12 @@ class ChunkedWriter:
                 _publish(self._tmp, self.path)
         finally:
             Path(self._tmp).unlink(missing_ok=True)
+
+
+def matrix_schema(catalog: Sequence[Feature]) -> pa.Schema:
+    """Return the schema of a feature matrix file: spine keys, then each feature as text or float."""
+    return pa.schema([("lead_id", pa.string()), ("as_of", pa.timestamp("us", tz="UTC"))]
+                     + [(f.name, pa.string() if f.kind == "categorical" else pa.float64()) for f in catalog])
 
 
 def _write_xlsx(frame: pd.DataFrame, path: str) -> None:

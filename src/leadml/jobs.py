@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 from mlflow.exceptions import MlflowException
 from tqdm import tqdm
 
@@ -28,7 +27,16 @@ from leadml.config import Config
 from leadml.dataset import build_snapshot
 from leadml.drift import DriftCounter, drift_report, json_safe, no_profile_report
 from leadml.evaluate import classification_metrics, grade_table, lift_table, reliability_table
-from leadml.export import ChunkedWriter, file_sha256, read_export, read_table, write_json, write_table, write_text
+from leadml.export import (
+    ChunkedWriter,
+    file_sha256,
+    matrix_schema,
+    read_export,
+    read_table,
+    write_json,
+    write_table,
+    write_text,
+)
 from leadml.features import feature_catalog
 from leadml.generate import GenerateSpec, generate_chunks
 from leadml.i18n import check_language, combined_reasons, localise
@@ -109,18 +117,27 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def train(config: Config, data: str, as_of: str | None, tune_trials: int = 0) -> dict[str, Any]:
+def train(config: Config, data: str, as_of: str | None, tune_trials: int = 0, engine: str = "local") -> dict[str, Any]:
     """Build snapshots at the cutoffs, fit, calibrate and evaluate against baselines; log the run to
-    MLflow, register the model as challenger and promote it to champion if it passes the gate."""
+    MLflow, register the model as challenger and promote it to champion if it passes the gate.
+
+    With ``engine="spark"`` the snapshots are built on Spark; the fit stays here, on the driver.
+    """
     known_at = resolve_as_of(as_of)
     cutoffs = training_cutoffs(known_at, config.horizon_days, config.training.cutoffs.count,
                                config.training.cutoffs.frequency)
     report = CleanReport()
     started = time.perf_counter()
-    with open_source(data) as source:
-        fingerprint = source.fingerprint()
-        snapshot = build_snapshot(_chunks(source, config, "features"), [c for v in cutoffs.values() for c in v],
-                                  known_at, config.horizon_days, config.features, report)
+    every_cutoff = [c for v in cutoffs.values() for c in v]
+    if engine == "spark":
+        from leadml.spark.jobs import snapshot as spark_snapshot
+
+        snapshot, fingerprint = spark_snapshot(config, data, every_cutoff, known_at, report)
+    else:
+        with open_source(data) as source:
+            fingerprint = source.fingerprint()
+            snapshot = build_snapshot(_chunks(source, config, "features"), every_cutoff, known_at,
+                                      config.horizon_days, config.features, report)
     _log_report(report)
     features_seconds = round(time.perf_counter() - started, 3)
     with command_run(config.tracking) as run_id:
@@ -226,7 +243,7 @@ def _figures(result: TrainingResult) -> dict[str, Any]:
 
 
 def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str | None,
-          write_back: bool = False, lang: str | None = None) -> dict[str, Any]:
+          write_back: bool = False, lang: str | None = None, engine: str = "local") -> dict[str, Any]:
     """Score the population at ``as_of``; publish the export, its rejects, the drift summary and a
     manifest atomically, and with ``write_back`` the score tables of the source database in one transaction.
 
@@ -234,7 +251,16 @@ def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str
     checked; both go to the manifest, the drift summary and an MLflow monitoring run. Reasons are
     written in ``lang`` (default ``export.lang``); column names never change. A second run publishing
     the same export at the same time fails at once (``lock.BusyError``).
+
+    With ``engine="spark"`` the same pipeline runs per bucket on Spark and ``out`` is its sink.
     """
+    if engine == "spark":
+        if write_back:
+            raise ValueError("--write-back belongs to the local engine: with --engine spark give the database "
+                             "as the sink, --out postgresql://...")
+        from leadml.spark.jobs import score as spark_score
+
+        return spark_score(config, data, resolve_as_of(as_of), out, model_ref)
     with exclusive(Path(out)):
         return _score(config, data, as_of, out, model_ref, write_back, lang)
 
@@ -365,12 +391,16 @@ def evaluate(config: Config, data: str, as_of: str | None, model_ref: str | None
     return {**result, "run_id": run_id}
 
 
-def features(config: Config, data: str, as_of: str | None, out: str) -> dict[str, Any]:
-    """Write the feature matrix of the population at ``as_of`` (one row per lead), chunk by chunk."""
+def features(config: Config, data: str, as_of: str | None, out: str, engine: str = "local") -> dict[str, Any]:
+    """Write the feature matrix of the population at ``as_of`` (one row per lead), chunk by chunk
+    (or, with ``engine="spark"``, bucket by bucket on Spark into the ``as_of`` partition of ``out``)."""
     moment = resolve_as_of(as_of)
+    if engine == "spark":
+        from leadml.spark.jobs import features as spark_features
+
+        return spark_features(config, data, moment, out)
     catalog = feature_catalog(config.features)
-    schema = pa.schema([("lead_id", pa.string()), ("as_of", pa.timestamp("us", tz="UTC"))]
-                       + [(f.name, pa.string() if f.kind == "categorical" else pa.float64()) for f in catalog])
+    schema = matrix_schema(catalog)
     report = CleanReport()
     with open_source(data) as source, ChunkedWriter(out, schema) as writer:
         for raw in _chunks(source, config, "features"):

@@ -87,8 +87,9 @@ def engagement_features(spine: pd.DataFrame, activities: pd.DataFrame, windows: 
     columns["days_since_trial_start"] = _days_since(timeline, trials, row_sec, start, end)
     value = timeline.sorted(acts["value"].to_numpy(dtype="float64", na_value=np.nan))
     minutes = np.where(code == types.index("product_login"), np.nan_to_num(value), 0.0)
-    columns["product_minutes_30d"] = count(minutes, np.maximum(timeline.since(row_lead, row_sec, 30), start))
-    columns["product_minutes_all"] = count(minutes, start)
+    columns["product_minutes_30d"] = _lead_sum(timeline, minutes, np.maximum(timeline.since(row_lead, row_sec, 30),
+                                                                             start), start, end)
+    columns["product_minutes_all"] = _lead_sum(timeline, minutes, start, start, end)
     columns["email_click_rate"] = _rate(columns["n_email_click_all"], columns["n_email_open_all"])
     columns["email_reply_rate"] = _rate(columns["n_email_reply_all"], columns["n_email_sent_all"])
     columns["webinar_attendance_rate"] = np.minimum(
@@ -114,6 +115,20 @@ def _days_since(timeline: Timeline, mask: np.ndarray, row_sec: np.ndarray, start
     at = last_selected[np.maximum(end - 1, 0)]
     found = (end > start) & (at >= start)
     return np.where(found, (row_sec - timeline.seconds[np.maximum(at, 0)]) / DAY, np.nan)
+
+
+def _lead_sum(timeline: Timeline, values: np.ndarray, lo: np.ndarray, start: np.ndarray,
+              end: np.ndarray) -> np.ndarray:
+    """Sum of fractional ``values`` over positions [lo, end) of each row's own lead.
+
+    Running sums restart at every lead, so a lead's sum never depends on which other leads share
+    its chunk (or Spark bucket): features stay bit-identical however the leads are grouped.
+    """
+    if not len(timeline):
+        return np.zeros(len(lo))
+    running = np.concatenate([[0.0], pd.Series(values).groupby(timeline.lead, sort=False).cumsum().to_numpy()])
+    below = np.where(lo > start, running[lo], 0.0)
+    return np.where(end > lo, running[end] - below, 0.0)
 
 
 def _decayed(timeline: Timeline, weights: np.ndarray, factor: np.ndarray, start: np.ndarray,

@@ -1,0 +1,212 @@
+"""Spark's edges: the contract tables from Parquet or PostgreSQL, results to Parquet or PostgreSQL.
+
+Sources are a folder (or object-store prefix) holding ``leads``, ``activities`` and
+``opportunities`` as Parquet, or a ``postgresql://`` URL read over JDBC in parallel, one query per
+hash bucket of lead ids. Sinks are written per as-of moment: a Parquet dataset partitioned by
+``as_of`` with dynamic partition overwrite, or a PostgreSQL table whose rows of that as-of moment
+are swapped in one transaction. Either way a rerun replaces exactly its own as-of and nothing else.
+Passwords come from the URL or ``PGPASSWORD`` and never reach a message.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from leadml.clean import DataError
+from leadml.sources import is_postgres, redact_location
+from leadml.tables import COLUMNS, NUMERIC_COLUMNS, REQUIRED
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+AS_OF = "as_of"
+PG_BUCKET = "mod(hashtext(regexp_replace(lead_id::text, '^\\s+|\\s+$', '', 'g'))::bigint + 2147483648, {n}) = {i}"
+
+
+def jdbc(url: str) -> tuple[str, dict[str, str]]:
+    """Return the JDBC URL and connection properties of a ``postgresql://`` URL."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    info = conninfo_to_dict(url)
+    host = str(info.get("host") or "localhost")
+    if host.startswith("/"):
+        raise DataError(f"{redact_location(url)}: the Spark engine connects over TCP; give a host name, not a socket")
+    properties = {"driver": "org.postgresql.Driver", "user": str(info.get("user") or os.environ.get("PGUSER", ""))}
+    password = info.get("password") or os.environ.get("PGPASSWORD")
+    if password:
+        properties["password"] = str(password)
+    if info.get("sslmode"):
+        properties["sslmode"] = str(info["sslmode"])
+    return f"jdbc:postgresql://{host}:{info.get('port') or 5432}/{info.get('dbname') or ''}", properties
+
+
+def read_tables(spark: SparkSession, location: str) -> dict[str, DataFrame]:
+    """Return the three contract tables with only the contract's columns, ids as text."""
+    check_source(location)
+    if is_postgres(location):
+        frames = {table: _jdbc_table(spark, location, table) for table in COLUMNS}
+    else:
+        frames = {table: _parquet_table(spark, str(location).rstrip("/"), table) for table in COLUMNS}
+    return {table: _contract(table, frame) for table, frame in frames.items()}
+
+
+def check_source(location: str) -> None:
+    """Refuse, before Spark starts, a source the Spark engine cannot read."""
+    if str(location).endswith(".duckdb"):
+        raise DataError(f"{location}: the Spark engine reads a folder of Parquet files or a PostgreSQL database, "
+                        "not a DuckDB file (export its tables with DuckDB: COPY leads TO 'FOLDER/leads.parquet')")
+
+
+def _parquet_table(spark: SparkSession, folder: str, table: str) -> DataFrame:
+    from pyspark.errors import AnalysisException
+
+    for candidate in (f"{folder}/{table}.parquet", f"{folder}/{table}"):
+        try:
+            return spark.read.parquet(candidate)
+        except AnalysisException:
+            continue
+    raise DataError(f"table {table}: no {table}.parquet (file or folder) or {table}/ folder of Parquet in {folder}")
+
+
+def _jdbc_table(spark: SparkSession, url: str, table: str) -> DataFrame:
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import AnalysisException
+
+    address, properties = jdbc(url)
+    partitions = max(1, spark.sparkContext.defaultParallelism)
+    predicates = [PG_BUCKET.format(n=partitions, i=i) for i in range(partitions)]
+    try:
+        return spark.read.option("fetchsize", "10000").jdbc(address, f'"{table}"', predicates=predicates,
+                                                             properties=properties)
+    except (AnalysisException, Py4JJavaError) as exc:
+        raise DataError(f"table {table}: cannot be read from {redact_location(url)}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "java_exception", exc)).strip()
+    return redact_location(text.splitlines()[0] if text else type(exc).__name__)
+
+
+def _contract(table: str, frame: DataFrame) -> DataFrame:
+    """Keep the contract's columns; ids as text (as ``Source`` reads them) and stored numbers as doubles."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import NumericType
+
+    missing = [c for c in REQUIRED[table] if c not in frame.columns]
+    if missing:
+        raise DataError(f"table {table}: required column(s) missing: {', '.join(missing)}")
+    types = {field.name: field.dataType for field in frame.schema.fields}
+    columns = []
+    for column in (c for c in COLUMNS[table] if c in frame.columns):
+        if column == "lead_id":
+            columns.append(F.col(column).cast("string").alias(column))
+        elif column in NUMERIC_COLUMNS[table] and isinstance(types[column], NumericType):
+            columns.append(F.col(column).cast("double").alias(column))
+        else:
+            columns.append(F.col(column))
+    return frame.select(*columns)
+
+
+def fingerprint(tables: dict[str, DataFrame]) -> str:
+    """Return a digest of every row of the tables read: equal digests, equal data (per engine)."""
+    import hashlib
+
+    from pyspark.sql import functions as F
+
+    parts = [tables[t].select(F.count(F.lit(1)), F.sum(F.xxhash64(*tables[t].columns).cast("decimal(20,0)"))).first()
+             for t in COLUMNS]
+    return hashlib.sha256(repr([tuple(p) for p in parts]).encode()).hexdigest()[:16]
+
+
+def read_previous(spark: SparkSession, location: str, table: str, as_of: pd.Timestamp) -> DataFrame | None:
+    """Return each lead's last score before ``as_of`` from an earlier run's sink, or None on a first run."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import AnalysisException
+    from pyspark.sql import functions as F
+
+    try:
+        if is_postgres(location):
+            address, properties = jdbc(location)
+            frame = spark.read.jdbc(address, f'"{table}"', properties=properties)
+        else:
+            frame = spark.read.parquet(location)
+        earlier = frame.where(F.col(AS_OF) < F.lit(as_of.to_pydatetime()))
+        return earlier.groupBy("lead_id").agg(
+            F.max_by("score", F.struct(AS_OF, "scored_at")).cast("double").alias("score"))
+    except (AnalysisException, Py4JJavaError):
+        return None
+
+
+def write_partition(frame: DataFrame, location: str, table: str, as_of: pd.Timestamp, empty: bool = False) -> int:
+    """Write ``frame`` (all rows of one ``as_of``) so that it replaces that as-of's earlier rows; return rows.
+
+    ``empty`` says the frame holds no row: dynamic overwrite only replaces partitions that receive
+    rows, so the earlier partition of ``as_of`` is removed instead.
+    """
+    if is_postgres(location):
+        return _swap_jdbc(frame, location, table, as_of)
+    from pyspark.sql import functions as F
+
+    if empty:
+        _drop_partition(frame.sparkSession, location, as_of)
+        return 0
+    from pyspark.errors import AnalysisException
+
+    (frame.write.mode("overwrite").option("partitionOverwriteMode", "dynamic").partitionBy(AS_OF)
+     .parquet(location))
+    try:
+        return frame.sparkSession.read.parquet(location).where(F.col(AS_OF) == F.lit(as_of.to_pydatetime())).count()
+    except AnalysisException:  # no row written and no earlier partition: nothing there to read
+        return 0
+
+
+def _drop_partition(spark: SparkSession, location: str, as_of: pd.Timestamp) -> None:
+    """Delete the ``as_of=...`` folder of ``as_of`` under ``location``, on any Hadoop file system."""
+    from urllib.parse import unquote
+
+    jvm = spark.sparkContext._jvm
+    root = jvm.org.apache.hadoop.fs.Path(location)
+    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(root):
+        return
+    for status in fs.listStatus(root):
+        name = status.getPath().getName()
+        if status.isDirectory() and name.startswith(f"{AS_OF}="):
+            value = pd.Timestamp(unquote(name.split("=", 1)[1]))
+            if (value.tz_localize("UTC") if value.tzinfo is None else value) == as_of:
+                fs.delete(status.getPath(), True)
+
+
+def _swap_jdbc(frame: DataFrame, url: str, table: str, as_of: pd.Timestamp) -> int:
+    """Load into a staging table in parallel, then swap the as-of's rows in one transaction."""
+    from psycopg import sql
+
+    from leadml.postgres import connect
+
+    address, properties = jdbc(url)
+    staging = f"{table[:40]}__staging_{uuid.uuid4().hex[:8]}"
+    frame.write.jdbc(address, f'"{staging}"', mode="overwrite", properties=properties)
+    names = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
+    try:
+        with connect(url) as con:  # one transaction: committed on a clean exit, rolled back otherwise
+            times = [row[0] for row in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = %s AND data_type = 'timestamp without time zone'", [staging]).fetchall()]
+            for column in times:  # zone-less timestamps (UTC, as Spark's session writes them) become timestamptz
+                con.execute(sql.SQL("ALTER TABLE {t} ALTER COLUMN {c} TYPE timestamptz USING {c} AT TIME ZONE 'UTC'")
+                            .format(t=sql.Identifier(staging), c=sql.Identifier(column)))
+            con.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (LIKE {})").format(
+                sql.Identifier(table), sql.Identifier(staging)))
+            con.execute(sql.SQL("DELETE FROM {} WHERE {} = %s").format(sql.Identifier(table), sql.Identifier(AS_OF)),
+                        [as_of.to_pydatetime()])
+            rows = con.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+                sql.Identifier(table), names, names, sql.Identifier(staging))).rowcount
+            con.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(staging)))
+    finally:
+        with connect(url, autocommit=True) as con:
+            con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(staging)))
+    return int(rows)
