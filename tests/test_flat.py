@@ -160,7 +160,7 @@ def test_train_on_a_flat_export_end_to_end(flat_config: Path, tmp_path: Path) ->
     again = runner.invoke(app, ["train", "--config", str(flat_config)])
     assert again.exit_code == 0 and "| leadml (LightGBM, early-stopped) |" in again.stdout
     second = client.get_model_version_by_alias("flat-test", "champion")
-    assert second.version == "2" and client.get_run(second.run_id).data.tags["promotion_reason"].startswith(
+    assert str(second.version) == "2" and client.get_run(second.run_id).data.tags["promotion_reason"].startswith(
         "beats the champion (roc_auc")
 
 

@@ -27,3 +27,11 @@ def test_a_non_monotone_number_is_seen_and_noise_is_not() -> None:
     frame = pd.DataFrame({"x": x, "noise": rng.normal(size=4000)})
     aucs = single_feature_auc(frame.iloc[:2000], y.iloc[:2000], frame.iloc[2000:], y.iloc[2000:], [])
     assert aucs["x"] > 0.95 and aucs["noise"] < 0.56
+
+
+def test_a_count_that_is_zero_for_most_leads_keeps_its_zeros_apart() -> None:
+    rng = np.random.default_rng(2)
+    y = pd.Series((rng.random(4000) < 0.02).astype(int))
+    frame = pd.DataFrame({"meetings_after_the_deal": y * 3.0})  # zero for 98 % of leads: every quantile is 0
+    aucs = single_feature_auc(frame.iloc[:2000], y.iloc[:2000], frame.iloc[2000:], y.iloc[2000:], [])
+    assert aucs["meetings_after_the_deal"] == 1.0

@@ -44,8 +44,9 @@ def _groups(train: pd.Series, valid: pd.Series, categorical: bool, bins: int = 2
 
 
 def _bin(values: pd.Series, edges: np.ndarray) -> pd.Series:
+    """Bins (e[i-1], e[i]]: a value that fills many quantiles (0 in a count) keeps a bin of its own."""
     numbers = values.astype("float64")
-    return pd.Series(np.searchsorted(edges, numbers.to_numpy(), side="right"), index=values.index).where(
+    return pd.Series(np.searchsorted(edges, numbers.to_numpy(), side="left"), index=values.index).where(
         numbers.notna(), -1)
 
 
