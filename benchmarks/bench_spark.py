@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.bench_score import AS_OF, LEADML, generator_tag, setup  # noqa: E402
 
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
+RESULTS = ROOT / "benchmarks" / "results" / "spark.json"
 
 
 def _tree(root: int) -> dict[int, tuple[str, float]]:
@@ -134,31 +135,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--leads", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--work", default=str(ROOT / "benchmarks" / ".data" / "spark"))
+    parser.add_argument("--keep", action="store_true", help="keep the earlier results of runs not repeated now")
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     base = setup(work, "path")
     model = str(next((work / "models").iterdir()))
     two, one = config_for(base, work, "local[2]"), config_for(base, work, "local[1]")
-    results = []
+    results = json.loads(RESULTS.read_text())["results"] if args.keep and RESULTS.exists() else []
     for leads in sorted(args.leads):
         data = lake(work, leads)
-        runs = [("local", base, "local"), ("spark2", two, "spark")]
-        runs += [("spark1", one, "spark")] if leads == min(args.leads) else []
+        runs = [("spark2", two, "spark"), ("local", base, "local")]
+        runs += [("spark1", one, "spark")] if leads <= 100_000 else []  # a second core's worth, on small data
         for name, config, engine in runs:
             load = os.getloadavg()[0]
-            results.append({**bench(f"{name}_{leads}", data, config, model, work, engine),
-                            "load_average_before": round(load, 1)})
-            print(json.dumps(results[-1]), flush=True)
-            report(results)  # after every run: a long run cut short still leaves the others
+            result = {**bench(f"{name}_{leads}", data, config, model, work, engine),
+                      "load_average_before": round(load, 1)}
+            print(json.dumps(result), flush=True)
+            results = [r for r in results if r["run"] != result["run"]] + [result]
+            report(sorted(results, key=lambda r: (r["leads_scored"], r["run"])))  # after every run
 
 
 def report(results: list[dict]) -> None:
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, Python {platform.python_version()}, "
             f"{os.cpu_count()} cores", "explainer": "path", "as_of": AS_OF, "source": "Parquet lake (same files)",
             "spark": "local mode, driver memory 2g, 2 shuffle partitions, chunk_size 50,000 leads per bucket"}
-    out = ROOT / "benchmarks" / "results"
-    (out / "spark.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1) + "\n")
+    out = RESULTS.parent
+    RESULTS.write_text(json.dumps({"meta": meta, "results": results}, indent=1) + "\n")
     lines = ["# Spark engine benchmark", "",
              f"Measured {meta['date']} on {meta['machine']} with `make bench-spark`: `leadml score` as of {AS_OF} "
              "from the same Parquet lake, reasons by the `path` explainer, the same model folder. "

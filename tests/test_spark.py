@@ -88,7 +88,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("spark")
     lake = messy_lake(folder)
     write_config(folder, data={"source": str(lake), "chunk_size": 1500}, spark={"driver_memory": "1g"})
-    trained = invoke("train", "--config", str(folder / "config.yaml"), "--as-of", AS_OF, "--engine", "spark")
+    with pytest.MonkeyPatch.context() as env:  # module fixtures run before the autouse guard of each test, and
+        for name in ("MLFLOW_TRACKING_URI", "LEADML_TRACKING_URI", "LEADML_DATABASE_URL"):  # mlflow.set_tracking_uri
+            env.delenv(name, raising=False)  # leaves its URI in os.environ for whatever runs next
+        trained = invoke("train", "--config", str(folder / "config.yaml"), "--as-of", AS_OF, "--engine", "spark")
     assert trained["model_version"] == "1" and trained["promoted"]  # the champion that `score` resolves
     assert trained["roc_auc"] > 0.8  # the snapshot built on Spark learns
     yield folder
