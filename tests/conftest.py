@@ -19,11 +19,28 @@ SHARED_ENV = "LEADML_SHARED_DIR"  # where ../shared is elsewhere (e.g. a git wor
 END = pd.Timestamp("2026-11-01", tz="UTC")
 
 
+OVERRIDES = ("MLFLOW_TRACKING_URI", "LEADML_TRACKING_URI", "LEADML_DATABASE_URL")
+
+
+def _forget_overrides() -> None:
+    for name in OVERRIDES:
+        os.environ.pop(name, None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_outside_tracking_in_session() -> None:
+    """Session and module fixtures never write to a store named by the caller's environment."""
+    _forget_overrides()
+
+
 @pytest.fixture(autouse=True)
-def _no_outside_tracking(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never write to a tracking server or database named by the caller's environment."""
-    for name in ("MLFLOW_TRACKING_URI", "LEADML_TRACKING_URI", "LEADML_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
+def _no_outside_tracking():
+    """Tests never write to a tracking server or database named by the caller's environment, nor by an
+    earlier test: ``mlflow.set_tracking_uri`` leaves its URI in ``MLFLOW_TRACKING_URI``, which the next
+    fixture's config would take as an override, so it is forgotten after every test too."""
+    _forget_overrides()
+    yield
+    _forget_overrides()
 
 
 def write_config(folder: Path, **overrides: object) -> Path:

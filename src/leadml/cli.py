@@ -49,8 +49,6 @@ EngineOpt = Annotated[Engine, typer.Option(
     "(Parquet folder or PostgreSQL in, partitioned Parquet or PostgreSQL out; needs the spark extra).")]
 
 
-def _run(job: Any, json_out: bool, render: Any = None) -> None:
-    """Run a job, print its result, and turn known failures into a one-line error and exit 1."""
 def _run(job: Any, json_out: bool, render: Any = None) -> dict[str, Any]:
     """Run a job, print and return its result, and turn known failures into a one-line error and exit 1."""
     import duckdb

@@ -130,7 +130,8 @@ class Workspace:
         summary = json.loads(result.stdout.strip().splitlines()[-1]) if result.exit_code == 0 else None
         read = (lambda p: pd.read_csv(p, dtype={"lead_id": "str"}, keep_default_na=False,
                                       na_values=[""])) if summary else None
-        return Outcome(result.exit_code, result.stderr, result.stdout, read(self.out) if read else None,
+        errors = result.stderr or repr(result.exception)  # an uncaught exception leaves stderr empty
+        return Outcome(result.exit_code, errors, result.stdout, read(self.out) if read else None,
                        read(self.out.with_name("scores.rejects.csv")) if read else None, summary, intact)
 
 
