@@ -91,7 +91,8 @@ def test_random_defects_keep_the_invariants(model_dir: Path, fuzz_base: Tables) 
             assert SECRET not in texts and "private.example" not in texts, defects
             expected = population(tables)
             if result.exit_code != 0:  # honest: only a clear error, only for an empty population
-                assert result.exit_code == 1 and result.stderr.startswith("leadml: error:"), (defects, result.output)
+                errors = [line for line in result.stderr.splitlines() if line.startswith("leadml: error:")]
+                assert result.exit_code == 1 and len(errors) == 1, (defects, result.output)
                 assert not expected and not out.exists(), defects
                 return
             summary = json.loads(result.stdout.strip().splitlines()[-1])

@@ -145,6 +145,8 @@ def test_a_full_output_folder_is_a_clear_error(workspace: Workspace, base_tables
     args.remove("--write-back")
     result = subprocess.run([LEADML, *args], capture_output=True, text=True, preexec_fn=small_disk)
     assert result.returncode == 1, result.stderr[-2000:]
-    assert "File too large" in result.stderr and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("leadml: error:")]
+    assert len(errors) == 1 and ("File too large" in errors[0] or "full" in errors[0]), result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
     assert workspace.out.read_bytes() == before
     assert not [p.name for p in workspace.folder.iterdir() if ".tmp." in p.name]
