@@ -311,7 +311,11 @@ def _score(config: Config, data: str, as_of: str | None, out: str, model_ref: st
     checks = json_safe({"as_of": str(moment), "model_version": version, "drift_warning": drift["drift_warning"],
                         "is_stale": freshness["is_stale"], "freshness": freshness, "drift": drift})
     checking.lap("other")
-    monitoring_run = _log_scoring_checks(config, checks) if config.monitoring.mlflow else None
+    try:  # the checks are in the manifest and drift summary anyway; a tracking store that fails must not stop
+        monitoring_run = _log_scoring_checks(config, checks) if config.monitoring.mlflow else None
+    except (MlflowException, OSError) as exc:
+        log.warning("monitoring: the MLflow run could not be logged: %s", " ".join(str(exc).split())[:300])
+        monitoring_run = None
     checking.lap("monitoring_mlflow")
     if write_back:  # first: if the database refuses, no file of this run is published either
         write_back_scores(data, export, config.export.scores_table, config.export.history_table, moment, version)
