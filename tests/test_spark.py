@@ -174,7 +174,11 @@ def test_spark_scores_equal_local_scores_and_reruns_replace_their_partition(worl
     assert rejects[["lead_id", "reason"]].values.tolist() == local_rejects.values.tolist() == [
         ["L00000001", "duplicate lead_id with conflicting values"]]
 
-    invoke("score", "--config", config, "--as-of", EARLIER, "--out", str(sink), "--engine", "spark")
+    invoke("score", "--config", config, "--as-of", EARLIER, "--out", str(sink), "--engine", "spark", "--lang", "de")
+    invoke("score", "--config", config, "--as-of", EARLIER, "--out", str(tmp_path / "de.parquet"), "--lang", "de")
+    german = pd.read_parquet(tmp_path / "de.parquet").sort_values("lead_id")["top_reasons"].tolist()
+    assert partition(sink, EARLIER).sort_values("lead_id")["top_reasons"].tolist() == german  # worded alike
+    assert sum("Tag" in reasons for reasons in german) > len(german) / 2  # and in German
     rerun = invoke("score", "--config", config, "--as-of", AS_OF, "--out", str(sink),
                    "--engine", "spark")
     assert rerun["scored"] == on_spark["scored"]

@@ -305,11 +305,26 @@ def models_rollback(config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = Fals
     _run(lambda: jobs.models_rollback(cfg), json_out)
 
 
+class _NoForeignTracebacks(logging.Filter):
+    """Keep a library's log message but drop the traceback it attaches.
+
+    MLflow logs a caught database error with its whole traceback before leadml handles the error
+    and says what happened in one line; the nightly job's log should read as those lines.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("leadml"):
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     for noisy in ("mlflow", "alembic", "urllib3", "git", "py4j"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers + logging.getLogger("mlflow").handlers:  # mlflow does not propagate
+        handler.addFilter(_NoForeignTracebacks())
     app()
 
 

@@ -260,7 +260,7 @@ def score(config: Config, data: str, as_of: str | None, out: str, model_ref: str
                              "as the sink, --out postgresql://...")
         from leadml.spark.jobs import score as spark_score
 
-        return spark_score(config, data, resolve_as_of(as_of), out, model_ref)
+        return spark_score(config, data, resolve_as_of(as_of), out, model_ref, lang)
     with exclusive(Path(out)):
         return _score(config, data, as_of, out, model_ref, write_back, lang)
 

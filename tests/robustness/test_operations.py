@@ -129,7 +129,7 @@ def test_a_read_only_output_folder_is_a_clear_error(workspace: Workspace, base_t
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "Permission denied" in result.stderr and str(readonly) in result.stderr
-    assert "Traceback" not in result.stderr and list(readonly.iterdir()) == []
+    assert "Traceback" not in result.stderr, result.stderr and list(readonly.iterdir()) == []
 
 
 @pytest.mark.parametrize("workspace", ["duckdb"], indirect=True)
@@ -147,6 +147,6 @@ def test_a_full_output_folder_is_a_clear_error(workspace: Workspace, base_tables
     assert result.returncode == 1, result.stderr[-2000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("leadml: error:")]
     assert len(errors) == 1 and ("File too large" in errors[0] or "full" in errors[0]), result.stderr[-2000:]
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
     assert workspace.out.read_bytes() == before
     assert not [p.name for p in workspace.folder.iterdir() if ".tmp." in p.name]

@@ -22,6 +22,7 @@ from leadml.config import Config
 from leadml.dataset import Snapshot, check_label_windows
 from leadml.export import matrix_schema
 from leadml.features import feature_catalog
+from leadml.i18n import check_language, combined_reasons, localise
 from leadml.sources import is_postgres, redact_location
 from leadml.spark.buckets import ROWS, bucket_count, cogrouped, spark_schema
 from leadml.spark.lake import check_source, fingerprint, read_previous, read_tables, write_partition
@@ -104,9 +105,11 @@ def snapshot(config: Config, data: str, cutoffs: Sequence[pd.Timestamp], known_a
     return Snapshot(collected[names[:2]], collected[names[2:-1]], collected["label"]), digest
 
 
-def score(config: Config, data: str, as_of: pd.Timestamp, out: str, model_ref: str | None) -> dict[str, Any]:
+def score(config: Config, data: str, as_of: pd.Timestamp, out: str, model_ref: str | None,
+          lang: str | None = None) -> dict[str, Any]:
     """Score the population at ``as_of`` with the registered model into the ``as_of`` partition of ``out``.
 
+    Reasons are worded in ``lang`` (default ``export.lang``), exactly as the local engine words them.
     Rejects go to ``<out>_rejects`` (Parquet) or ``<scores_table>_rejects`` (PostgreSQL). The driver
     resolves the model in the registry and ships its checksummed files to the workers with the task,
     so executors need leadml installed but no access to the MLflow server.
@@ -116,6 +119,7 @@ def score(config: Config, data: str, as_of: pd.Timestamp, out: str, model_ref: s
     from leadml.spark.work import SCORE_SCHEMA, score_bucket
 
     started = time.perf_counter()
+    lang = check_language(lang or config.export.lang)
     model, version = resolve_model(model_ref, config.tracking, Path(config.models_dir))
     spark, tables, buckets = _start(config, data)
     counts = _counts(spark)
@@ -123,8 +127,9 @@ def score(config: Config, data: str, as_of: pd.Timestamp, out: str, model_ref: s
     previous = read_previous(spark, out, config.spark.scores_table, as_of)
     rows = cogrouped(tables, buckets, previous).applyInArrow(
         partial(score_bucket, model=model, version=version, as_of=as_of, scored_at=scored_at,
-                catalog=feature_catalog(config.features), settings=config.features,
-                reasons=config.export.top_reasons, explainer=config.export.explainer, grades=config.grades,
+                catalog=localise(feature_catalog(config.features), lang), combined=combined_reasons(lang),
+                settings=config.features, reasons=config.export.top_reasons, explainer=config.export.explainer,
+                grades=config.grades,
                 counts=counts), spark_schema(SCORE_SCHEMA)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         with worker_errors():

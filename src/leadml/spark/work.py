@@ -16,6 +16,7 @@ from pyspark.accumulators import Accumulator, AccumulatorParam
 from leadml.clean import clean_tables
 from leadml.config import FeaturesConfig
 from leadml.dataset import chunk_snapshot
+from leadml.explain import Combined
 from leadml.features import Feature
 from leadml.model import LeadModel
 from leadml.scoring import EXPLAIN_COLUMNS, EXPORT_COLUMNS, finalise, population_matrix, score_chunks
@@ -71,15 +72,16 @@ def snapshot_bucket(history: pa.Table, activities: pa.Table, *, cutoffs: Sequenc
 
 
 def score_bucket(history: pa.Table, activities: pa.Table, *, model: LeadModel, version: str, as_of: pd.Timestamp,
-                 scored_at: pd.Timestamp, catalog: Sequence[Feature], settings: FeaturesConfig, reasons: int,
-                 explainer: str, grades: dict[str, float], counts: Accumulator) -> pa.Table:
+                 scored_at: pd.Timestamp, catalog: Sequence[Feature], combined: Sequence[Combined],
+                 settings: FeaturesConfig, reasons: int, explainer: str, grades: dict[str, float],
+                 counts: Accumulator) -> pa.Table:
     """Return the bucket's scored leads (rank within the bucket only) and its rejects, one frame.
 
     ``record`` says which a row is: ``scored`` rows carry the export's columns, ``rejected`` rows
     the lead id and the reason. The driver ranks the scored rows across all buckets.
     """
     raw, previous = unpack(history, activities)
-    result = score_chunks([raw], model, as_of, catalog, settings, reasons, explainer)
+    result = score_chunks([raw], model, as_of, catalog, settings, reasons, explainer, combined)
     counts.add(result.report.counts)
     parts: list[pd.DataFrame] = []
     if len(result.scored):
