@@ -9,32 +9,19 @@ Targets (issue 3): leadml within 3x the reference's wall time, and under 4 GiB a
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import platform
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import RESULTS, ROOT, generated_database, meta, publish, run_json  # noqa: E402
+
 REFERENCE = ROOT.parent / "shared" / "bench" / "reference_features.py"
 CUTOFFS = "2026-04-01,2026-05-01,2026-06-01,2026-07-01,2026-08-01,2026-09-01"
 
 
-def run_json(command: list[str]) -> dict:
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if result.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def bench(leads: int, work: Path) -> dict:
-    tag = hashlib.sha256((ROOT / "src" / "leadml" / "generate.py").read_bytes()).hexdigest()[:8]
-    db = work / f"leads_{leads}_{tag}.duckdb"  # a changed generator makes new data
-    if not db.exists():
-        run_json([str(Path(sys.executable).with_name("leadml")), "generate", "--leads", str(leads), "--seed", "1",
-                  "--out", str(db), "--json"])
+    db = generated_database(work, leads, seed=1)
     reference = run_json([sys.executable, str(REFERENCE), "--data", str(db), "--cutoffs", CUTOFFS,
                           "--threads", "2", "--out", str(work / f"reference_{leads}.parquet")])
     ours = run_json([sys.executable, str(ROOT / "benchmarks" / "run_features.py"), "--data", str(db),
@@ -45,8 +32,8 @@ def bench(leads: int, work: Path) -> dict:
             "target_time_ratio": 3.0, "target_peak_rss_mb": 4096}
 
 
-def markdown(results: list[dict], meta: dict) -> str:
-    lines = ["# Feature benchmark", "", f"Measured {meta['date']} on {meta['machine']} with `make bench-features`.",
+def markdown(results: list[dict], about: dict) -> str:
+    lines = ["# Feature benchmark", "", f"Measured {about['date']} on {about['machine']} with `make bench-features`.",
              f"Cutoffs: {', '.join(results[0]['cutoffs'])} (horizon 30 days). Both sides write Parquet.", "",
              "| leads | activities | rows (reference / leadml) | reference s | reference MB | leadml s | leadml MB "
              "| leadml columns | activities/s | time ratio (target ≤ 3) |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -72,20 +59,15 @@ def main() -> None:
     args = parser.parse_args()
     if not REFERENCE.exists():
         raise SystemExit(f"the reference {REFERENCE} is missing: the benchmark needs ../shared")
-    out = ROOT / "benchmarks" / "results"
     if args.render_only:
-        saved = json.loads((out / "features.json").read_text())
-        (out / "features.md").write_text(markdown(saved["results"], saved["meta"]))
+        saved = json.loads((RESULTS / "features.json").read_text())
+        publish("features", saved, markdown(saved["results"], saved["meta"]))
         return
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     results = [bench(int(n), work) for n in args.leads.split(",")]
-    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {platform.python_version()}, "
-            f"{subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores"}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "features.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1) + "\n")
-    (out / "features.md").write_text(markdown(results, meta))
-    print(markdown(results, meta))
+    about = meta()
+    publish("features", {"meta": about, "results": results}, markdown(results, about))
 
 
 if __name__ == "__main__":

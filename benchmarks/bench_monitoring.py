@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_score import LEADML, generator_tag, run, setup  # noqa: E402
+from benchmarks.bench_score import run, setup  # noqa: E402
+from benchmarks.common import LEADML, generated_database, meta, publish  # noqa: E402
 
 SCORED_AS_OF, JUDGED_AS_OF = "2026-10-01", "2026-11-01"
 
@@ -34,9 +32,7 @@ def main() -> None:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     config = setup(work, "path")
-    db = work / f"monitor_{args.leads}_{generator_tag()}.duckdb"
-    if not db.exists():
-        run([LEADML, "generate", "--leads", str(args.leads), "--seed", "1", "--out", str(db), "--json"])
+    db = generated_database(work, args.leads, seed=1, stem="monitor")
     scored, score_wall, _ = run([LEADML, "score", "--config", str(config), "--data", str(db), "--as-of",
                                     SCORED_AS_OF, "--out", str(work / "monitored.parquet"), "--write-back", "--json"])
     seconds = json.loads(Path(scored["manifest"]).read_text())["seconds"]
@@ -48,12 +44,9 @@ def main() -> None:
               "monitor_wall_seconds": round(monitor_wall, 1),
               "monitor_over_score": round(monitor_wall / score_wall, 2), "runs_judged": len(judged["runs"]),
               "targets": {"checks_share_of_scoring": 0.05, "monitor_over_score": 1.0}}
-    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, Python {platform.python_version()}, "
-            f"{os.cpu_count()} cores", "leads": args.leads}
-    out = ROOT / "benchmarks" / "results"
-    (out / "monitoring.json").write_text(json.dumps({"meta": meta, "result": result}, indent=1) + "\n")
+    about = meta(leads=args.leads)
     lines = ["# Monitoring benchmark", "",
-             f"Measured {meta['date']} on {meta['machine']} with `make bench-monitoring`; {args.leads:,} generated "
+             f"Measured {about['date']} on {about['machine']} with `make bench-monitoring`; {args.leads:,} generated "
              f"leads, scored as of {SCORED_AS_OF} with write-back, judged as of {JUDGED_AS_OF}.", "",
              "| leads scored | scoring s | drift + freshness checks s | checks ÷ scoring (target ≤ 0.05) "
              "| MLflow monitoring run s | `leadml monitor` s | monitor ÷ score end to end (target ≤ 1) |",
@@ -64,8 +57,7 @@ def main() -> None:
              "Scoring is the manifest's `seconds.scoring` (reading, cleaning, features, predict, reasons, grades);",
              "the checks are counted inside it. `leadml monitor` reads the history table and every chunk's",
              "opportunities, and logs one MLflow run."]
-    (out / "monitoring.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    publish("monitoring", {"meta": about, "result": result}, "\n".join(lines))
 
 
 if __name__ == "__main__":

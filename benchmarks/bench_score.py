@@ -10,53 +10,32 @@ end to end within 10x of feature build plus raw predict. Results go to benchmark
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
-import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import LEADML, ROOT, generated_database, local_config, meta, publish, run_json  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-LEADML = str(Path(sys.executable).with_name("leadml"))
 AS_OF = "2026-11-01"
 
 
 def run(command: list[str], env: dict | None = None) -> tuple[dict, float, float]:
     """Run a command; return its last JSON line, wall seconds and the peak RSS (MB) of children so far."""
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
-    if result.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{result.stderr[-3000:]}")
+    result = run_json(command, env)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return json.loads(result.stdout.strip().splitlines()[-1]), seconds, peak
-
-
-def generator_tag() -> str:
-    return hashlib.sha256((ROOT / "src" / "leadml" / "generate.py").read_bytes()).hexdigest()[:8]
+    return result, seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def setup(work: Path, explainer: str) -> Path:
     """Write a config whose stores live in ``work`` and train a model on a 20,000-lead database."""
-    config = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
-    config["tracking"] = {**config["tracking"], "uri": f"sqlite:///{work / 'mlflow.db'}",
-                          "artifact_root": str(work / "mlartifacts")}
-    config["models_dir"] = str(work / "models")
-    config["export"]["explainer"] = explainer
-    path = work / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    train_db = work / f"train_{generator_tag()}.duckdb"
-    if not train_db.exists():
-        run([LEADML, "generate", "--leads", "20000", "--seed", "3", "--out", str(train_db), "--json"])
+    path = local_config(work, export={"explainer": explainer})
+    train_db = generated_database(work, 20_000, seed=3, stem="train")
     if not (work / "models").exists():
-        run([LEADML, "train", "--config", str(path), "--data", str(train_db), "--as-of", AS_OF, "--json"])
+        run_json([LEADML, "train", "--config", str(path), "--data", str(train_db), "--as-of", AS_OF, "--json"])
     return path
 
 
@@ -86,9 +65,7 @@ def main() -> None:
     model_dir = str(next((work / "models").iterdir()))
     results = []
 
-    db = work / f"leads_{args.duckdb_leads}_{generator_tag()}.duckdb"
-    if not db.exists():
-        run([LEADML, "generate", "--leads", str(args.duckdb_leads), "--seed", "1", "--out", str(db), "--json"])
+    db = generated_database(work, args.duckdb_leads, seed=1)
     results.append(bench(f"duckdb_{args.duckdb_leads}", str(db), config, model_dir, work))
 
     if args.postgres_leads:
@@ -103,11 +80,8 @@ def main() -> None:
         finally:
             server.stop()
 
-    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, Python {platform.python_version()}, "
-            f"{os.cpu_count()} cores", "explainer": args.explainer, "as_of": AS_OF}
-    out = ROOT / "benchmarks" / "results"
-    (out / "score.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1) + "\n")
-    lines = ["# Scoring benchmark", "", f"Measured {meta['date']} on {meta['machine']} with `make bench-score`; "
+    about = meta(explainer=args.explainer, as_of=AS_OF)
+    lines = ["# Scoring benchmark", "", f"Measured {about['date']} on {about['machine']} with `make bench-score`; "
              f"reasons by the `{args.explainer}` explainer; as of {AS_OF}.", "",
              "| source | leads scored | end to end s | leads/s | peak MB | features s | raw predict s "
              "| predict rows/s | TreeSHAP rows/s | end to end ÷ (features + predict) (target ≤ 10) |",
@@ -121,8 +95,7 @@ def main() -> None:
     lines += ["", "End to end is the `leadml score` command as a child process: reading, cleaning, features, predict,",
               "calibration, reasons for every lead, ranking, and the atomic Parquet, rejects and manifest writes.",
               "Peak memory is the largest RSS of any child process of the benchmark up to that run."]
-    (out / "score.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    publish("score", {"meta": about, "results": results}, "\n".join(lines))
 
 
 if __name__ == "__main__":

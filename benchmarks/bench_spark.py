@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -26,10 +25,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.bench_score import AS_OF, LEADML, generator_tag, setup  # noqa: E402
+from benchmarks.bench_score import AS_OF, setup  # noqa: E402
+from benchmarks.common import LEADML, RESULTS, generated_database, generator_tag, meta, publish  # noqa: E402
 
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
-RESULTS = ROOT / "benchmarks" / "results" / "spark.json"
 
 
 def _tree(root: int) -> dict[int, tuple[str, float]]:
@@ -96,8 +95,7 @@ def lake(work: Path, leads: int) -> Path:
     cached = ROOT / "benchmarks" / ".data" / "score" / db.name
     if not db.exists() and cached.exists():
         shutil.copy(cached, db)  # the scoring benchmark's database: the same 1M leads
-    if not db.exists():
-        run([LEADML, "generate", "--leads", str(leads), "--seed", "1", "--out", str(db), "--json"])
+    db = generated_database(work, leads, seed=1)
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -142,7 +140,8 @@ def main() -> None:
     base = setup(work, "path")
     model = str(next((work / "models").iterdir()))
     two, one = config_for(base, work, "local[2]"), config_for(base, work, "local[1]")
-    results = json.loads(RESULTS.read_text())["results"] if args.keep and RESULTS.exists() else []
+    saved = RESULTS / "spark.json"
+    results = json.loads(saved.read_text())["results"] if args.keep and saved.exists() else []
     for leads in sorted(args.leads):
         data = lake(work, leads)
         runs = [("spark2", two, "spark"), ("local", base, "local")]
@@ -157,15 +156,12 @@ def main() -> None:
 
 
 def report(results: list[dict]) -> None:
-    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, Python {platform.python_version()}, "
-            f"{os.cpu_count()} cores", "explainer": "path", "as_of": AS_OF, "source": "Parquet lake (same files)",
-            "spark": "local mode, driver memory 2g, 2 shuffle partitions, chunk_size 50,000 leads per bucket"}
-    out = RESULTS.parent
-    RESULTS.write_text(json.dumps({"meta": meta, "results": results}, indent=1) + "\n")
+    about = meta(explainer="path", as_of=AS_OF, source="Parquet lake (same files)",
+                 spark="local mode, driver memory 2g, 2 shuffle partitions, chunk_size 50,000 leads per bucket")
     lines = ["# Spark engine benchmark", "",
-             f"Measured {meta['date']} on {meta['machine']} with `make bench-spark`: `leadml score` as of {AS_OF} "
+             f"Measured {about['date']} on {about['machine']} with `make bench-spark`: `leadml score` as of {AS_OF} "
              "from the same Parquet lake, reasons by the `path` explainer, the same model folder. "
-             f"Spark: {meta['spark']}.", "",
+             f"Spark: {about['spark']}.", "",
              "| run | engine | leads scored | wall s | leads/s | peak MB driver (Python) | peak MB JVM | "
              "peak MB one Python worker | peak MB all processes | load average before |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -178,7 +174,7 @@ def report(results: list[dict]) -> None:
               "engine the driver is the whole job; for Spark in local mode the JVM is the driver and the executors "
               "at once, and the Python workers run the pandas pipeline one bucket at a time. The machine's "
               "2 cores are shared with other jobs: the load average before each run says how busy it was."]
-    (out / "spark.md").write_text("\n".join(lines) + "\n")
+    publish("spark", {"meta": about, "results": results}, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -7,20 +7,14 @@ champion comparison, MLflow logging and registry) and the peak memory, in benchm
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import os
-import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import LEADML, ROOT, generated_database, local_config, meta, publish, run_json  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-LEADML = str(Path(sys.executable).with_name("leadml"))
 WHAT_HELPS = {
     "features": "fewer cutoffs or windows, or more cores: the feature build is vectorised per chunk",
     "booster_fit": "a higher learning rate (fewer rounds), max_bin 63, or more threads",
@@ -37,35 +31,21 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    tag = hashlib.sha256((ROOT / "src" / "leadml" / "generate.py").read_bytes()).hexdigest()[:8]
-    db = work / f"leads_{args.leads}_{tag}.duckdb"
-    if not db.exists():
-        subprocess.run([LEADML, "generate", "--leads", str(args.leads), "--seed", "5", "--out", str(db)],
-                       check=True, capture_output=True)
-    config = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
-    config["tracking"] = {**config["tracking"], "uri": f"sqlite:///{work / 'mlflow.db'}",
-                          "artifact_root": str(work / "mlartifacts")}
-    config["models_dir"] = str(work / "models")
-    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    db = generated_database(work, args.leads, seed=5)
+    config = local_config(work)
     started = time.perf_counter()
-    result = subprocess.run([LEADML, "train", "--config", str(work / "config.yaml"), "--data", str(db),
-                             "--as-of", "2026-11-01", "--json"], capture_output=True, text=True, cwd=ROOT)
-    if result.returncode != 0:
-        raise SystemExit(result.stderr[-3000:])
+    trained = run_json([LEADML, "train", "--config", str(config), "--data", str(db), "--as-of", "2026-11-01", "--json"])
     wall = time.perf_counter() - started
-    trained = json.loads(result.stdout.strip().splitlines()[-1])
     stages = {k.removeprefix("seconds_"): v for k, v in trained.items() if k.startswith("seconds_")}
     dominant = max(stages, key=stages.get)
     summary = {
-        "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "leads": args.leads, "train_rows": trained["train_rows"], "validation_rows": trained["validation_rows"],
+        **meta(), "leads": args.leads, "train_rows": trained["train_rows"],
+        "validation_rows": trained["validation_rows"],
         "wall_seconds": round(wall, 1), "stages_seconds": stages,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
         "dominant_stage": dominant, "what_would_help": WHAT_HELPS.get(dominant, ""),
         "roc_auc": trained["roc_auc"], "pr_auc": trained["pr_auc"], "best_iteration": trained["best_iteration"],
     }
-    out = ROOT / "benchmarks" / "results"
-    (out / "train.json").write_text(json.dumps(summary, indent=1) + "\n")
     lines = ["# Training benchmark", "",
              f"Measured {summary['date']} on {summary['machine']} with `make bench-train`: `leadml train` on "
              f"{args.leads:,} generated leads, 12 monthly training cutoffs ({int(summary['train_rows']):,} rows), "
@@ -75,8 +55,7 @@ def main() -> None:
               f"Peak memory {summary['peak_rss_mb']} MB. Held-out ROC AUC {summary['roc_auc']:.3f}, PR AUC "
               f"{summary['pr_auc']:.3f}, {int(summary['best_iteration'])} boosting rounds.", "",
               f"The dominant stage is **{dominant}**; what would make it faster: {summary['what_would_help']}."]
-    (out / "train.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    publish("train", summary, "\n".join(lines))
 
 
 if __name__ == "__main__":
