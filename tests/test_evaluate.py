@@ -1,8 +1,10 @@
 """The paired bootstrap interval of a margin between two scorers on the same rows."""
 
 import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
 
-from leadml.evaluate import margin_interval
+from leadml.evaluate import RankedScores, margin_interval
 
 
 def test_a_clearly_better_scorer_has_an_interval_above_zero() -> None:
@@ -24,3 +26,15 @@ def test_two_equal_scorers_on_few_positives_cannot_be_told_apart() -> None:
     low, high = margin_interval(y, first, second, "roc_auc", resamples=300)
     assert low < 0 < high
     assert margin_interval(y, first, first, "roc_auc", resamples=50) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_ranked_scores_equal_sklearn_on_a_resample_with_ties(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    y = (rng.random(2000) < 0.05).astype(int)
+    score = np.round(y * 0.3 + rng.random(len(y)), 1)  # one decimal: many ties
+    rows = rng.integers(0, len(y), len(y))
+    counts = np.bincount(rows, minlength=len(y))
+    roc, ap = RankedScores(y, score).scores(counts)
+    assert roc == pytest.approx(roc_auc_score(y[rows], score[rows]), abs=1e-12)
+    assert ap == pytest.approx(average_precision_score(y[rows], score[rows]), abs=1e-12)
