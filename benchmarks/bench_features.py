@@ -8,13 +8,12 @@ Targets (issue 3): leadml within 3x the reference's wall time, and under 4 GiB a
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import RESULTS, ROOT, generated_database, meta, publish, run_json  # noqa: E402
+from benchmarks.common import RESULTS, ROOT, arguments, generated_database, meta, publish, run_json  # noqa: E402
 
 REFERENCE = ROOT.parent / "shared" / "bench" / "reference_features.py"
 CUTOFFS = "2026-04-01,2026-05-01,2026-06-01,2026-07-01,2026-08-01,2026-09-01"
@@ -52,19 +51,15 @@ def markdown(results: list[dict], about: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--render-only", action="store_true", help="rewrite the Markdown from the JSON")
-    parser.add_argument("--leads", default="100000,1000000")
-    parser.add_argument("--work", default=str(ROOT / "benchmarks" / ".data"))
-    args = parser.parse_args()
+    args, work = arguments(__doc__, "", {
+        "--render-only": {"action": "store_true", "help": "rewrite the Markdown from the JSON"},
+        "--leads": {"default": "100000,1000000"}})
     if not REFERENCE.exists():
         raise SystemExit(f"the reference {REFERENCE} is missing: the benchmark needs ../shared")
     if args.render_only:
         saved = json.loads((RESULTS / "features.json").read_text())
         publish("features", saved, markdown(saved["results"], saved["meta"]))
         return
-    work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
     results = [bench(int(n), work) for n in args.leads.split(",")]
     about = meta()
     publish("features", {"meta": about, "results": results}, markdown(results, about))

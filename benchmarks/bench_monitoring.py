@@ -10,7 +10,6 @@ Results go to benchmarks/results/monitoring.{json,md}.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -19,18 +18,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_score import run, setup  # noqa: E402
-from benchmarks.common import LEADML, generated_database, meta, publish  # noqa: E402
+from benchmarks.common import LEADML, arguments, generated_database, meta, publish  # noqa: E402
 
 SCORED_AS_OF, JUDGED_AS_OF = "2026-10-01", "2026-11-01"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--leads", type=int, default=100_000)
-    parser.add_argument("--work", default=str(ROOT / "benchmarks" / ".data" / "score"))
-    args = parser.parse_args()
-    work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
+    args, work = arguments(__doc__, "score", {"--leads": {"type": int, "default": 100_000}})
     config = setup(work, "path")
     db = generated_database(work, args.leads, seed=1, stem="monitor")
     scored, score_wall, _ = run([LEADML, "score", "--config", str(config), "--data", str(db), "--as-of",

@@ -9,7 +9,6 @@ end to end within 10x of feature build plus raw predict. Results go to benchmark
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import sys
@@ -17,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import LEADML, ROOT, generated_database, local_config, meta, publish, run_json  # noqa: E402
+from benchmarks.common import LEADML, ROOT, arguments, generated_database, local_config, meta, publish, run_json  # noqa: E402
 
 AS_OF = "2026-11-01"
 
@@ -53,14 +52,9 @@ def bench(name: str, data: str, config: Path, model_dir: str, work: Path, env: d
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--duckdb-leads", type=int, default=1_000_000)
-    parser.add_argument("--postgres-leads", type=int, default=100_000)
-    parser.add_argument("--explainer", default="path", choices=["path", "treeshap"])
-    parser.add_argument("--work", default=str(ROOT / "benchmarks" / ".data" / "score"))
-    args = parser.parse_args()
-    work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
+    args, work = arguments(__doc__, "score", {"--duckdb-leads": {"type": int, "default": 1_000_000},
+                                              "--postgres-leads": {"type": int, "default": 100_000},
+                                              "--explainer": {"default": "path", "choices": ["path", "treeshap"]}})
     config = setup(work, args.explainer)
     model_dir = str(next((work / "models").iterdir()))
     results = []

@@ -10,7 +10,6 @@ beside local[2] shows what a second executor core buys. Results go to benchmarks
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -26,7 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.bench_score import AS_OF, setup  # noqa: E402
-from benchmarks.common import LEADML, RESULTS, generated_database, generator_tag, meta, publish  # noqa: E402
+from benchmarks.common import LEADML, RESULTS, arguments, generated_database, generator_tag, meta, publish  # noqa: E402
 
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
 
@@ -130,13 +129,9 @@ def bench(name: str, data: Path, config: Path, model: str, work: Path, engine: s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--leads", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--work", default=str(ROOT / "benchmarks" / ".data" / "spark"))
-    parser.add_argument("--keep", action="store_true", help="keep the earlier results of runs not repeated now")
-    args = parser.parse_args()
-    work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
+    args, work = arguments(__doc__, "spark", {
+        "--leads": {"type": int, "nargs": "+", "default": [100_000, 1_000_000]},
+        "--keep": {"action": "store_true", "help": "keep the earlier results of runs not repeated now"}})
     base = setup(work, "path")
     model = str(next((work / "models").iterdir()))
     two, one = config_for(base, work, "local[2]"), config_for(base, work, "local[1]")

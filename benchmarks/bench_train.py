@@ -6,14 +6,13 @@ champion comparison, MLflow logging and registry) and the peak memory, in benchm
 
 from __future__ import annotations
 
-import argparse
 import resource
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import LEADML, ROOT, generated_database, local_config, meta, publish, run_json  # noqa: E402
+from benchmarks.common import LEADML, arguments, generated_database, local_config, meta, publish, run_json  # noqa: E402
 
 WHAT_HELPS = {
     "features": "fewer cutoffs or windows, or more cores: the feature build is vectorised per chunk",
@@ -25,12 +24,7 @@ WHAT_HELPS = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--leads", type=int, default=100_000)
-    parser.add_argument("--work", default=str(ROOT / "benchmarks" / ".data" / "train"))
-    args = parser.parse_args()
-    work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
+    args, work = arguments(__doc__, "train", {"--leads": {"type": int, "default": 100_000}})
     db = generated_database(work, args.leads, seed=5)
     config = local_config(work)
     started = time.perf_counter()

@@ -6,6 +6,7 @@ Databases are cached per generator version: a changed ``generate.py`` makes new 
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -21,6 +22,19 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 LEADML = str(Path(sys.executable).with_name("leadml"))
 RESULTS = ROOT / "benchmarks" / "results"
+
+
+def arguments(description: str, work: str, options: dict[str, dict[str, Any]]) -> tuple[argparse.Namespace, Path]:
+    """Parse ``--work`` (default ``benchmarks/.data/<work>``) and ``options`` (flag: add_argument keywords);
+    return them with the work folder, created."""
+    parser = argparse.ArgumentParser(description=description)
+    for flag, keywords in options.items():
+        parser.add_argument(flag, **keywords)
+    parser.add_argument("--work", default=str(ROOT / "benchmarks" / ".data" / work))
+    args = parser.parse_args()
+    folder = Path(args.work)
+    folder.mkdir(parents=True, exist_ok=True)
+    return args, folder
 
 
 def run_json(command: list[str], env: dict | None = None) -> dict:
