@@ -202,14 +202,19 @@ def jdbc_jar() -> None:
 def test_postgres_source_and_sink_over_jdbc(world: Path, tmp_path: Path, postgres_server, pg_env, jdbc_jar) -> None:
     url = postgres_server.create_database("spark_lake")
     write_database(generate_chunks(GenerateSpec(leads=1500, seed=5, end=END, chunk_size=1500)), url)
+    import psycopg
+
+    from tests.pgserver import PASSWORD
+
+    with psycopg.connect(url, password=PASSWORD) as con:  # id-less rows: both engines must count them
+        con.execute("INSERT INTO leads (lead_id, created_at) VALUES (NULL, '2026-01-05'), ('  ', '2026-01-06')")
     config = str(world / "config.yaml")
     local = invoke("features", "--config", config, "--data", url, "--as-of", AS_OF,
                    "--out", str(tmp_path / "local.parquet"))
     first = invoke("features", "--config", config, "--data", url, "--as-of", AS_OF, "--out", url, "--engine", "spark")
     assert first["rows"] == local["rows"] > 1000 and "s3cret" not in json.dumps(first)
-    import psycopg
-
-    from tests.pgserver import PASSWORD
+    assert first["data_quality"] == local["data_quality"]
+    assert first["data_quality"]["leads: rows without lead_id"] == 2
 
     with psycopg.connect(url, password=PASSWORD) as con:
         got = pd.DataFrame(con.execute("SELECT * FROM lead_features").fetchall(),

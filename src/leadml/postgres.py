@@ -39,6 +39,10 @@ def safe_url(url: str) -> str:
     return f"postgresql://{user}@{host}:{port or 5432}/{db}"
 
 
+# A lead's bucket hash: the stripped text id, an absent id as '' (so id-less rows land in a bucket and
+# reach the rejects). The Spark engine's JDBC reads split the tables by the same expression.
+LEAD_HASH = "hashtext(coalesce(regexp_replace(lead_id::text, '^\\s+|\\s+$', '', 'g'), ''))::bigint + 2147483648"
+
 class PostgresSource:
     """An open PostgreSQL lead database; the same interface as ``sources.Source``."""
 
@@ -105,8 +109,7 @@ class PostgresSource:
     def read_bucket(self, bucket: int, buckets: int) -> LeadTables:
         frames = {}
         for table in TABLES:
-            query = sql.SQL("SELECT {} FROM {} WHERE mod(hashtext(coalesce(regexp_replace(lead_id::text, "
-                            "'^\\s+|\\s+$', '', 'g'), ''))::bigint + 2147483648, %s) = %s").format(
+            query = sql.SQL("SELECT {} FROM {} WHERE mod(" + LEAD_HASH + ", %s) = %s").format(
                 self._select(table), sql.Identifier(table))
             with self._con.cursor() as cursor:
                 cursor.execute(query, [buckets, bucket])

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from leadml.clean import DataError
+from leadml.postgres import LEAD_HASH
 from leadml.sources import is_postgres, redact_location
 from leadml.tables import COLUMNS, NUMERIC_COLUMNS, REQUIRED
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 AS_OF = "as_of"
-PG_BUCKET = "mod(hashtext(regexp_replace(lead_id::text, '^\\s+|\\s+$', '', 'g'))::bigint + 2147483648, {n}) = {i}"
 
 
 def jdbc(url: str) -> tuple[str, dict[str, str]]:
@@ -78,7 +78,7 @@ def _jdbc_table(spark: SparkSession, url: str, table: str) -> DataFrame:
 
     address, properties = jdbc(url)
     partitions = max(1, spark.sparkContext.defaultParallelism)
-    predicates = [PG_BUCKET.format(n=partitions, i=i) for i in range(partitions)]
+    predicates = [f"mod({LEAD_HASH}, {partitions}) = {i}" for i in range(partitions)]
     try:
         return spark.read.option("fetchsize", "10000").jdbc(address, f'"{table}"', predicates=predicates,
                                                              properties=properties)
