@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from leadml.evaluate import RankedScores, margin_interval
+from leadml.evaluate import RankedScores, margin_intervals
 
 
 def test_a_clearly_better_scorer_has_an_interval_above_zero() -> None:
@@ -12,9 +12,10 @@ def test_a_clearly_better_scorer_has_an_interval_above_zero() -> None:
     y = rng.random(4000) < 0.05
     good = y + rng.normal(0, 0.5, len(y))
     poor = y + rng.normal(0, 3.0, len(y))
-    low, high = margin_interval(y, good, poor, "roc_auc", resamples=200)
+    intervals = margin_intervals(y, good, {"poor": poor}, resamples=200)
+    low, high = intervals[("poor", "roc_auc")]
     assert 0 < low < high
-    low_pr, high_pr = margin_interval(y, good, poor, "pr_auc", resamples=200)
+    low_pr, high_pr = intervals[("poor", "pr_auc")]
     assert 0 < low_pr < high_pr
 
 
@@ -23,9 +24,9 @@ def test_two_equal_scorers_on_few_positives_cannot_be_told_apart() -> None:
     y = rng.random(3000) < 0.01
     signal = y * 1.0
     first, second = signal + rng.normal(0, 1, len(y)), signal + rng.normal(0, 1, len(y))
-    low, high = margin_interval(y, first, second, "roc_auc", resamples=300)
+    low, high = margin_intervals(y, first, {"second": second}, resamples=300)[("second", "roc_auc")]
     assert low < 0 < high
-    assert margin_interval(y, first, first, "roc_auc", resamples=50) == (0.0, 0.0)
+    assert margin_intervals(y, first, {"itself": first}, resamples=50)[("itself", "roc_auc")] == (0.0, 0.0)
 
 
 @pytest.mark.parametrize("seed", [3, 4, 5])

@@ -103,28 +103,32 @@ class RankedScores:
         return roc, float(np.sum(np.diff(tpr) * precision))
 
 
-def margin_interval(y: np.ndarray, model: np.ndarray, baseline: np.ndarray, metric: str = "roc_auc",
-                    resamples: int = 500, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """Percentile interval of ``metric(model) - metric(baseline)`` over paired bootstrap resamples.
+def margin_intervals(y: np.ndarray, model: np.ndarray, baselines: dict[str, np.ndarray], resamples: int = 500,
+                     seed: int = 0, level: float = 0.95) -> dict[tuple[str, str], tuple[float, float]]:
+    """Percentile intervals of ``metric(model) - metric(baseline)`` over paired bootstrap resamples, for
+    every baseline and for ROC AUC and PR AUC, keyed ``(baseline, metric)``.
 
-    Both scorers are measured on the same resampled leads, so the interval reflects how much the margin
+    Every scorer is measured on the same resampled leads, so an interval reflects how much the margin
     depends on which few conversions happen to be in the test set: an interval that contains 0 means the
-    test set cannot tell the two apart.
+    test set cannot tell the two apart. One pass draws the resamples and scores each scorer once per resample.
     """
-    which = {"roc_auc": 0, "pr_auc": 1}[metric]
-    y, model, baseline = np.asarray(y), np.asarray(model), np.asarray(baseline)
-    ours, theirs = RankedScores(y, model), RankedScores(y, baseline)
+    y = np.asarray(y)
+    ours = RankedScores(y, model)
+    theirs = {name: RankedScores(y, scores) for name, scores in baselines.items()}
     rng = np.random.default_rng(seed)
-    margins = []
+    margins: dict[tuple[str, str], list[float]] = {(name, m): [] for name in baselines for m in ("roc_auc", "pr_auc")}
     for _ in range(resamples):
         rows = rng.integers(0, len(y), len(y))
         if 0 < y[rows].sum() < len(rows):
             counts = np.bincount(rows, minlength=len(y))
-            margins.append(ours.scores(counts)[which] - theirs.scores(counts)[which])
-    if not margins:
-        return float("nan"), float("nan")
-    low, high = np.percentile(margins, [50 * (1 - level), 50 * (1 + level)])
-    return float(low), float(high)
+            roc, pr = ours.scores(counts)
+            for name, ranked in theirs.items():
+                their_roc, their_pr = ranked.scores(counts)
+                margins[(name, "roc_auc")].append(roc - their_roc)
+                margins[(name, "pr_auc")].append(pr - their_pr)
+    tails = [50 * (1 - level), 50 * (1 + level)]
+    return {key: tuple(float(v) for v in np.percentile(values, tails)) if values else (float("nan"), float("nan"))
+            for key, values in margins.items()}
 
 
 def grade_of(probability: np.ndarray, grades: dict[str, float]) -> np.ndarray:

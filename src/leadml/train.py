@@ -25,7 +25,7 @@ from leadml.evaluate import (
     classification_metrics,
     grade_table,
     lift_table,
-    margin_interval,
+    margin_intervals,
     reliability_table,
     slice_metrics,
 )
@@ -193,12 +193,11 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
     metrics |= classification_metrics(y_test, uncalibrated, prefix="uncalibrated_")
     for name in ("logistic", "points", "constant"):
         metrics |= classification_metrics(y_test, probabilities[name], prefix=f"{name}_", capacity=capacity)
-    for name in ("logistic", "points"):
-        for metric in ("roc_auc", "pr_auc"):
-            metrics[f"margin_{metric}_vs_{name}"] = metrics[metric] - metrics[f"{name}_{metric}"]
-            low, high = margin_interval(y_test, probabilities["model"], probabilities[name], metric,
-                                        seed=config.training.seed)
-            metrics[f"margin_{metric}_vs_{name}_ci_low"], metrics[f"margin_{metric}_vs_{name}_ci_high"] = low, high
+    baselines = {name: probabilities[name] for name in ("logistic", "points")}
+    intervals = margin_intervals(y_test, probabilities["model"], baselines, seed=config.training.seed)
+    for (name, metric), (low, high) in intervals.items():
+        metrics[f"margin_{metric}_vs_{name}"] = metrics[metric] - metrics[f"{name}_{metric}"]
+        metrics[f"margin_{metric}_vs_{name}_ci_low"], metrics[f"margin_{metric}_vs_{name}_ci_high"] = low, high
     metrics |= {"best_iteration": float(booster.best_iteration), "train_rows": float(len(train.labels)),
                 "train_positives": float(train.labels.sum()), "validation_rows": float(len(valid.labels)),
                 "validation_positives": float(valid.labels.sum()), "calibration_rows": float(len(y_calib)),
