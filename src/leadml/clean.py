@@ -7,6 +7,7 @@ values, or whose creation time is missing, is rejected with its reason instead o
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,10 +75,16 @@ def clean_tables(raw: LeadTables) -> tuple[LeadTables, pd.DataFrame, CleanReport
     return LeadTables(leads=leads, **histories), rejects, report
 
 
+def require_columns(columns: dict[str, Collection[str]]) -> None:
+    """Fail when a table lacks a column the contract requires (sources call it before reading anything)."""
+    for table, present in columns.items():
+        missing = [c for c in REQUIRED[table] if c not in present]
+        if missing:
+            raise DataError(f"table {table}: required column(s) missing: {', '.join(missing)}")
+
+
 def _typed(name: str, frame: pd.DataFrame, report: CleanReport) -> pd.DataFrame:
-    missing = [c for c in REQUIRED[name] if c not in frame.columns]
-    if missing:
-        raise DataError(f"table {name}: required column(s) missing: {', '.join(missing)}")
+    require_columns({name: frame.columns})
     out = pd.DataFrame(index=frame.index)
     for column in COLUMNS[name]:
         values = frame[column] if column in frame.columns else pd.Series(pd.NA, index=frame.index)

@@ -93,7 +93,6 @@ class DriftCounter:
 
     def __init__(self, profile: dict[str, Any]):
         self.profile = profile
-        self.rows = 0
         self.counts = {name: np.zeros(len(f["shares"]), dtype="int64") for name, f in profile["features"].items()}
 
     def add(self, matrix: pd.DataFrame) -> None:
@@ -102,7 +101,6 @@ class DriftCounter:
                 self.counts[name] += category_counts(matrix[name], feature["values"])
             else:
                 self.counts[name] += numeric_counts(matrix[name].astype("float64").to_numpy(), feature["edges"])
-        self.rows += len(matrix)
 
 
 def drift_report(profile: dict[str, Any], counter: DriftCounter, probability: np.ndarray,

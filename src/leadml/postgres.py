@@ -14,8 +14,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from leadml.clean import DataError
-from leadml.sources import require_columns
+from leadml.clean import DataError, require_columns
 from leadml.tables import COLUMNS, TIME_COLUMNS, LeadTables
 
 TABLES = tuple(COLUMNS)

@@ -21,8 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from leadml.clean import DataError
-from leadml.tables import COLUMNS, REQUIRED, LeadTables
+from leadml.clean import DataError, require_columns
+from leadml.tables import COLUMNS, LeadTables
 
 TABLES = tuple(COLUMNS)
 
@@ -35,14 +35,6 @@ def redact_location(location: str) -> str:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def require_columns(columns: dict[str, list[str]]) -> None:
-    """Fail before reading anything when a table lacks a column the contract requires."""
-    for table, present in columns.items():
-        missing = [c for c in REQUIRED[table] if c not in present]
-        if missing:
-            raise DataError(f"table {table}: required column(s) missing: {', '.join(missing)}")
 
 
 def _literal(text: str) -> str:

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 ROWS = "rows written"  # counted beside the cleaning report's counts, and kept out of it
 TAG = "_table"
 BUCKET = "_bucket"
-HISTORY = ("leads", "opportunities", "previous")  # previous: each lead's last earlier score, for trends
 PREVIOUS_COLUMNS = ("lead_id", "score")
 SPARK_TYPES = {pa.string(): "string", pa.large_string(): "string", pa.float64(): "double", pa.int64(): "bigint",
                pa.int8(): "tinyint", pa.timestamp("us", tz="UTC"): "timestamp"}

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from leadml.clean import DataError
+from leadml.clean import DataError, require_columns
 from leadml.postgres import LEAD_HASH
 from leadml.sources import is_postgres, redact_location
-from leadml.tables import COLUMNS, NUMERIC_COLUMNS, REQUIRED
+from leadml.tables import COLUMNS, NUMERIC_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -45,8 +45,7 @@ def jdbc(url: str) -> tuple[str, dict[str, str]]:
 
 
 def read_tables(spark: SparkSession, location: str) -> dict[str, DataFrame]:
-    """Return the three contract tables with only the contract's columns, ids as text."""
-    check_source(location)
+    """Return the three contract tables with only the contract's columns, ids as text (``check_source`` first)."""
     if is_postgres(location):
         frames = {table: _jdbc_table(spark, location, table) for table in COLUMNS}
     else:
@@ -96,9 +95,7 @@ def _contract(table: str, frame: DataFrame) -> DataFrame:
     from pyspark.sql import functions as F
     from pyspark.sql.types import NumericType
 
-    missing = [c for c in REQUIRED[table] if c not in frame.columns]
-    if missing:
-        raise DataError(f"table {table}: required column(s) missing: {', '.join(missing)}")
+    require_columns({table: frame.columns})
     types = {field.name: field.dataType for field in frame.schema.fields}
     columns = []
     for column in (c for c in COLUMNS[table] if c in frame.columns):
