@@ -16,7 +16,7 @@ import pandas as pd
 
 from leadml.config import MonitoringConfig
 from leadml.evaluate import grade_of
-from leadml.model import UNSEEN, FeatureSpec
+from leadml.model import FeatureSpec, to_vocabulary
 
 PROFILE_VERSION = 1
 SHARE_FLOOR = 1e-4  # an empty bin on either side would make PSI infinite
@@ -40,9 +40,7 @@ def numeric_counts(values: np.ndarray, edges: list[float]) -> np.ndarray:
 
 def category_counts(values: pd.Series, vocabulary: list[str]) -> np.ndarray:
     """Count values per vocabulary entry (outside it: ``unknown``, as the model sees them), then missing."""
-    text = values.astype("str")
-    text = text.where(text.isin(vocabulary) | text.isna(), UNSEEN)
-    codes = pd.Categorical(text, categories=vocabulary).codes
+    codes = pd.Categorical(to_vocabulary(values, vocabulary), categories=vocabulary).codes
     return np.append(np.bincount(codes[codes >= 0], minlength=len(vocabulary)), (codes < 0).sum()).astype("int64")
 
 

@@ -115,12 +115,9 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
 def read_export(path: str | os.PathLike[str], columns: tuple[str, ...]) -> pd.DataFrame:
     """Read ``columns`` of an earlier export (``.csv`` or ``.parquet``), undoing formula neutralisation."""
     path = Path(path)
-    if path.suffix == ".csv":
-        frame = pd.read_csv(path, dtype={"lead_id": "str", "grade": "str", "model_version": "str"})
-    elif path.suffix == ".parquet":
-        frame = pd.read_parquet(path)
-    else:
+    if path.suffix not in (".csv", ".parquet"):
         raise ValueError(f"cannot read the export {path}: use a .csv or .parquet export")
+    frame = read_table(path)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"export {path}: column(s) missing: {', '.join(missing)}")

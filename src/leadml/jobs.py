@@ -272,9 +272,7 @@ def _score(config: Config, data: str, as_of: str | None, out: str, model_ref: st
     lang = check_language(lang or config.export.lang)
     model, version = resolve_model(model_ref, config.tracking, Path(config.models_dir))
     catalog = localise(feature_catalog(config.features), lang)
-    missing = [name for name in model.spec.names if name not in {f.name for f in catalog}]
-    if missing:  # before any data is read: the config's features are not the ones the model was trained on
-        raise ModelError(f"feature matrix lacks the model's feature(s): {', '.join(missing)}")
+    model.spec.require({f.name for f in catalog})  # before any data is read: the config may build other features
     counter = DriftCounter(model.profile) if model.profile else None
     newest = NewestActivity(moment)
     checking = Stopwatch()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,12 @@ class ModelError(ValueError):
     """Raised when a model cannot be loaded or does not fit the data it is given."""
 
 
+def to_vocabulary(values: pd.Series, vocabulary: Sequence[str]) -> pd.Series:
+    """Return the values as text, those outside the training vocabulary as ``unknown`` (missing stays missing)."""
+    text = values.astype("str")
+    return text.where(text.isin(vocabulary) | text.isna(), UNSEEN)
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
     """The model's inputs: names in order, families, and the vocabulary of each categorical."""
@@ -48,16 +55,18 @@ class FeatureSpec:
             vocab[name] = tuple(sorted(v for v in top if v != UNSEEN)) + (UNSEEN,)
         return cls(tuple(matrix.columns), {n: families[n] for n in matrix.columns}, vocab)
 
-    def prepare(self, matrix: pd.DataFrame) -> pd.DataFrame:
-        """Return the matrix in training order with categoricals cast to the training vocabulary."""
-        missing = [name for name in self.names if name not in matrix.columns]
+    def require(self, columns: Collection[str]) -> None:
+        """Refuse a matrix (or a catalog's names) that lacks a feature the model was trained on."""
+        missing = [name for name in self.names if name not in columns]
         if missing:
             raise ModelError(f"feature matrix lacks the model's feature(s): {', '.join(missing)}")
+
+    def prepare(self, matrix: pd.DataFrame) -> pd.DataFrame:
+        """Return the matrix in training order with categoricals cast to the training vocabulary."""
+        self.require(matrix.columns)
         out = matrix.loc[:, list(self.names)].copy()
         for name, vocabulary in self.categories.items():
-            values = out[name].astype("str")
-            values = values.where(values.isin(vocabulary) | values.isna(), UNSEEN)
-            out[name] = pd.Categorical(values, categories=list(vocabulary))
+            out[name] = pd.Categorical(to_vocabulary(out[name], vocabulary), categories=list(vocabulary))
         numeric = [n for n in self.names if n not in self.categories]
         out[numeric] = out[numeric].astype("float64")
         return out
