@@ -13,12 +13,12 @@ import time
 import pandas as pd
 import pyarrow as pa
 
-from leadml.clean import clean_tables
 from leadml.config import load_config
-from leadml.export import ChunkedWriter
+from leadml.data.clean import clean_tables
+from leadml.data.sources import Source
 from leadml.features import build_features, feature_catalog
-from leadml.sources import Source
-from leadml.spine import as_timestamp, build_spine, label, truncate
+from leadml.features.spine import as_timestamp, build_spine, label, truncate
+from leadml.reporting.export import ChunkedWriter
 
 
 def main() -> None:

@@ -7,12 +7,12 @@ import argparse
 import json
 import time
 
-from leadml.clean import clean_tables
 from leadml.config import load_config
-from leadml.model import LeadModel
-from leadml.scoring import population_matrix
-from leadml.sources import open_source
-from leadml.spine import as_timestamp
+from leadml.data.clean import clean_tables
+from leadml.data.sources import open_source
+from leadml.features.spine import as_timestamp
+from leadml.modeling.lead_model import LeadModel
+from leadml.scoring.population import population_matrix
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from leadml.config import load_config
-from leadml.generate import GenerateSpec, generate_chunks
-from leadml.sources import write_database
-from leadml.tables import LeadTables
+from leadml.data.contract import LeadTables
+from leadml.data.demo_generator import GenerateSpec, generate_chunks
+from leadml.data.sources import write_database
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHARED_ENV = "LEADML_SHARED_DIR"  # where ../shared is elsewhere (e.g. a git worktree): the folder itself

@@ -6,10 +6,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadml.config import FeaturesConfig
+from leadml.data.contract import LeadTables
 from leadml.features import build_features
 from leadml.features.engagement import CORE_TYPES
-from leadml.spine import as_timestamp, build_spine, truncate
-from leadml.tables import LeadTables
+from leadml.features.spine import as_timestamp, build_spine, truncate
 
 BASE = as_timestamp("2026-01-01")
 TYPES = (*CORE_TYPES[:8], "something_new")

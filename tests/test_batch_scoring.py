@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leadml.cli import app
-from leadml.export import file_sha256
+from leadml.reporting.export import file_sha256
 from tests.conftest import write_config
 from tests.pgserver import PASSWORD
 

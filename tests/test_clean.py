@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leadml.clean import DataError, clean_tables, to_utc
-from leadml.tables import LeadTables
+from leadml.data.clean import DataError, clean_tables, to_utc
+from leadml.data.contract import LeadTables
 
 
 def tables(leads: dict, activities: dict | None = None, opportunities: dict | None = None) -> LeadTables:

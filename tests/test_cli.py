@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from leadml.clean import clean_tables
 from leadml.cli import app
 from leadml.config import FeaturesConfig
-from leadml.sources import Source
-from leadml.spine import as_timestamp, build_spine, truncate
+from leadml.data.clean import clean_tables
+from leadml.data.sources import Source
+from leadml.features.spine import as_timestamp, build_spine, truncate
 
 COMMANDS = ["generate", "train", "score", "evaluate", "features", "demo", "report", "monitor", "retrain"]
 AS_OF = "2026-11-01"
@@ -66,8 +66,8 @@ def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: P
     import mlflow
 
     from leadml.config import load_config
-    from leadml.model import LeadModel
-    from leadml.scoring import population_matrix
+    from leadml.modeling.lead_model import LeadModel
+    from leadml.scoring.population import population_matrix
 
     mlflow.set_tracking_uri(load_config(config_file, env={}).tracking.uri)
     pyfunc = mlflow.pyfunc.load_model("models:/leadml-lead-scoring@champion")

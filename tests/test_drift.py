@@ -9,10 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leadml.calibrate import SigmoidCalibrator
-from leadml.clean import clean_tables
 from leadml.config import FeaturesConfig, MonitoringConfig
-from leadml.drift import (
+from leadml.data.clean import clean_tables
+from leadml.data.contract import LeadTables
+from leadml.data.demo_generator import GenerateSpec, generate_chunks
+from leadml.features import feature_catalog
+from leadml.features.spine import as_timestamp, label
+from leadml.modeling.calibration import SigmoidCalibrator
+from leadml.modeling.lead_model import FeatureSpec, LeadModel, ModelError
+from leadml.scoring.drift import (
     DriftCounter,
     category_counts,
     decile_edges,
@@ -22,12 +27,7 @@ from leadml.drift import (
     psi,
     training_profile,
 )
-from leadml.features import feature_catalog
-from leadml.generate import GenerateSpec, generate_chunks
-from leadml.model import FeatureSpec, LeadModel, ModelError
-from leadml.scoring import population_matrix
-from leadml.spine import as_timestamp, label
-from leadml.tables import LeadTables
+from leadml.scoring.population import population_matrix
 
 END = pd.Timestamp("2026-11-01", tz="UTC")
 AT = as_timestamp("2026-09-01")

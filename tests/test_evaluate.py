@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from leadml.evaluate import RankedScores, margin_intervals
+from leadml.modeling.evaluation import RankedScores, margin_intervals
 
 
 def test_a_clearly_better_scorer_has_an_interval_above_zero() -> None:

@@ -5,7 +5,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from leadml.export import ChunkedWriter, neutralise_formulas, write_table
+from leadml.reporting.export import ChunkedWriter, neutralise_formulas, write_table
 
 HOSTILE = ["=HYPERLINK(\"http://x\")", "+1-555", "-2", "@SUM(1)", "\tcmd", "\rcmd", "plain", None]
 

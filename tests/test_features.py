@@ -4,16 +4,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leadml.clean import clean_tables
 from leadml.config import FeaturesConfig, load_config
+from leadml.data.clean import clean_tables
+from leadml.data.contract import LeadTables
 from leadml.features import build_features, feature_catalog
 from leadml.features.budget import budget_features
 from leadml.features.catalog import catalog_markdown
 from leadml.features.engagement import CORE_TYPES, HIGH_INTENT
 from leadml.features.fit import email_domain_class, parse_function, parse_seniority, size_band
 from leadml.features.geography import normalise_countries
-from leadml.spine import as_timestamp, build_spine
-from leadml.tables import LeadTables
+from leadml.features.spine import as_timestamp, build_spine
 
 WINDOWS = (7, 30, 90)
 SETTINGS = FeaturesConfig(windows_days=WINDOWS)

@@ -13,14 +13,14 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from leadml.app.train_flat import evaluate_flat, read_flat
 from leadml.cli import app
 from leadml.config import load_config
-from leadml.crossval import make_folds, stratified_folds, time_folds
-from leadml.flat import evaluate_flat, read_flat
-from leadml.leakage import LeakageError
-from leadml.mapping import MappedLeads
-from leadml.model import LeadModel
-from leadml.train import InsufficientDataError
+from leadml.features.flat_export import MappedLeads
+from leadml.modeling.cross_validation import make_folds, stratified_folds, time_folds
+from leadml.modeling.lead_model import LeadModel
+from leadml.modeling.leakage import LeakageError
+from leadml.modeling.training import InsufficientDataError
 from tests.flat_export import flat_export, write_export, write_flat_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,7 +165,7 @@ def test_train_on_a_flat_export_end_to_end(flat_config: Path, tmp_path: Path) ->
 
 
 def evaluate_features(config_path: Path) -> pd.DataFrame:
-    from leadml.mapping import map_flat
+    from leadml.features.flat_export import map_flat
 
     mapping = load_config(config_path, env={}).mapping
     raw, converted, table = read_flat(str(config_path.parent), mapping)

@@ -1,7 +1,7 @@
 import pandas as pd
 
-from leadml.generate import GenerateSpec, generate_chunks
-from leadml.tables import ACTIVITY_COLUMNS, LEAD_COLUMNS, OPPORTUNITY_COLUMNS
+from leadml.data.contract import ACTIVITY_COLUMNS, LEAD_COLUMNS, OPPORTUNITY_COLUMNS
+from leadml.data.demo_generator import GenerateSpec, generate_chunks
 
 END = pd.Timestamp("2026-11-01", tz="UTC")
 

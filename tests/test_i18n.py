@@ -6,7 +6,7 @@ import pytest
 
 from leadml.config import FeaturesConfig
 from leadml.features import feature_catalog
-from leadml.i18n import TEXT, check_language, localise, number, text
+from leadml.reasons.words import TEXT, check_language, localise, number, say, text
 
 CATALOG = feature_catalog(FeaturesConfig())
 
@@ -46,7 +46,7 @@ def test_every_feature_has_german_words(settings: FeaturesConfig) -> None:
      "Hat nie Preise angesehen, eine Demo angefragt oder den Vertrieb getroffen"),
 ])
 def test_german_reasons_read_naturally(name: str, value: object, words: str) -> None:
-    assert by_name("de")[name].words(value) == words
+    assert say(by_name("de")[name], value) == words
 
 
 @pytest.mark.parametrize(("name", "value", "words"), [
@@ -58,7 +58,7 @@ def test_german_reasons_read_naturally(name: str, value: object, words: str) -> 
     ("industry", "financial_services", "Industry: financial services"),
 ])
 def test_english_reasons_stay_english(name: str, value: object, words: str) -> None:
-    assert by_name("en")[name].words(value) == words
+    assert say(by_name("en")[name], value) == words
 
 
 def test_every_heading_has_both_languages_with_the_same_placeholders() -> None:
@@ -87,8 +87,8 @@ def test_unknown_language_is_refused() -> None:
 def test_a_decision_maker_with_a_budget_is_one_reason(lang: str, decision_maker: float, words: list[str]) -> None:
     import pandas as pd
 
-    from leadml.explain import explain
-    from leadml.i18n import combined_reasons
+    from leadml.reasons.attribution import explain
+    from leadml.reasons.words import combined_reasons
 
     names = ["is_decision_maker", "has_declared_budget", "declared_budget", "n_demo_requested_7d"]
     catalog = [f for f in localise(CATALOG, lang) if f.name in names]

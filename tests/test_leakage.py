@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from leadml.leakage import single_feature_auc
+from leadml.modeling.leakage import single_feature_auc
 
 
 def test_a_status_left_empty_for_most_leads_is_still_seen_as_a_leak() -> None:

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leadml.clean import DataError
+from leadml.app.train_flat import read_flat
 from leadml.config import Config, ConfigError, load_config
+from leadml.data.clean import DataError
 from leadml.features import feature_catalog
-from leadml.flat import read_flat
-from leadml.mapping import DERIVED_FROM, ExtremeClipper, feature_name, map_flat, merge_spellings
+from leadml.features.flat_export import DERIVED_FROM, ExtremeClipper, feature_name, map_flat, merge_spellings
 from tests.flat_export import flat_export, mapping_section, write_export, write_flat_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +60,7 @@ def test_values_are_typed_and_spellings_merged(export) -> None:
 
 
 def test_merge_spellings_keeps_the_most_frequent_variant() -> None:
-    from leadml.clean import CleanReport
+    from leadml.data.clean import CleanReport
 
     report = CleanReport()
     values = pd.Series(["Google", "google", "Google", "GOOGLE", "Bing", None], dtype="str")

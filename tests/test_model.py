@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leadml.calibrate import IsotonicCalibrator, SigmoidCalibrator
-from leadml.explain import explain
 from leadml.features import Feature
-from leadml.model import FeatureSpec, LeadModel, ModelError
+from leadml.modeling.calibration import IsotonicCalibrator, SigmoidCalibrator
+from leadml.modeling.lead_model import FeatureSpec, LeadModel, ModelError
+from leadml.reasons.attribution import explain
 
 CATALOG = (
     Feature("n_demo_requested_30d", "engagement", "Demo requests", template="{value:.0f} {noun} in the last 30 days",

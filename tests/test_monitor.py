@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 
 from leadml.config import MonitoringConfig
-from leadml.export import read_export, write_table
-from leadml.monitor import (
+from leadml.data.contract import LeadTables
+from leadml.data.writeback import read_history, write_back
+from leadml.reporting.export import read_export, write_table
+from leadml.scoring.monitoring import (
     EXIT_DRIFT,
     EXIT_STALE,
     SCORE_COLUMNS,
@@ -18,8 +20,6 @@ from leadml.monitor import (
     exit_code,
     outcome_report,
 )
-from leadml.tables import LeadTables
-from leadml.writeback import read_history, write_back
 
 T = pd.Timestamp("2026-11-01", tz="UTC")
 DAY = pd.Timedelta(days=1)

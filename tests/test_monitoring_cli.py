@@ -13,8 +13,8 @@ import yaml
 from typer.testing import CliRunner
 
 from leadml.cli import app
-from leadml.export import file_sha256
-from leadml.monitor import EXIT_DRIFT, EXIT_STALE
+from leadml.reporting.export import file_sha256
+from leadml.scoring.monitoring import EXIT_DRIFT, EXIT_STALE
 from tests.conftest import write_config
 
 runner = CliRunner()

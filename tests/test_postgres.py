@@ -5,9 +5,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from leadml.clean import DataError, clean_tables
-from leadml.postgres import safe_url
-from leadml.sources import Source, open_source, write_database
+from leadml.data.clean import DataError, clean_tables
+from leadml.data.postgres import safe_url
+from leadml.data.sources import Source, open_source, write_database
 from tests.pgserver import PASSWORD
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from leadml.config import PromotionConfig
-from leadml.promotion import decide
+from leadml.modeling.promotion import decide
 
 CHAMPION = {"roc_auc": 0.85, "pr_auc": 0.30, "brier": 0.0060}
 

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leadml.evaluate import grade_table, lift_table
-from leadml.export import read_table, write_table
-from leadml.report import Evaluation, build_report, changes, check_export, rejects_summary
-from leadml.report_html import render
-from leadml.scoring import EXPLAIN_COLUMNS, ScoringResult, finalise
+from leadml.modeling.evaluation import grade_table, lift_table
+from leadml.reporting.export import read_table, write_table
+from leadml.reporting.report_data import Evaluation, build_report, changes, check_export, rejects_summary
+from leadml.reporting.report_html import render
+from leadml.scoring.population import EXPLAIN_COLUMNS, ScoringResult, finalise
 
 GRADES = {"A": 0.30, "B": 0.15, "C": 0.05, "D": 0.0}
 AS_OF = pd.Timestamp("2026-11-01", tz="UTC")

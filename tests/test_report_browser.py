@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leadml.cli import app
-from leadml.scoring import EXPORT_COLUMNS
+from leadml.scoring.population import EXPORT_COLUMNS
 from tests.browser import find_chromium, visit
 from tests.conftest import write_config
 

@@ -3,8 +3,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from leadml.clean import DataError, clean_tables
-from leadml.sources import Source, redact_location, write_database
+from leadml.data.clean import DataError, clean_tables
+from leadml.data.sources import Source, redact_location, write_database
 
 
 @pytest.mark.parametrize("kind", ["db.duckdb", "parquet_folder", "csv_folder"])

@@ -20,13 +20,13 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from leadml.clean import CleanReport
 from leadml.cli import app
 from leadml.config import load_config
-from leadml.dataset import build_snapshot
-from leadml.generate import GenerateSpec, generate_chunks
-from leadml.sources import open_source, write_database
-from leadml.spine import as_timestamp, training_cutoffs
+from leadml.data.clean import CleanReport
+from leadml.data.demo_generator import GenerateSpec, generate_chunks
+from leadml.data.sources import open_source, write_database
+from leadml.features.spine import as_timestamp, training_cutoffs
+from leadml.modeling.snapshots import build_snapshot
 from tests.conftest import END, write_config
 
 try:

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from leadml.spine import as_timestamp, build_spine, label, training_cutoffs, truncate
-from leadml.tables import LeadTables
+from leadml.data.contract import LeadTables
+from leadml.features.spine import as_timestamp, build_spine, label, training_cutoffs, truncate
 
 T = as_timestamp("2026-06-01")
 H = 30

@@ -5,13 +5,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from leadml.clean import CleanReport
 from leadml.config import load_config
-from leadml.dataset import Snapshot, build_snapshot
-from leadml.leakage import LeakageError
-from leadml.sources import Source
-from leadml.spine import as_timestamp, training_cutoffs
-from leadml.train import InsufficientDataError, fit_model
+from leadml.data.clean import CleanReport
+from leadml.data.sources import Source
+from leadml.features.spine import as_timestamp, training_cutoffs
+from leadml.modeling.leakage import LeakageError
+from leadml.modeling.snapshots import Snapshot, build_snapshot
+from leadml.modeling.training import InsufficientDataError, fit_model
 from tests.conftest import write_config
 
 AS_OF = as_timestamp("2026-11-01")

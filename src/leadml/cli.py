@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from leadml import jobs
+from leadml.app import jobs
 from leadml.config import Config, ConfigError, load_config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -54,12 +54,12 @@ def _run(job: Any, json_out: bool, render: Any = None) -> dict[str, Any]:
     import duckdb
     import psycopg
 
-    from leadml.clean import DataError
-    from leadml.leakage import LeakageError
-    from leadml.lock import BusyError
-    from leadml.model import ModelError
-    from leadml.scoring import CoverageError
-    from leadml.train import InsufficientDataError
+    from leadml.data.clean import DataError
+    from leadml.modeling.lead_model import ModelError
+    from leadml.modeling.leakage import LeakageError
+    from leadml.modeling.training import InsufficientDataError
+    from leadml.reporting.publish_lock import BusyError
+    from leadml.scoring.population import CoverageError
 
     try:
         result = job()
@@ -79,7 +79,7 @@ def _run(job: Any, json_out: bool, render: Any = None) -> dict[str, Any]:
 
 def _one_line(exc: BaseException) -> str:
     """The error as one line, with any credential removed (a driver may quote the connection)."""
-    from leadml.sources import redact_location
+    from leadml.data.sources import redact_location
 
     text = " ".join(str(exc).split()) or type(exc).__name__
     secret = os.environ.get("PGPASSWORD")

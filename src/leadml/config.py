@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from leadml.tables import LEAD_COLUMNS
+from leadml.data.contract import LEAD_COLUMNS
 
 DEFAULT_CONFIG = Path("configs/default.yaml")
 

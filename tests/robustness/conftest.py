@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leadml.cli import app
-from leadml.generate import GenerateSpec, generate_chunks
+from leadml.data.demo_generator import GenerateSpec, generate_chunks
 from tests.conftest import END, write_config
 
 AS_OF = "2026-11-01"
@@ -169,9 +169,9 @@ def workspace(request: pytest.FixtureRequest, tmp_path: Path, model_dir: Path, b
 
 def population(tables: Tables, as_of: str = AS_OF) -> set[str]:
     """Lead ids (as written) created at or before ``as_of`` with no opportunity before it."""
-    from leadml.clean import clean_tables
-    from leadml.spine import build_spine, truncate
-    from leadml.tables import LeadTables
+    from leadml.data.clean import clean_tables
+    from leadml.data.contract import LeadTables
+    from leadml.features.spine import build_spine, truncate
 
     clean, rejects, _ = clean_tables(LeadTables(**tables))
     moment = pd.Timestamp(as_of, tz="UTC")

@@ -150,9 +150,9 @@ def test_numbers_as_text_absurd_values_and_yes_no_are_cleaned(workspace: Workspa
 
 def test_string_dtypes_where_the_model_saw_categories_score_the_same(tmp_path, model_dir, base_tables) -> None:
     from leadml.config import FeaturesConfig
-    from leadml.model import LeadModel
-    from leadml.scoring import population_matrix
-    from leadml.tables import LeadTables
+    from leadml.data.contract import LeadTables
+    from leadml.modeling.lead_model import LeadModel
+    from leadml.scoring.population import population_matrix
 
     model = LeadModel.load(model_dir)
     _, matrix = population_matrix(LeadTables(**base_tables), T, FeaturesConfig())
@@ -227,9 +227,9 @@ def test_unseen_variant_placeholder_and_high_cardinality_categories(workspace: W
 
 def test_category_spellings_agree(model_dir, base_tables: Tables) -> None:
     from leadml.config import FeaturesConfig
-    from leadml.model import LeadModel
-    from leadml.scoring import population_matrix
-    from leadml.tables import LeadTables
+    from leadml.data.contract import LeadTables
+    from leadml.modeling.lead_model import LeadModel
+    from leadml.scoring.population import population_matrix
 
     model = LeadModel.load(model_dir)
     base = LeadTables(**base_tables)

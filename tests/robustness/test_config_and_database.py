@@ -74,7 +74,7 @@ def test_a_database_that_goes_away_mid_run_publishes_nothing(postgres_server, pg
                                                             model_dir: Path, tmp_path: Path) -> None:
     import psycopg
 
-    from leadml.sources import Source, write_database
+    from leadml.data.sources import Source, write_database
 
     url = postgres_server.create_database("vanishing")
     with Source(tiny_db) as source:

@@ -62,7 +62,7 @@ def _is_number(cell: str) -> bool:
 
 
 def test_the_export_reads_back_exactly(tmp_path) -> None:
-    from leadml.export import write_table
+    from leadml.reporting.export import write_table
 
     frame = pd.DataFrame({"lead_id": HOSTILE, "probability": [0.5] * len(HOSTILE)})
     write_table(frame, tmp_path / "x.csv")

@@ -49,7 +49,7 @@ def test_a_tampered_model_file(workspace: Workspace, base_tables: Tables, tmp_pa
 @pytest.mark.parametrize("workspace", ["duckdb"], indirect=True)
 def test_a_calibrator_that_maps_everything_to_one_value(workspace: Workspace, base_tables: Tables,
                                                          tmp_path: Path) -> None:
-    from leadml.model import _sha256
+    from leadml.modeling.lead_model import _sha256
 
     model = copy_model(workspace.model, tmp_path / "flat")
     (model / "calibrator.json").write_text(json.dumps({"kind": "isotonic", "x": [-5.0, 5.0], "y": [0.04, 0.04]}))

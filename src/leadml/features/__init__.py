@@ -9,11 +9,11 @@ from __future__ import annotations
 import pandas as pd
 
 from leadml.config import FeaturesConfig
+from leadml.data.contract import LeadTables
 from leadml.features.budget import budget_features
 from leadml.features.catalog import Feature, feature_catalog
 from leadml.features.engagement import engagement_features
 from leadml.features.fit import fit_features
-from leadml.tables import LeadTables
 
 __all__ = ["Feature", "build_features", "feature_catalog"]
 

@@ -1,14 +1,13 @@
-"""The feature catalog: every feature declared once with its family, meaning and reason wording."""
+"""The feature catalog: every feature declared once with its family, meaning and the data its reason is
+worded from (templates and nouns); ``leadml.reasons.words`` turns a value into those words."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from leadml.config import FeaturesConfig
 from leadml.features.engagement import HIGH_INTENT, SILENCE_DAYS, VELOCITY_DAYS, activity_types, window_name
-from leadml.i18n import fill
 
 ACTIVITY_NOUNS = {
     "email_sent": ("marketing email sent", "marketing emails sent"),
@@ -56,27 +55,6 @@ class Feature:
     none: str = ""  # words for a value that rounds to 0, where the template would read badly
     one: str = ""  # words for a value that rounds to 1
     labels: Mapping[str, str] | None = field(default=None, hash=False, compare=False)  # category -> words
-
-    def words(self, value: object) -> str:
-        """Say this feature's value in plain words, for a reason or risk."""
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return self.missing or f"{self.description}: unknown"
-        if isinstance(value, float) and self.binary:
-            return self.binary[int(value > 0.5)]
-        if isinstance(value, float):
-            whole = round(value)
-            if whole == 0 and self.none:
-                return self.none
-            if whole == 1 and self.one:
-                return self.one
-        count_prefix = "{value:.0f} {noun}"
-        if isinstance(value, float) and self.nouns and round(value) == 0 and self.template.startswith(count_prefix):
-            return "No " + self.template[len("{value:.0f} "):].format(noun=self.nouns[1])
-        if isinstance(value, float):
-            noun = self.nouns[0 if round(value) == 1 else 1] if self.nouns else ""
-            return fill(self.template, self.lang, value=value, noun=noun)
-        label = (self.labels or {}).get(str(value))
-        return fill(self.template, self.lang, value=label or str(value).replace("_", " "), noun="")
 
 
 def _window_words(window: int | None) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leadml.tables import COLUMNS, LeadTables
+from leadml.data.contract import COLUMNS, LeadTables
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame

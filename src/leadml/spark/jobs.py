@@ -17,18 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from leadml.clean import CleanReport, DataError
 from leadml.config import Config
-from leadml.dataset import Snapshot, check_label_windows
-from leadml.export import matrix_schema
+from leadml.data.clean import CleanReport, DataError
+from leadml.data.sources import is_postgres, redact_location
 from leadml.features import feature_catalog
-from leadml.i18n import check_language, combined_reasons, localise
-from leadml.sources import is_postgres, redact_location
+from leadml.features.spine import as_timestamp
+from leadml.modeling.snapshots import Snapshot, check_label_windows
+from leadml.reasons.words import check_language, combined_reasons, localise
+from leadml.reporting.export import matrix_schema
 from leadml.spark.buckets import ROWS, bucket_count, cogrouped, spark_schema
 from leadml.spark.lake import check_source, fingerprint, read_previous, read_tables, write_partition
 from leadml.spark.session import spark_session
-from leadml.spine import as_timestamp
-from leadml.tracking import resolve_model
+from leadml.tracking.mlflow_store import resolve_model
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

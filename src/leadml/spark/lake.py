@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from leadml.clean import DataError, require_columns
-from leadml.postgres import LEAD_HASH
-from leadml.sources import is_postgres, redact_location
-from leadml.tables import COLUMNS, NUMERIC_COLUMNS
+from leadml.data.clean import DataError, require_columns
+from leadml.data.contract import COLUMNS, NUMERIC_COLUMNS
+from leadml.data.postgres import LEAD_HASH
+from leadml.data.sources import is_postgres, redact_location
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -182,7 +182,7 @@ def _swap_jdbc(frame: DataFrame, url: str, table: str, as_of: pd.Timestamp) -> i
     """Load into a staging table in parallel, then swap the as-of's rows in one transaction."""
     from psycopg import sql
 
-    from leadml.postgres import connect
+    from leadml.data.postgres import connect
 
     address, properties = jdbc(url)
     staging = f"{table[:40]}__staging_{uuid.uuid4().hex[:8]}"

@@ -13,13 +13,13 @@ import pandas as pd
 import pyarrow as pa
 from pyspark.accumulators import Accumulator, AccumulatorParam
 
-from leadml.clean import clean_tables
 from leadml.config import FeaturesConfig
-from leadml.dataset import chunk_snapshot
-from leadml.explain import Combined
+from leadml.data.clean import clean_tables
 from leadml.features import Feature
-from leadml.model import LeadModel
-from leadml.scoring import EXPLAIN_COLUMNS, EXPORT_COLUMNS, finalise, population_matrix, score_chunks
+from leadml.modeling.lead_model import LeadModel
+from leadml.modeling.snapshots import chunk_snapshot
+from leadml.reasons.words import Combined
+from leadml.scoring.population import EXPLAIN_COLUMNS, EXPORT_COLUMNS, finalise, population_matrix, score_chunks
 from leadml.spark.buckets import ROWS, to_arrow, unpack
 
 TIME = pa.timestamp("us", tz="UTC")

@@ -16,12 +16,12 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from leadml.baselines import LogisticBaseline
-from leadml.calibrate import CALIBRATORS
 from leadml.config import Config
-from leadml.mapping import ExtremeClipper, MappedLeads
-from leadml.model import FeatureSpec, LeadModel
-from leadml.train import InsufficientDataError, booster_params
+from leadml.features.flat_export import ExtremeClipper, MappedLeads
+from leadml.modeling.baselines import LogisticBaseline
+from leadml.modeling.calibration import CALIBRATORS
+from leadml.modeling.lead_model import FeatureSpec, LeadModel
+from leadml.modeling.training import InsufficientDataError, booster_params
 
 SCORERS = ("model", "logistic", "lightgbm_defaults", "constant")
 INNER_VALIDATION_FOLDS = 5  # one fifth of each training fold decides when boosting stops

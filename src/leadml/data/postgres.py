@@ -14,8 +14,8 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from leadml.clean import DataError, require_columns
-from leadml.tables import COLUMNS, TIME_COLUMNS, LeadTables
+from leadml.data.clean import DataError, require_columns
+from leadml.data.contract import COLUMNS, TIME_COLUMNS, LeadTables
 
 TABLES = tuple(COLUMNS)
 NUMERIC = {"employees", "annual_revenue", "declared_budget", "value", "amount"}

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from leadml.config import MonitoringConfig
-from leadml.evaluate import grade_of
-from leadml.model import FeatureSpec, to_vocabulary
+from leadml.modeling.evaluation import grade_of
+from leadml.modeling.lead_model import FeatureSpec, to_vocabulary
 
 PROFILE_VERSION = 1
 SHARE_FLOOR = 1e-4  # an empty bin on either side would make PSI infinite

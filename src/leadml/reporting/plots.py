@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from leadml.evaluate import reliability_table
+from leadml.modeling.evaluation import reliability_table
 
 
 def _figure(title: str) -> tuple[Figure, Axes]:

@@ -8,14 +8,14 @@ German reasons come from a copy of the feature catalog whose templates are Germa
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from leadml.explain import Combined
     from leadml.features.catalog import Feature
 
 LANGUAGES = ("en", "de")
@@ -46,6 +46,38 @@ _GERMAN = _GermanNumbers()
 def fill(template: str, lang: str = "en", **values: Any) -> str:
     """Fill a ``str.format`` template, writing numbers as the language does."""
     return _GERMAN.format(template, **values) if lang == "de" else template.format(**values)
+
+
+def say(feature: Feature, value: object) -> str:
+    """Say this feature's value in plain words, for a reason or risk."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return feature.missing or f"{feature.description}: unknown"
+    if isinstance(value, float) and feature.binary:
+        return feature.binary[int(value > 0.5)]
+    if isinstance(value, float):
+        whole = round(value)
+        if whole == 0 and feature.none:
+            return feature.none
+        if whole == 1 and feature.one:
+            return feature.one
+    count_prefix = "{value:.0f} {noun}"
+    if isinstance(value, float) and feature.nouns and round(value) == 0 and feature.template.startswith(count_prefix):
+        return "No " + feature.template[len("{value:.0f} "):].format(noun=feature.nouns[1])
+    if isinstance(value, float):
+        noun = feature.nouns[0 if round(value) == 1 else 1] if feature.nouns else ""
+        return fill(feature.template, feature.lang, value=value, noun=noun)
+    label = (feature.labels or {}).get(str(value))
+    return fill(feature.template, feature.lang, value=label or str(value).replace("_", " "), noun="")
+
+
+@dataclass(frozen=True)
+class Combined:
+    """Two reasons that read better as one when both push the score up and both flags are 1,
+    e.g. "Decision maker with a budget" for a decision maker who stated a budget."""
+
+    topics: tuple[str, str]
+    flags: tuple[str, str]  # binary features that must both be 1 for the words to be true
+    words: str
 
 
 def number(value: float, spec: str, lang: str = "en") -> str:
@@ -295,8 +327,6 @@ _COMBINED = {"en": "Decision maker with a budget", "de": "Entscheider mit Budget
 
 def combined_reasons(lang: str) -> tuple[Combined, ...]:
     """Return the pairs of reasons that read as one phrase in ``lang``."""
-    from leadml.explain import Combined
-
     return (Combined(("is_decision_maker", "budget"), ("is_decision_maker", "has_declared_budget"),
                      _COMBINED[check_language(lang)]),)
 
@@ -310,6 +340,6 @@ def localise(catalog: Sequence[Feature], lang: str) -> tuple[Feature, ...]:
     for feature in catalog:
         twin = _german(feature)
         if twin is None:
-            raise ValueError(f"feature {feature.name} has no German wording: add it to leadml.i18n")
+            raise ValueError(f"feature {feature.name} has no German wording: add it to leadml.reasons.words")
         out.append(twin)
     return tuple(out)

@@ -16,12 +16,11 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from leadml.baselines import LogisticBaseline, points_score
-from leadml.calibrate import CALIBRATORS, SigmoidCalibrator
 from leadml.config import Config
-from leadml.dataset import Snapshot
-from leadml.drift import training_profile
-from leadml.evaluate import (
+from leadml.features import feature_catalog
+from leadml.modeling.baselines import LogisticBaseline, points_score
+from leadml.modeling.calibration import CALIBRATORS, SigmoidCalibrator
+from leadml.modeling.evaluation import (
     classification_metrics,
     grade_table,
     lift_table,
@@ -29,9 +28,10 @@ from leadml.evaluate import (
     reliability_table,
     slice_metrics,
 )
-from leadml.features import feature_catalog
-from leadml.leakage import check_leakage, single_feature_auc
-from leadml.model import FeatureSpec, LeadModel
+from leadml.modeling.lead_model import FeatureSpec, LeadModel
+from leadml.modeling.leakage import check_leakage, single_feature_auc
+from leadml.modeling.snapshots import Snapshot
+from leadml.scoring.drift import training_profile
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary", "learning_rate": 0.02, "num_leaves": 15, "min_data_in_leaf": 200,

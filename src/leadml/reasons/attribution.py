@@ -9,25 +9,15 @@ they add up exactly to the model's raw score.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from leadml.features import Feature
+from leadml.reasons.words import Combined, say
 
 UP, DOWN = "↑", "↓"
 FAMILIES = ("fit", "engagement", "budget")
-
-
-@dataclass(frozen=True)
-class Combined:
-    """Two reasons that read better as one when both push the score up and both flags are 1,
-    e.g. "Decision maker with a budget" for a decision maker who stated a budget."""
-
-    topics: tuple[str, str]
-    flags: tuple[str, str]  # binary features that must both be 1 for the words to be true
-    words: str
 
 
 def family_scores(contributions: pd.DataFrame, catalog: Sequence[Feature]) -> pd.DataFrame:
@@ -55,7 +45,7 @@ def _strongest(values: np.ndarray, names: list[str], topics: list[str], matrix: 
             if topics[j] in seen:
                 continue
             seen.add(topics[j])
-            words.append((float(signed[row, j]), by_name[names[j]].words(matrix[names[j]][row]), topics[j]))
+            words.append((float(signed[row, j]), say(by_name[names[j]], matrix[names[j]][row]), topics[j]))
         rows.append(words)
     return rows
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from leadml.tables import COLUMNS, NUMERIC_COLUMNS, REQUIRED, TIME_COLUMNS, LeadTables
+from leadml.data.contract import COLUMNS, NUMERIC_COLUMNS, REQUIRED, TIME_COLUMNS, LeadTables
 
 # Values outside these bounds are data-entry errors, not companies: set missing and reported.
 PLAUSIBLE = {"employees": (0, 5_000_000), "annual_revenue": (0, 1e13), "declared_budget": (0, 1e11),

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from leadml.clean import CleanReport, clean_tables
 from leadml.config import FeaturesConfig
+from leadml.data.clean import CleanReport, clean_tables
+from leadml.data.contract import LeadTables
 from leadml.features import build_features
-from leadml.spine import build_spine, label, truncate
-from leadml.tables import LeadTables
+from leadml.features.spine import build_spine, label, truncate
 
 
 @dataclass

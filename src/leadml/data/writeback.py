@@ -11,8 +11,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from leadml.clean import DataError
-from leadml.sources import is_postgres, redact_location
+from leadml.data.clean import DataError
+from leadml.data.sources import is_postgres, redact_location
 
 KEY = ("lead_id", "as_of", "model_version")
 TYPES = {"lead_id": "VARCHAR", "probability": "DOUBLE", "score": "INTEGER", "grade": "VARCHAR", "rank": "BIGINT",
@@ -54,7 +54,7 @@ def _query_history(location: str, history_table: str, query: str, moment: pd.Tim
     if is_postgres(location):
         from psycopg import sql
 
-        from leadml.postgres import connect
+        from leadml.data.postgres import connect
 
         with connect(location) as con:
             exists = con.execute("SELECT to_regclass(%s)", [sql.Identifier(history_table).as_string(con)]).fetchone()[0]
@@ -117,7 +117,7 @@ def _write_duckdb(path: str, export: pd.DataFrame, scores_table: str, history_ta
 def _write_postgres(url: str, export: pd.DataFrame, scores_table: str, history_table: str, run: list) -> None:
     from psycopg import sql
 
-    from leadml.postgres import connect, copy_frame
+    from leadml.data.postgres import connect, copy_frame
 
     pg_types = {"VARCHAR": "text", "DOUBLE": "double precision", "INTEGER": "integer", "BIGINT": "bigint",
                 "TIMESTAMPTZ": "timestamptz", "BOOLEAN": "boolean"}

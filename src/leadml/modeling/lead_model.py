@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from leadml.calibrate import IsotonicCalibrator, SigmoidCalibrator, calibrator_from_dict
+from leadml.modeling.calibration import IsotonicCalibrator, SigmoidCalibrator, calibrator_from_dict
 
 UNSEEN = "unknown"
 FILES = ("booster.txt", "spec.json", "calibrator.json")
@@ -97,7 +97,7 @@ class LeadModel:
         self.spec = spec
         self.calibrator = calibrator
         self.info = dict(info or {})
-        self.profile = profile  # the training population, for drift checks (leadml.drift)
+        self.profile = profile  # the training population, for drift checks (leadml.scoring.drift)
 
     def raw_score(self, matrix: pd.DataFrame) -> np.ndarray:
         """Return log-odds from the booster, after aligning the matrix to the spec."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from leadml.tables import LeadTables, first_opportunity
+from leadml.data.contract import LeadTables, first_opportunity
 
 
 def as_timestamp(value: str | pd.Timestamp) -> pd.Timestamp:

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from leadml.clean import PLAUSIBLE, CleanReport, DataError, to_id, to_utc
 from leadml.config import MappingConfig
+from leadml.data.clean import PLAUSIBLE, CleanReport, DataError, to_id, to_utc
+from leadml.data.contract import LEAD_COLUMNS, NUMERIC_COLUMNS
 from leadml.features.budget import budget_features
 from leadml.features.fit import fit_features
-from leadml.tables import LEAD_COLUMNS, NUMERIC_COLUMNS
 
 TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0", "ja"})
 FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "0.0", "nein"})

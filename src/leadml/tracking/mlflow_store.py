@@ -25,9 +25,9 @@ from mlflow.tracking import MlflowClient
 from mlflow.types import ColSpec, Schema
 
 from leadml.config import TrackingConfig
-from leadml.model import LeadModel, ModelError
-from leadml.report import Evaluation
-from leadml.sources import redact_location as redact
+from leadml.data.sources import redact_location as redact
+from leadml.modeling.lead_model import LeadModel, ModelError
+from leadml.reporting.report_data import Evaluation
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -112,7 +112,7 @@ def register_model(model: LeadModel, model_dir: Path, example: pd.DataFrame,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         info = mlflow.pyfunc.log_model(
-            name="model", python_model=str(Path(__file__).with_name("mlflow_model.py")),
+            name="model", python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
             artifacts={"model": str(model_dir)},
             signature=_signature(example, model.predict_proba(example)),
             input_example=example.head(5), registered_model_name=tracking.registered_model,

@@ -18,17 +18,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadml import __version__, plots
-from leadml.clean import DataError
+from leadml import __version__
 from leadml.config import Config, MappingConfig
-from leadml.crossval import CrossValidation, Folds, cross_validate, fit_final, make_folds
-from leadml.evaluate import classification_metrics
-from leadml.export import file_sha256
-from leadml.leakage import check_leakage, single_feature_auc
-from leadml.mapping import ExtremeClipper, MappedLeads, feature_name, map_flat
-from leadml.model import LeadModel
-from leadml.promotion import Decision, decide
-from leadml.tracking import (
+from leadml.data.clean import DataError
+from leadml.features.flat_export import ExtremeClipper, MappedLeads, feature_name, map_flat
+from leadml.modeling.cross_validation import CrossValidation, Folds, cross_validate, fit_final, make_folds
+from leadml.modeling.evaluation import classification_metrics
+from leadml.modeling.lead_model import LeadModel
+from leadml.modeling.leakage import check_leakage, single_feature_auc
+from leadml.modeling.promotion import Decision, decide
+from leadml.modeling.training import InsufficientDataError
+from leadml.reporting import plots
+from leadml.reporting.export import file_sha256
+from leadml.tracking.mlflow_store import (
     champion_run,
     champion_version,
     command_run,
@@ -40,7 +42,6 @@ from leadml.tracking import (
     register_model,
     save_local_copy,
 )
-from leadml.train import InsufficientDataError
 
 log = logging.getLogger("leadml")
 SCORER_NAMES = {"model": "leadml (LightGBM, early-stopped)", "logistic": "logistic regression, one-hot",

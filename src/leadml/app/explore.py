@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadml.clean import CleanReport
 from leadml.config import Config
-from leadml.dataset import build_snapshot
-from leadml.sources import open_source
-from leadml.spine import training_cutoffs
+from leadml.data.clean import CleanReport
+from leadml.data.sources import open_source
+from leadml.features.spine import training_cutoffs
+from leadml.modeling.snapshots import build_snapshot
 
 SCORERS = {"model": "leadml (LightGBM, calibrated)", "logistic": "logistic regression, same features",
            "points": "points score (rules)", "constant": "base rate", "uncalibrated": "leadml before calibration"}

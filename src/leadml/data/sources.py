@@ -21,8 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from leadml.clean import DataError, require_columns
-from leadml.tables import COLUMNS, LeadTables
+from leadml.data.clean import DataError, require_columns
+from leadml.data.contract import COLUMNS, LeadTables
 
 TABLES = tuple(COLUMNS)
 
@@ -152,7 +152,7 @@ def is_postgres(location: str | os.PathLike[str]) -> bool:
 def open_source(location: str | os.PathLike[str]) -> Source:
     """Open a DuckDB file, a folder of CSV/Parquet files or a PostgreSQL URL for reading."""
     if is_postgres(location):
-        from leadml.postgres import PostgresSource
+        from leadml.data.postgres import PostgresSource
 
         return PostgresSource(str(location))  # type: ignore[return-value]  # same interface
     return Source(location)
@@ -161,7 +161,7 @@ def open_source(location: str | os.PathLike[str]) -> Source:
 def write_database(chunks: Iterable[LeadTables], out: str | os.PathLike[str], fmt: str = "parquet") -> None:
     """Write tables chunk by chunk to a DuckDB file, a folder or PostgreSQL, replacing ``out`` atomically."""
     if is_postgres(out):
-        from leadml.postgres import write_database as write_postgres
+        from leadml.data.postgres import write_database as write_postgres
 
         write_postgres(chunks, str(out))
         return

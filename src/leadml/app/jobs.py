@@ -21,13 +21,24 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from tqdm import tqdm
 
-from leadml import __version__, plots
-from leadml.clean import CleanReport, DataError, clean_tables
+from leadml import __version__
 from leadml.config import Config
-from leadml.dataset import build_snapshot
-from leadml.drift import DriftCounter, drift_report, json_safe, no_profile_report
-from leadml.evaluate import classification_metrics, grade_table, lift_table, reliability_table
-from leadml.export import (
+from leadml.data.clean import CleanReport, DataError, clean_tables
+from leadml.data.contract import LeadTables
+from leadml.data.demo_generator import GenerateSpec, generate_chunks
+from leadml.data.sources import Source, open_source, write_database
+from leadml.data.writeback import previous_scores, read_history
+from leadml.data.writeback import write_back as write_back_scores
+from leadml.features import feature_catalog
+from leadml.features.spine import as_timestamp, label, training_cutoffs
+from leadml.modeling.evaluation import classification_metrics, grade_table, lift_table, reliability_table
+from leadml.modeling.lead_model import ModelError
+from leadml.modeling.promotion import Decision, decide
+from leadml.modeling.snapshots import build_snapshot
+from leadml.modeling.training import Stopwatch, TrainingResult, fit_model
+from leadml.reasons.words import check_language, combined_reasons, localise
+from leadml.reporting import plots
+from leadml.reporting.export import (
     ChunkedWriter,
     file_sha256,
     matrix_schema,
@@ -37,20 +48,20 @@ from leadml.export import (
     write_table,
     write_text,
 )
-from leadml.features import feature_catalog
-from leadml.generate import GenerateSpec, generate_chunks
-from leadml.i18n import check_language, combined_reasons, localise
-from leadml.lock import exclusive
-from leadml.model import ModelError
-from leadml.monitor import SCORE_COLUMNS, NewestActivity, combine_scores, data_freshness, exit_code, outcome_report
-from leadml.promotion import Decision, decide
-from leadml.report import build_report, check_export
-from leadml.report_html import render as render_report
-from leadml.scoring import finalise, population_matrix, score_chunks
-from leadml.sources import Source, open_source, write_database
-from leadml.spine import as_timestamp, label, training_cutoffs
-from leadml.tables import LeadTables
-from leadml.tracking import (
+from leadml.reporting.publish_lock import exclusive
+from leadml.reporting.report_data import build_report, check_export
+from leadml.reporting.report_html import render as render_report
+from leadml.scoring.drift import DriftCounter, drift_report, json_safe, no_profile_report
+from leadml.scoring.monitoring import (
+    SCORE_COLUMNS,
+    NewestActivity,
+    combine_scores,
+    data_freshness,
+    exit_code,
+    outcome_report,
+)
+from leadml.scoring.population import finalise, population_matrix, score_chunks
+from leadml.tracking.mlflow_store import (
     champion_info,
     champion_version,
     command_run,
@@ -68,9 +79,6 @@ from leadml.tracking import (
     save_local_copy,
     tag_run,
 )
-from leadml.train import Stopwatch, TrainingResult, fit_model
-from leadml.writeback import previous_scores, read_history
-from leadml.writeback import write_back as write_back_scores
 
 log = logging.getLogger("leadml")
 
@@ -179,7 +187,7 @@ def train(config: Config, data: str, as_of: str | None, tune_trials: int = 0, en
 
 def train_flat(config: Config, data: str, as_of: str | None, tune_trials: int = 0) -> dict[str, Any]:
     """Train on a flat export (``mapping.layout: flat``): cross-validated, beside baselines and the leak."""
-    from leadml.flat import train_flat as run
+    from leadml.app.train_flat import train_flat as run
 
     if as_of:
         raise ValueError("--as-of does not apply to a flat export: it has no history to cut at a moment "

@@ -12,11 +12,11 @@ from typing import Any
 
 import pandas as pd
 
-from leadml.clean import to_utc
 from leadml.config import MonitoringConfig
-from leadml.evaluate import classification_metrics
-from leadml.spine import label
-from leadml.tables import LeadTables
+from leadml.data.clean import to_utc
+from leadml.data.contract import LeadTables
+from leadml.features.spine import label
+from leadml.modeling.evaluation import classification_metrics
 
 EXIT_DRIFT = 3  # documented in docs/monitoring.md: the run published everything, and drift is marked
 EXIT_STALE = 4  # ... and the source had no recent activity

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from leadml.tables import LeadTables
+from leadml.data.contract import LeadTables
 
 DAY = pd.Timedelta(days=1)
 

@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from leadml.clean import CleanReport, clean_tables, to_id
 from leadml.config import FeaturesConfig
-from leadml.evaluate import grade_of
-from leadml.explain import Combined, explain
+from leadml.data.clean import CleanReport, clean_tables, to_id
+from leadml.data.contract import LeadTables
 from leadml.features import Feature, build_features
-from leadml.model import LeadModel
-from leadml.spine import build_spine, truncate
-from leadml.tables import LeadTables
+from leadml.features.spine import build_spine, truncate
+from leadml.modeling.evaluation import grade_of
+from leadml.modeling.lead_model import LeadModel
+from leadml.reasons.attribution import explain
+from leadml.reasons.words import Combined
 
 EXPLAIN_COLUMNS = ("top_reasons", "reason_1", "reason_2", "reason_3", "risk_1", "risk_2", "fit_score",
                    "engagement_score", "budget_score", "base_score")

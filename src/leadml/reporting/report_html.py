@@ -16,9 +16,9 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
-from leadml import plots
-from leadml.i18n import number, text
-from leadml.report import ReportData, freshness_hours, grade_outcomes
+from leadml.reasons.words import number, text
+from leadml.reporting import plots
+from leadml.reporting.report_data import ReportData, freshness_hours, grade_outcomes
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 GRADE_COLOURS = {"A": "#2E7D32", "B": "#7CB342", "C": "#F9A825", "D": "#9E9E9E"}

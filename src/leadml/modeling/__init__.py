@@ -1,0 +1,1 @@
+"""Modeling: training snapshots, LightGBM, calibration, baselines, leakage, evaluation, promotion, the model file."""

@@ -1,0 +1,1 @@
+"""Reasons: model contributions turned into words, in English and German."""

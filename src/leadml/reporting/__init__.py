@@ -1,0 +1,1 @@
+"""Reporting: export writers, atomic publishing, the report's data, HTML and plots."""

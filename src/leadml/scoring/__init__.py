@@ -1,0 +1,1 @@
+"""Scoring: the population at T scored chunk by chunk, drift, freshness and realised outcomes."""

@@ -1,0 +1,1 @@
+"""Tracking: everything that talks to MLflow (runs, registry, the pyfunc)."""
