@@ -29,7 +29,7 @@ def snapshot(tiny_db: Path) -> tuple[Snapshot, dict]:
 
 def _config(tmp: Path | None = None, **training):
     if tmp is None:
-        return load_config(Path(__file__).resolve().parents[1] / "configs" / "default.yaml", env={})
+        return load_config(Path(__file__).resolve().parents[2] / "configs" / "default.yaml", env={})
     overrides = {"training": {"min_positives": 20, "cutoffs": {"count": 12}, **training},
                  "model": {"num_boost_round": 400, "early_stopping_rounds": 40, "params": {"learning_rate": 0.05}}}
     return load_config(write_config(tmp, **overrides), env={})

@@ -185,7 +185,7 @@ def fetch(url: str, data: dict | None = None) -> bytes:
 @pytest.mark.slow
 def test_mlflow_ui_serves_the_project_store(reported: dict) -> None:
     """`make mlflow-ui` runs this command: the UI shows the run, its artifacts and the registry."""
-    make = (Path(__file__).resolve().parents[1] / "Makefile").read_text(encoding="utf-8")
+    make = (Path(__file__).resolve().parents[2] / "Makefile").read_text(encoding="utf-8")
     assert "mlflow ui --backend-store-uri $(MLFLOW_URI) --port $(MLFLOW_PORT) --workers 1" in make
     port, folder = free_port(), reported["folder"]
     server = subprocess.Popen([str(Path(sys.executable).with_name("mlflow")), "ui", "--backend-store-uri",

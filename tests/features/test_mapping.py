@@ -15,7 +15,7 @@ from leadml.features import feature_catalog
 from leadml.features.flat_export import DERIVED_FROM, ExtremeClipper, feature_name, map_flat, merge_spellings
 from tests.flat_export import flat_export, mapping_section, write_export, write_flat_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _mapping(**overrides: object):

@@ -23,7 +23,7 @@ from leadml.modeling.leakage import LeakageError
 from leadml.modeling.training import InsufficientDataError
 from tests.flat_export import flat_export, write_export, write_flat_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 

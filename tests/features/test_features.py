@@ -161,7 +161,7 @@ def test_size_and_budget_bands() -> None:
 
 
 def test_docs_features_md_is_generated_from_the_catalog() -> None:
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     expected = catalog_markdown(load_config(root / "configs" / "default.yaml", env={}).features)
     actual = (root / "docs" / "features.md").read_text(encoding="utf-8")
     assert actual.strip() == expected.strip(), "docs/features.md is stale: run `make docs`"
