@@ -33,8 +33,9 @@ test: $(STAMP) ## run the whole test suite
 test-fast: $(STAMP) ## run the tests that train no model
 	$(BIN)/python -m pytest -m "not slow"
 
-lint: $(STAMP) ## ruff over the package and the tests
+lint: $(STAMP) ## ruff over the package and the tests, then the import contracts of docs/architecture.md
 	$(BIN)/ruff check src tests
+	$(BIN)/lint-imports --no-cache
 
 bench: bench-features bench-train bench-score bench-monitoring ## run every benchmark and write benchmarks/results/
 
