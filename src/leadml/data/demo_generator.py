@@ -201,22 +201,39 @@ def _events(rng: np.random.Generator, lead: np.ndarray, at: np.ndarray, types: d
 
 def _chunk(rng: np.random.Generator, spec: GenerateSpec, first: int, n: int) -> LeadTables:
     leads, hidden = _leads(rng, spec, first, n)
-    created, interest, logit = hidden["created"], hidden["interest"], hidden["logit"]
-    remaining = spec.days - created
-    intensity = np.exp(0.45 * np.clip(interest, -3, 3))
-    everyone = np.arange(n)
-    parts: list[pd.DataFrame] = [
-        # the touch that made the lead
-        pd.DataFrame({"lead": everyone, "at": created,
-                      "activity_type": [ORIGIN_ACTIVITY[s] for s in hidden["source"]]}),
-    ]
-    # onboarding: a few touches in the first days
-    idx = np.repeat(everyone, rng.poisson(2.0 * intensity))
-    parts.append(_events(rng, idx, created[idx] + rng.exponential(4.0, len(idx)), ONBOARDING))
+    hidden["remaining"] = spec.days - hidden["created"]
+    hidden["intensity"] = np.exp(0.45 * np.clip(hidden["interest"], -3, 3))
+    parts = _first_touches(rng, hidden)
+    buying, converts, converted = _buying(rng, spec, hidden)
+    parts += buying + _nurture(rng, hidden) + [_reengagement(rng, hidden)]
+    lead_ids = leads["lead_id"].to_numpy()
+    activities = _activities(rng, spec, lead_ids, parts)
+    opportunities = _opportunities(rng, spec, first, lead_ids, converts=converts, converted=converted)
+    duplicated = rng.random(n) < 0.003  # and some leads twice, identically
+    leads = pd.concat([leads, leads[duplicated]], ignore_index=True)
+    return LeadTables(leads=leads, activities=activities, opportunities=opportunities)
 
-    # buyers reach an opportunity after a delay (some stall for budget or time first) and show a
-    # burst of high-intent touches in the weeks before it; some others burst and then stall
-    converts = rng.random(n) < 1 / (1 + np.exp(-logit))
+
+def _first_touches(rng: np.random.Generator, hidden: dict) -> list[pd.DataFrame]:
+    """The touch that made each lead, then a few onboarding touches in its first days."""
+    created = hidden["created"]
+    everyone = np.arange(len(created))
+    origin = pd.DataFrame({"lead": everyone, "at": created,
+                           "activity_type": [ORIGIN_ACTIVITY[s] for s in hidden["source"]]})
+    idx = np.repeat(everyone, rng.poisson(2.0 * hidden["intensity"]))
+    return [origin, _events(rng, idx, created[idx] + rng.exponential(4.0, len(idx)), ONBOARDING)]
+
+
+def _buying(rng: np.random.Generator, spec: GenerateSpec,
+            hidden: dict) -> tuple[list[pd.DataFrame], np.ndarray, np.ndarray]:
+    """Who converts and when, and the bursts of high-intent touches before it.
+
+    Buyers reach an opportunity after a delay (some stall for budget or time first) and show a burst of
+    high-intent touches in the weeks before it; some others burst and then stall.
+    """
+    created, intensity = hidden["created"], hidden["intensity"]
+    n = len(created)
+    converts = rng.random(n) < 1 / (1 + np.exp(-hidden["logit"]))
     converted = created + rng.gamma(1.6, 25.0, n) + np.where(rng.random(n) < 0.3, rng.uniform(60, 300, n), 0)
     stalled = ~converts & (rng.random(n) < 0.12 * np.clip(intensity, 0.3, 2.5))
     burst_end = np.where(converts, converted, created + rng.uniform(10, spec.days, n))
@@ -226,19 +243,25 @@ def _chunk(rng: np.random.Generator, spec: GenerateSpec, first: int, n: int) -> 
     idx = np.repeat(bursting, size)
     at = burst_end[idx] - burst_len[idx] * rng.uniform(0, 1, len(idx))
     keep = at >= created[idx]
-    parts.append(_events(rng, idx[keep], at[keep], BUYING))
+    parts = [_events(rng, idx[keep], at[keep], BUYING)]
     won = np.flatnonzero(converts & (rng.random(n) < 0.7))
     parts.append(pd.DataFrame({"lead": won, "at": converted[won] - 2 / 24, "activity_type": "meeting_held"}))
+    return parts, converts, converted
 
-    # nurture mail every ~two weeks for up to nine months, stopped by an unsubscribe
-    life = np.clip(remaining, 0, 270)
-    idx = np.repeat(everyone, rng.poisson(life / 14.0))
+
+def _nurture(rng: np.random.Generator, hidden: dict) -> list[pd.DataFrame]:
+    """Nurture mail every ~two weeks for up to nine months, stopped by an unsubscribe; opens, clicks,
+    replies, unsubscribes and bounces."""
+    created, intensity = hidden["created"], hidden["intensity"]
+    n = len(created)
+    life = np.clip(hidden["remaining"], 0, 270)
+    idx = np.repeat(np.arange(n), rng.poisson(life / 14.0))
     sent = created[idx] + rng.uniform(0, 1, len(idx)) * life[idx]
     unsubscribes = rng.random(n) < 0.08
     unsub_at = created + rng.uniform(5, 400, n)
     keep = ~(unsubscribes[idx] & (sent > unsub_at[idx]))
     idx, sent = idx[keep], sent[keep]
-    parts.append(pd.DataFrame({"lead": idx, "at": sent, "activity_type": "email_sent"}))
+    parts = [pd.DataFrame({"lead": idx, "at": sent, "activity_type": "email_sent"})]
     opened = rng.random(len(idx)) < np.clip(0.18 * intensity[idx], 0.02, 0.7)
     open_at = sent[opened] + rng.exponential(0.5, opened.sum())
     parts.append(pd.DataFrame({"lead": idx[opened], "at": open_at, "activity_type": "email_open"}))
@@ -252,16 +275,24 @@ def _chunk(rng: np.random.Generator, spec: GenerateSpec, first: int, n: int) -> 
     parts.append(pd.DataFrame({"lead": gone, "at": unsub_at[gone], "activity_type": "unsubscribe"}))
     bounced = np.flatnonzero(rng.random(n) < 0.02)
     parts.append(pd.DataFrame({"lead": bounced, "at": created[bounced] + 1, "activity_type": "email_bounce"}))
+    return parts
 
-    # re-engagement: short bursts at random moments while nurtured
-    bursts = np.repeat(everyone, rng.poisson(0.8 * intensity * remaining / 365))
+
+def _reengagement(rng: np.random.Generator, hidden: dict) -> pd.DataFrame:
+    """Short bursts of touches at random moments while the lead is nurtured."""
+    created, remaining = hidden["created"], hidden["remaining"]
+    bursts = np.repeat(np.arange(len(created)), rng.poisson(0.8 * hidden["intensity"] * remaining / 365))
     burst_at = created[bursts] + rng.uniform(0, 1, len(bursts)) * remaining[bursts]
     size = 1 + rng.poisson(2.5, len(bursts))
     idx = np.repeat(bursts, size)
-    parts.append(_events(rng, idx, np.repeat(burst_at, size) + rng.exponential(3.0, len(idx)), REENGAGE))
+    return _events(rng, idx, np.repeat(burst_at, size) + rng.exponential(3.0, len(idx)), REENGAGE)
 
+
+def _activities(rng: np.random.Generator, spec: GenerateSpec, lead_ids: np.ndarray,
+                parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The contract's activities from the drawn touches: silent leads dropped, values, some rows twice."""
     acts = pd.concat(parts, ignore_index=True)
-    silent = rng.random(n) < 0.05  # leads that never show any activity
+    silent = rng.random(len(lead_ids)) < 0.05  # leads that never show any activity
     acts = acts[(acts["at"] < spec.days) & ~silent[acts["lead"].to_numpy()]]
     acts = acts.sort_values(["lead", "at"], kind="stable").reset_index(drop=True)
     types = acts["activity_type"].to_numpy().astype(str)
@@ -269,27 +300,27 @@ def _chunk(rng: np.random.Generator, spec: GenerateSpec, first: int, n: int) -> 
                      np.where(np.isin(types, ["product_login", "meeting_held"]),
                               np.round(rng.uniform(5, 90, len(acts))), np.nan))
     activities = pd.DataFrame({
-        "lead_id": leads["lead_id"].to_numpy()[acts["lead"].to_numpy()],
+        "lead_id": lead_ids[acts["lead"].to_numpy()],
         "occurred_at": _stamp(spec, acts["at"].to_numpy()),
         "activity_type": pd.array(types, dtype="str"),
         "channel": pd.array([CHANNEL.get(t) for t in types], dtype="str"),
         "value": value,
     })
     duplicated = rng.random(len(activities)) < 0.01  # the CRM sync wrote some touches twice
-    activities = pd.concat([activities, activities[duplicated]], ignore_index=True)
+    return pd.concat([activities, activities[duplicated]], ignore_index=True)
 
+
+def _opportunities(rng: np.random.Generator, spec: GenerateSpec, first: int, lead_ids: np.ndarray, *,
+                   converts: np.ndarray, converted: np.ndarray) -> pd.DataFrame:
+    """One opportunity per converted lead inside the span, a second one 45 days later for a few."""
     first_opp = np.flatnonzero(converts & (converted < spec.days))
     second = first_opp[rng.random(len(first_opp)) < 0.05]
     opp_lead = np.concatenate([first_opp, second])
     opp_at = np.concatenate([converted[first_opp], converted[second] + 45])
     keep = opp_at < spec.days
-    opportunities = pd.DataFrame({
+    return pd.DataFrame({
         "opportunity_id": pd.array([f"O{first + 1:08d}-{j}" for j in range(int(keep.sum()))], dtype="str"),
-        "lead_id": leads["lead_id"].to_numpy()[opp_lead[keep]],
+        "lead_id": lead_ids[opp_lead[keep]],
         "created_at": _stamp(spec, opp_at[keep]),
         "amount": np.round(rng.lognormal(np.log(25_000), 0.8, int(keep.sum())), -2),
     })
-
-    duplicated = rng.random(n) < 0.003  # and some leads twice, identically
-    leads = pd.concat([leads, leads[duplicated]], ignore_index=True)
-    return LeadTables(leads=leads, activities=activities, opportunities=opportunities)

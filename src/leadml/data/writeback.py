@@ -81,14 +81,14 @@ def write_back(location: str, export: pd.DataFrame, scores_table: str, history_t
     """Replace ``scores_table`` with this run and upsert it into ``history_table``, atomically."""
     run = [as_of.to_pydatetime(), model_version]
     if is_postgres(location):
-        _write_postgres(location, export, scores_table, history_table, run)
+        _write_postgres(location, export, scores_table=scores_table, history_table=history_table, run=run)
     elif str(location).endswith(".duckdb"):
-        _write_duckdb(location, export, scores_table, history_table, run)
+        _write_duckdb(location, export, scores_table=scores_table, history_table=history_table, run=run)
     else:
         raise DataError(f"--write-back needs a DuckDB file or a PostgreSQL database, not {redact_location(location)}")
 
 
-def _write_duckdb(path: str, export: pd.DataFrame, scores_table: str, history_table: str, run: list) -> None:
+def _write_duckdb(path: str, export: pd.DataFrame, *, scores_table: str, history_table: str, run: list) -> None:
     definition = ", ".join(f"{_q(c)} {t}" for c, t in _columns(export))
     key = ", ".join(_q(c) for c in KEY)
     names = ", ".join(_q(c) for c in export.columns)  # by name: never by position
@@ -114,7 +114,7 @@ def _write_duckdb(path: str, export: pd.DataFrame, scores_table: str, history_ta
         con.close()
 
 
-def _write_postgres(url: str, export: pd.DataFrame, scores_table: str, history_table: str, run: list) -> None:
+def _write_postgres(url: str, export: pd.DataFrame, *, scores_table: str, history_table: str, run: list) -> None:
     from psycopg import sql
 
     from leadml.data.postgres import connect, copy_frame
