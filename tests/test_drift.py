@@ -17,16 +17,9 @@ from leadml.features import feature_catalog
 from leadml.features.spine import as_timestamp, label
 from leadml.modeling.calibration import SigmoidCalibrator
 from leadml.modeling.lead_model import FeatureSpec, LeadModel, ModelError
-from leadml.scoring.drift import (
-    DriftCounter,
-    category_counts,
-    decile_edges,
-    drift_report,
-    json_safe,
-    numeric_counts,
-    psi,
-    training_profile,
-)
+from leadml.modeling.profile import category_counts, decile_edges, numeric_counts, training_profile
+from leadml.reporting.export import json_safe
+from leadml.scoring.drift import DriftCounter, drift_report, psi
 from leadml.scoring.population import population_matrix
 
 END = pd.Timestamp("2026-11-01", tz="UTC")

@@ -15,9 +15,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from leadml.data.contract import LEAD_COLUMNS
-
 DEFAULT_CONFIG = Path("configs/default.yaml")
+# The contract's lead columns: the only ones ever read from a leads table, and the names a mapping may
+# target. Declared here, where mappings are validated; leadml.data.contract takes them from here.
+LEAD_COLUMNS = ("lead_id", "created_at", "source", "country", "industry", "job_title", "email",
+                "employees", "annual_revenue", "declared_budget")
 
 
 class ConfigError(ValueError):

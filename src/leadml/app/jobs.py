@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from mlflow.exceptions import MlflowException
 from tqdm import tqdm
 
 from leadml import __version__
@@ -27,6 +26,7 @@ from leadml.data.clean import CleanReport, DataError, clean_tables
 from leadml.data.contract import LeadTables
 from leadml.data.demo_generator import GenerateSpec, generate_chunks
 from leadml.data.sources import Source, open_source, write_database
+from leadml.data.sources import redact_location as redact
 from leadml.data.writeback import previous_scores, read_history
 from leadml.data.writeback import write_back as write_back_scores
 from leadml.features import feature_catalog
@@ -41,6 +41,7 @@ from leadml.reporting import plots
 from leadml.reporting.export import (
     ChunkedWriter,
     file_sha256,
+    json_safe,
     matrix_schema,
     read_export,
     read_table,
@@ -51,7 +52,7 @@ from leadml.reporting.export import (
 from leadml.reporting.publish_lock import exclusive
 from leadml.reporting.report_data import build_report, check_export
 from leadml.reporting.report_html import render as render_report
-from leadml.scoring.drift import DriftCounter, drift_report, json_safe, no_profile_report
+from leadml.scoring.drift import DriftCounter, drift_report, no_profile_report
 from leadml.scoring.monitoring import (
     SCORE_COLUMNS,
     NewestActivity,
@@ -61,24 +62,26 @@ from leadml.scoring.monitoring import (
     outcome_report,
 )
 from leadml.scoring.population import finalise, population_matrix, score_chunks
-from leadml.tracking.mlflow_store import (
+from leadml.tracking.registry import (
     champion_info,
     champion_version,
-    command_run,
-    configure,
-    latest_evaluation,
     list_versions,
-    log_monitoring,
-    log_results,
-    log_trial,
     promote,
-    redact,
     register_model,
     resolve_model,
     rollback,
     save_local_copy,
+)
+from leadml.tracking.runs import (
+    TrackingError,
+    command_run,
+    latest_evaluation,
+    log_monitoring,
+    log_results,
+    log_trial,
     tag_run,
 )
+from leadml.tracking.store import configure
 
 log = logging.getLogger("leadml")
 
@@ -319,7 +322,7 @@ def _score(config: Config, data: str, as_of: str | None, out: str, model_ref: st
     checking.lap("other")
     try:  # the checks are in the manifest and drift summary anyway; a tracking store that fails must not stop
         monitoring_run = _log_scoring_checks(config, checks) if config.monitoring.mlflow else None
-    except (MlflowException, OSError) as exc:
+    except (TrackingError, OSError) as exc:
         log.warning("monitoring: the MLflow run could not be logged: %s", " ".join(str(exc).split())[:300])
         monitoring_run = None
     checking.lap("monitoring_mlflow")
@@ -572,10 +575,7 @@ def models_list(config: Config) -> dict[str, Any]:
 def models_promote(config: Config, version: str) -> dict[str, Any]:
     configure(config.tracking)
     name = config.tracking.registered_model
-    try:
-        promote(name, version, "promoted by hand")
-    except MlflowException:
-        raise ModelError(f"model {name} has no version {version}") from None
+    promote(name, version, "promoted by hand")
     return {"model_name": name, "champion_version": version}
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 from leadml import __version__
 from leadml.config import Config, MappingConfig
 from leadml.data.clean import DataError
+from leadml.data.sources import redact_location as redact
 from leadml.features.flat_export import ExtremeClipper, MappedLeads, feature_name, map_flat
 from leadml.modeling.cross_validation import CrossValidation, Folds, cross_validate, fit_final, make_folds
 from leadml.modeling.evaluation import classification_metrics
@@ -30,18 +31,8 @@ from leadml.modeling.promotion import Decision, decide
 from leadml.modeling.training import InsufficientDataError
 from leadml.reporting import plots
 from leadml.reporting.export import file_sha256
-from leadml.tracking.mlflow_store import (
-    champion_run,
-    champion_version,
-    command_run,
-    log_results,
-    log_text,
-    nested_run,
-    promote,
-    redact,
-    register_model,
-    save_local_copy,
-)
+from leadml.tracking.registry import champion_run, champion_version, promote, register_model, save_local_copy
+from leadml.tracking.runs import command_run, log_results, log_text, nested_run
 
 log = logging.getLogger("leadml")
 SCORER_NAMES = {"model": "leadml (LightGBM, early-stopped)", "logistic": "logistic regression, one-hot",

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from collections.abc import Iterable, Iterator
 
 import pandas as pd
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from leadml.data.clean import DataError, require_columns
 from leadml.data.contract import COLUMNS, TIME_COLUMNS, LeadTables
@@ -148,3 +150,43 @@ def copy_frame(con: psycopg.Connection, table: str, frame: pd.DataFrame) -> None
     with con.cursor() as cursor, cursor.copy(query) as copy:
         for record in records:
             copy.write_row(record)
+
+
+def jdbc(url: str) -> tuple[str, dict[str, str]]:
+    """Return the JDBC URL and connection properties of a ``postgresql://`` URL."""
+    info = conninfo_to_dict(url)
+    host = str(info.get("host") or "localhost")
+    if host.startswith("/"):
+        raise DataError(f"{safe_url(url)}: the Spark engine connects over TCP; give a host name, not a socket")
+    properties = {"driver": "org.postgresql.Driver", "user": str(info.get("user") or os.environ.get("PGUSER", ""))}
+    password = info.get("password") or os.environ.get("PGPASSWORD")
+    if password:
+        properties["password"] = str(password)
+    if info.get("sslmode"):
+        properties["sslmode"] = str(info["sslmode"])
+    return f"jdbc:postgresql://{host}:{info.get('port') or 5432}/{info.get('dbname') or ''}", properties
+
+
+def swap_staging(url: str, *, staging: str, table: str, key: str, value: pd.Timestamp, columns: list[str]) -> int:
+    """Replace the rows of ``table`` whose ``key`` is ``value`` with the staging table's, in one transaction,
+    and drop the staging table whatever happens (the Spark engine loads it over JDBC first)."""
+    names = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    try:
+        with connect(url) as con:  # one transaction: committed on a clean exit, rolled back otherwise
+            times = [row[0] for row in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = %s AND data_type = 'timestamp without time zone'", [staging]).fetchall()]
+            for column in times:  # zone-less timestamps (UTC, as Spark's session writes them) become timestamptz
+                con.execute(sql.SQL("ALTER TABLE {t} ALTER COLUMN {c} TYPE timestamptz USING {c} AT TIME ZONE 'UTC'")
+                            .format(t=sql.Identifier(staging), c=sql.Identifier(column)))
+            con.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (LIKE {})").format(
+                sql.Identifier(table), sql.Identifier(staging)))
+            con.execute(sql.SQL("DELETE FROM {} WHERE {} = %s").format(sql.Identifier(table), sql.Identifier(key)),
+                        [value.to_pydatetime()])
+            rows = con.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+                sql.Identifier(table), names, names, sql.Identifier(staging))).rowcount
+            con.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(staging)))
+    finally:
+        with connect(url, autocommit=True) as con:
+            con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(staging)))
+    return int(rows)

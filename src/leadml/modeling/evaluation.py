@@ -6,6 +6,8 @@ probability quality (log loss, Brier, expected calibration error, a reliability 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
@@ -161,3 +163,14 @@ def lift_table(y: np.ndarray, probability: np.ndarray, groups: int = 10) -> pd.D
              "conversion_rate": float(y[part].mean()), "lift": float(y[part].mean() / base) if base else float("nan")}
             for i, part in enumerate(np.array_split(order, min(groups, max(1, len(order))))) if len(part)]
     return pd.DataFrame(rows)
+
+
+@dataclass
+class Evaluation:
+    """The model's last honest measurement: outcomes and calibration per grade, lift per tenth."""
+
+    source: str  # "training" (test half of the held-out cutoff) or "evaluate" (a backtest)
+    run_id: str
+    cutoff: str
+    grades: pd.DataFrame  # grade, floor, rows, converted, conversion_rate, mean_probability
+    lift: pd.DataFrame  # group, rows, converted, conversion_rate, lift

@@ -30,8 +30,8 @@ from leadml.modeling.evaluation import (
 )
 from leadml.modeling.lead_model import FeatureSpec, LeadModel
 from leadml.modeling.leakage import check_leakage, single_feature_auc
+from leadml.modeling.profile import training_profile
 from leadml.modeling.snapshots import Snapshot
-from leadml.scoring.drift import training_profile
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary", "learning_rate": 0.02, "num_leaves": 15, "min_data_in_leaf": 200,

@@ -13,7 +13,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -207,3 +209,14 @@ def _write_xlsx(frame: pd.DataFrame, path: str) -> None:
                 sheet.conditional_format(1, column, len(frame), column, {
                     "type": "cell", "criteria": "==", "value": f'"{grade}"',
                     "format": book.add_format({"bg_color": colour})})
+
+
+def json_safe(value: Any) -> Any:
+    """Return ``value`` with NaN and infinities as None: JSON has no NaN, and browsers refuse it."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    return value

@@ -13,20 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadml.modeling.evaluation import Evaluation
+
 REQUIRED = ("lead_id", "score", "grade", "rank", "probability", "model_version", "as_of")
 REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
 RISK_COLUMNS = ("risk_1", "risk_2")
-
-
-@dataclass
-class Evaluation:
-    """The model's last honest measurement: outcomes and calibration per grade, lift per tenth."""
-
-    source: str  # "training" (test half of the held-out cutoff) or "evaluate" (a backtest)
-    run_id: str
-    cutoff: str
-    grades: pd.DataFrame  # grade, floor, rows, converted, conversion_rate, mean_probability
-    lift: pd.DataFrame  # group, rows, converted, conversion_rate, lift
 
 
 @dataclass

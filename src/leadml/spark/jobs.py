@@ -28,7 +28,7 @@ from leadml.reporting.export import matrix_schema
 from leadml.spark.buckets import ROWS, bucket_count, cogrouped, spark_schema
 from leadml.spark.lake import check_source, fingerprint, read_previous, read_tables, write_partition
 from leadml.spark.session import spark_session
-from leadml.tracking.mlflow_store import resolve_model
+from leadml.tracking.registry import resolve_model
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

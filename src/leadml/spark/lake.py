@@ -10,7 +10,6 @@ Passwords come from the URL or ``PGPASSWORD`` and never reach a message.
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import TYPE_CHECKING
 
@@ -18,30 +17,13 @@ import pandas as pd
 
 from leadml.data.clean import DataError, require_columns
 from leadml.data.contract import COLUMNS, NUMERIC_COLUMNS
-from leadml.data.postgres import LEAD_HASH
+from leadml.data.postgres import LEAD_HASH, jdbc, swap_staging
 from leadml.data.sources import is_postgres, redact_location
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 AS_OF = "as_of"
-
-
-def jdbc(url: str) -> tuple[str, dict[str, str]]:
-    """Return the JDBC URL and connection properties of a ``postgresql://`` URL."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    info = conninfo_to_dict(url)
-    host = str(info.get("host") or "localhost")
-    if host.startswith("/"):
-        raise DataError(f"{redact_location(url)}: the Spark engine connects over TCP; give a host name, not a socket")
-    properties = {"driver": "org.postgresql.Driver", "user": str(info.get("user") or os.environ.get("PGUSER", ""))}
-    password = info.get("password") or os.environ.get("PGPASSWORD")
-    if password:
-        properties["password"] = str(password)
-    if info.get("sslmode"):
-        properties["sslmode"] = str(info["sslmode"])
-    return f"jdbc:postgresql://{host}:{info.get('port') or 5432}/{info.get('dbname') or ''}", properties
 
 
 def read_tables(spark: SparkSession, location: str) -> dict[str, DataFrame]:
@@ -180,30 +162,7 @@ def _drop_partition(spark: SparkSession, location: str, as_of: pd.Timestamp) -> 
 
 def _swap_jdbc(frame: DataFrame, url: str, table: str, as_of: pd.Timestamp) -> int:
     """Load into a staging table in parallel, then swap the as-of's rows in one transaction."""
-    from psycopg import sql
-
-    from leadml.data.postgres import connect
-
     address, properties = jdbc(url)
     staging = f"{table[:40]}__staging_{uuid.uuid4().hex[:8]}"
     frame.write.jdbc(address, f'"{staging}"', mode="overwrite", properties=properties)
-    names = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
-    try:
-        with connect(url) as con:  # one transaction: committed on a clean exit, rolled back otherwise
-            times = [row[0] for row in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-                "AND table_name = %s AND data_type = 'timestamp without time zone'", [staging]).fetchall()]
-            for column in times:  # zone-less timestamps (UTC, as Spark's session writes them) become timestamptz
-                con.execute(sql.SQL("ALTER TABLE {t} ALTER COLUMN {c} TYPE timestamptz USING {c} AT TIME ZONE 'UTC'")
-                            .format(t=sql.Identifier(staging), c=sql.Identifier(column)))
-            con.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (LIKE {})").format(
-                sql.Identifier(table), sql.Identifier(staging)))
-            con.execute(sql.SQL("DELETE FROM {} WHERE {} = %s").format(sql.Identifier(table), sql.Identifier(AS_OF)),
-                        [as_of.to_pydatetime()])
-            rows = con.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
-                sql.Identifier(table), names, names, sql.Identifier(staging))).rowcount
-            con.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(staging)))
-    finally:
-        with connect(url, autocommit=True) as con:
-            con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(staging)))
-    return int(rows)
+    return swap_staging(url, staging=staging, table=table, key=AS_OF, value=as_of, columns=list(frame.columns))

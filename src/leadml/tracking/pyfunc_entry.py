@@ -5,6 +5,6 @@ MLflow executes this file when the model is loaded; leadml itself never imports 
 
 from mlflow.models import set_model
 
-from leadml.tracking.mlflow_store import LeadPyfunc
+from leadml.tracking.pyfunc import LeadPyfunc
 
 set_model(LeadPyfunc())
