@@ -9,37 +9,28 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from leadml.cli import app
 from leadml.config import FeaturesConfig
 from leadml.data.clean import clean_tables
-from leadml.data.sources import Source
+from leadml.data.sources import DuckDBSource
 from leadml.features.spine import as_timestamp, build_spine, truncate
+from tests.conftest import AS_OF, Trained, invoke, summary
 
 COMMANDS = ["generate", "train", "score", "evaluate", "features", "demo", "report", "monitor", "retrain"]
-AS_OF = "2026-11-01"
-runner = CliRunner()
-
-
-def invoke(*args: str) -> dict:
-    result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command: str) -> None:
-    result = runner.invoke(app, [command, "--help"])
+    result = invoke(command, "--help")
     assert result.exit_code == 0
     assert "--config" in result.output and "--json" in result.output
 
 
 def test_features_list_prints_the_catalog() -> None:
-    listed = json.loads(runner.invoke(app, ["features", "--list", "--json"]).stdout)
+    listed = json.loads(invoke("features", "--list", "--json").stdout)
     assert {"name", "family", "description"} <= set(listed[0])
     assert {item["family"] for item in listed} == {"engagement", "fit", "budget"}
-    text = runner.invoke(app, ["features", "--list"]).stdout
+    text = invoke("features", "--list").stdout
     assert "days_since_last_high_intent" in text and len(text.splitlines()) == len(listed)
 
 
@@ -50,15 +41,15 @@ def test_console_script_is_installed() -> None:
 
 
 def population_at(db: Path, as_of: str) -> set[str]:
-    with Source(db) as source:
+    with DuckDBSource(db) as source:
         tables, _, _ = clean_tables(source.read_all())
     return set(build_spine(truncate(tables, as_of_ts := as_timestamp(as_of)), [as_of_ts])["lead_id"])
 
 
 @pytest.mark.slow
-def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: Path) -> None:
-    db = tmp_path / "leads.duckdb"
-    trained = invoke("train", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF)
+def test_train_score_evaluate_features_end_to_end(trained: Trained, tmp_path: Path) -> None:
+    # `leadml train --config C --as-of AS_OF` on the tiny database: the session's training, copied here
+    config_file, db, trained = trained.config, trained.db, trained.summary
     assert trained["model_version"] == "1" and Path(trained["local_model"]).is_dir()
     assert trained["roc_auc"] > 0.7
 
@@ -71,7 +62,7 @@ def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: P
 
     mlflow.set_tracking_uri(load_config(config_file, env={}).tracking.uri)
     pyfunc = mlflow.pyfunc.load_model("models:/leadml-lead-scoring@champion")
-    with Source(db) as source:
+    with DuckDBSource(db) as source:
         tables, _, _ = clean_tables(source.read_all())
     _, matrix = population_matrix(tables, as_timestamp(AS_OF), FeaturesConfig())
     sample = matrix.head(200)
@@ -96,11 +87,11 @@ def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: P
     marker = Path(trained["local_model"]) / "run.json"
     assert json.loads(marker.read_text())["run_id"] == trained["run_id"]
     marker.write_text(json.dumps({"run_id": "from-another-store"}))
-    first = invoke("score", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
-                   "--out", str(tmp_path / "a.csv"))
+    first = summary(invoke("score", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
+                           "--out", str(tmp_path / "a.csv"), "--json"))
     assert json.loads(marker.read_text())["run_id"] == trained["run_id"]
-    second = invoke("score", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
-                    "--out", str(tmp_path / "b.parquet"))
+    second = summary(invoke("score", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
+                            "--out", str(tmp_path / "b.parquet"), "--json"))
     a = pd.read_csv(first["out"], dtype={"lead_id": "str"})
     b = pd.read_parquet(second["out"])
     assert list(a.columns) == ["lead_id", "probability", "score", "grade", "rank", "top_reasons", "reason_1",
@@ -123,50 +114,50 @@ def test_train_score_evaluate_features_end_to_end(config_file: Path, tmp_path: P
     raw = a[["fit_score", "engagement_score", "budget_score", "base_score"]].sum(axis=1)
     assert np.corrcoef(raw, logit)[0, 1] > 0.999
 
-    evaluated = invoke("evaluate", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-15")
+    evaluated = summary(invoke("evaluate", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-15",
+                               "--json"))
     assert evaluated["outcomes_seen_in_training"] is True  # said, since the model trained as of November
 
     # an honest backtest: a model trained (and tuned, 2 trials) as of 1 September, evaluated on the month after
-    second = invoke("train", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-01",
-                    "--tune", "2")
+    second = summary(invoke("train", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-01",
+                            "--tune", "2", "--json"))
     assert second["model_version"] == "2" and second["champion_version"] in ("1", "2")
     assert second["promoted"] == (second["champion_version"] == "2") and second["promotion_reason"]
     trials = mlflow.search_runs(experiment_names=["leadml"],
                                 filter_string=f"tags.mlflow.parentRunId = '{second['run_id']}'")
     assert len(trials) == 2 and trials["metrics.validation_roc_auc"].notna().all()
-    backtest = invoke("evaluate", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-01",
-                      "--model", "models:/leadml-lead-scoring/2")
+    backtest = summary(invoke("evaluate", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-01",
+                              "--model", "models:/leadml-lead-scoring/2", "--json"))
     assert backtest["outcomes_seen_in_training"] is False and backtest["positives"] >= 10
     assert backtest["roc_auc"] > backtest["constant_roc_auc"] + 0.2
     assert backtest["pr_auc"] > 3 * backtest["constant_pr_auc"]
 
     # promotion by hand and rollback move the champion alias; the history is kept
-    listed = invoke("models", "list", "--config", str(config_file))
+    listed = summary(invoke("models", "list", "--config", str(config_file), "--json"))
     assert [v["version"] for v in listed["versions"]] == [2, 1]
     assert "challenger" in listed["versions"][0]["aliases"]
-    invoke("models", "promote", "1", "--config", str(config_file))
-    invoke("models", "promote", "2", "--config", str(config_file))
-    assert invoke("models", "rollback", "--config", str(config_file))["champion_version"] == "1"
-    result = runner.invoke(app, ["models", "promote", "9", "--config", str(config_file)])
+    summary(invoke("models", "promote", "1", "--config", str(config_file), "--json"))
+    summary(invoke("models", "promote", "2", "--config", str(config_file), "--json"))
+    assert summary(invoke("models", "rollback", "--config", str(config_file), "--json"))["champion_version"] == "1"
+    result = invoke("models", "promote", "9", "--config", str(config_file))
     assert result.exit_code == 1 and "no version 9" in result.stderr
 
-    features = invoke("features", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
-                      "--out", str(tmp_path / "f.parquet"))
+    features = summary(invoke("features", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
+                              "--out", str(tmp_path / "f.parquet"), "--json"))
     matrix = pd.read_parquet(features["out"])
     assert set(matrix["lead_id"]) == set(a["lead_id"]) and "email" not in matrix.columns
 
 
 @pytest.mark.slow
-def test_bad_rows_are_rejected_with_reasons_and_nothing_is_lost(config_file: Path, tmp_path: Path) -> None:
-    db = tmp_path / "leads.duckdb"
-    invoke("train", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF)
+def test_bad_rows_are_rejected_with_reasons_and_nothing_is_lost(trained: Trained, tmp_path: Path) -> None:
+    config_file, db = trained.config, trained.db  # a champion trained on this database, as of AS_OF
     con = duckdb.connect(str(db))
     con.execute("INSERT INTO leads (lead_id, created_at) VALUES ('no-time', NULL)")
     con.execute("INSERT INTO leads SELECT * REPLACE ('Other title' AS job_title) FROM leads "
                 "WHERE lead_id = (SELECT min(lead_id) FROM leads)")
     con.close()
-    scored = invoke("score", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
-                    "--out", str(tmp_path / "s.csv"))
+    scored = summary(invoke("score", "--config", str(config_file), "--data", str(db), "--as-of", AS_OF,
+                            "--out", str(tmp_path / "s.csv"), "--json"))
     export = pd.read_csv(scored["out"], dtype={"lead_id": "str"})
     rejects = pd.read_csv(scored["rejects"], dtype={"lead_id": "str"})
     assert dict(zip(rejects["lead_id"], rejects["reason"], strict=True)) == {
@@ -194,20 +185,19 @@ def test_demo_runs_from_an_empty_folder(tmp_path: Path) -> None:
 
 
 def test_evaluate_refuses_a_horizon_the_data_does_not_cover(config_file: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["evaluate", "--config", str(config_file), "--data", str(tmp_path / "leads.duckdb"),
-                                 "--as-of", "2026-10-15"])
+    result = invoke("evaluate", "--config", str(config_file), "--data", str(tmp_path / "leads.duckdb"),
+                    "--as-of", "2026-10-15")
     assert result.exit_code == 1 and "before the horizon" in result.stderr
 
 
 def test_score_without_a_registered_model_says_so(config_file: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["score", "--config", str(config_file), "--as-of", AS_OF])
+    result = invoke("score", "--config", str(config_file), "--as-of", AS_OF)
     assert result.exit_code == 1 and "not found in the registry" in result.stderr and "leadml train" in result.stderr
 
 
 def test_errors_are_one_line_and_exit_non_zero(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["score", "--data", str(tmp_path / "missing.duckdb"), "--config",
-                                 str(tmp_path / "nope.yaml")])
+    result = invoke("score", "--data", str(tmp_path / "missing.duckdb"), "--config", str(tmp_path / "nope.yaml"))
     assert result.exit_code == 1 and "config file not found" in result.stderr
     (tmp_path / "c.yaml").write_text("bogus: 1\n")
-    result = runner.invoke(app, ["train", "--config", str(tmp_path / "c.yaml")])
+    result = invoke("train", "--config", str(tmp_path / "c.yaml"))
     assert result.exit_code == 1 and "bogus" in result.stderr

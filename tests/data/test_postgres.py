@@ -7,7 +7,7 @@ import pytest
 
 from leadml.data.clean import DataError, clean_tables
 from leadml.data.postgres import safe_url
-from leadml.data.sources import Source, open_source, write_database
+from leadml.data.sources import DuckDBSource, open_source, write_database
 from tests.pgserver import PASSWORD
 
 
@@ -17,7 +17,7 @@ def pg_db(postgres_server, tiny_db: Path) -> str:
 
     os.environ["PGPASSWORD"] = PASSWORD
     url = postgres_server.create_database("tiny")
-    with Source(tiny_db) as source:
+    with DuckDBSource(tiny_db) as source:
         write_database(source.chunks(1500), url)
     return url
 
@@ -27,7 +27,7 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_postgres_reads_the_same_clean_tables_as_duckdb(pg_db: str, tiny_db: Path, pg_env) -> None:
-    with open_source(pg_db) as pg, Source(tiny_db) as duck:
+    with open_source(pg_db) as pg, DuckDBSource(tiny_db) as duck:
         assert pg.count_leads() == duck.count_leads() and pg.data_end() == duck.data_end()
         from_pg, _, _ = clean_tables(pg.read_all())
         from_duck, _, _ = clean_tables(duck.read_all())

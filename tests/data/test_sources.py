@@ -4,14 +4,14 @@ import pandas as pd
 import pytest
 
 from leadml.data.clean import DataError, clean_tables
-from leadml.data.sources import Source, redact_location, write_database
+from leadml.data.sources import DuckDBSource, redact_location, write_database
 
 
 @pytest.mark.parametrize("kind", ["db.duckdb", "parquet_folder", "csv_folder"])
 def test_every_source_kind_reads_the_same_clean_tables(tmp_path: Path, tiny_tables, kind: str) -> None:
     out = tmp_path / kind
     write_database([tiny_tables], out, "csv" if kind == "csv_folder" else "parquet")
-    with Source(out) as source:
+    with DuckDBSource(out) as source:
         clean, rejects, _ = clean_tables(source.read_all())
     expected, _, _ = clean_tables(tiny_tables)
     for name in ("leads", "activities", "opportunities"):
@@ -22,7 +22,7 @@ def test_every_source_kind_reads_the_same_clean_tables(tmp_path: Path, tiny_tabl
 
 
 def test_chunks_hold_every_lead_once_with_its_whole_history(tiny_db: Path) -> None:
-    with Source(tiny_db) as source:
+    with DuckDBSource(tiny_db) as source:
         whole = source.read_all()
         chunks = list(source.chunks(700))
     assert len(chunks) >= 5
@@ -41,16 +41,16 @@ def test_chunks_hold_every_lead_once_with_its_whole_history(tiny_db: Path) -> No
 def test_locations_are_shown_without_credentials(location: str, shown: str) -> None:
     assert redact_location(location) == shown
     with pytest.raises(DataError) as info:
-        Source(location.replace("postgresql://", "nosuch://"))
+        DuckDBSource(location.replace("postgresql://", "nosuch://"))
     assert "hunter2" not in str(info.value)
 
 
 def test_missing_sources_and_tables_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="not found"):
-        Source(tmp_path / "nope.duckdb")
+        DuckDBSource(tmp_path / "nope.duckdb")
     (tmp_path / "folder").mkdir()
     with pytest.raises(DataError, match="table leads: no leads.parquet or leads.csv"):
-        Source(tmp_path / "folder")
+        DuckDBSource(tmp_path / "folder")
 
 
 def test_database_write_replaces_atomically(tmp_path: Path, tiny_tables) -> None:
@@ -63,6 +63,6 @@ def test_database_write_replaces_atomically(tmp_path: Path, tiny_tables) -> None
 
     with pytest.raises(RuntimeError):
         write_database(broken(), out)
-    with Source(out) as source:
+    with DuckDBSource(out) as source:
         assert source.table_rows("leads") == len(tiny_tables.leads)
     assert [p.name for p in tmp_path.iterdir()] == ["db.duckdb"]

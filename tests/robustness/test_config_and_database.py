@@ -9,22 +9,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from leadml.cli import app
-from tests.conftest import write_config
+from tests.conftest import invoke, write_config
 from tests.pgserver import PASSWORD, USER
 from tests.robustness.conftest import AS_OF, Tables, Workspace, assert_published, population, write_postgres
 
 pytestmark = pytest.mark.slow
-runner = CliRunner()
 EVIL = '"; DROP TABLE leads; --'
 
 
 @pytest.mark.parametrize("key", ["scores_table", "history_table"])
 def test_table_names_with_quotes_or_semicolons_are_rejected(tmp_path: Path, key: str) -> None:
     config = write_config(tmp_path, export={"path": str(tmp_path / "s.csv"), key: f"lead_scores{EVIL}"})
-    result = runner.invoke(app, ["score", "--config", str(config), "--as-of", AS_OF])
+    result = invoke("score", "--config", str(config), "--as-of", AS_OF)
     assert result.exit_code == 1 and key in result.stderr and "Traceback" not in result.stderr
 
 
@@ -51,17 +48,17 @@ def pg_with_password_url(postgres_server, tmp_path: Path, base_tables: Tables) -
 def test_a_password_in_the_url_reaches_no_output(pg_with_password_url: str, model_dir: Path, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PGPASSWORD", raising=False)
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, monitoring={"mlflow": True})  # its MLflow store is among the outputs searched
     outputs = []
     for command in (["score", "--out", str(tmp_path / "s.csv"), "--write-back"], ["evaluate"]):
         as_of = AS_OF if command[0] == "score" else "2026-09-01"
-        result = runner.invoke(app, [*command, "--config", str(config), "--data", pg_with_password_url,
-                                     "--as-of", as_of, "--model", str(model_dir), "--json"])
+        result = invoke(*command, "--config", str(config), "--data", pg_with_password_url,
+                        "--as-of", as_of, "--model", str(model_dir), "--json")
         assert result.exit_code == 0, result.output
         outputs.append(result.output)
     wrong = pg_with_password_url.replace(PASSWORD, PASSWORD + "-wrong")
-    result = runner.invoke(app, ["score", "--config", str(config), "--data", wrong, "--as-of", AS_OF,
-                                 "--out", str(tmp_path / "w.csv"), "--model", str(model_dir)])
+    result = invoke("score", "--config", str(config), "--data", wrong, "--as-of", AS_OF,
+                    "--out", str(tmp_path / "w.csv"), "--model", str(model_dir))
     assert result.exit_code == 1 and "password authentication failed" in result.stderr
     outputs.append(result.output)
     stored = [p.read_bytes().decode("utf-8", "replace") for p in tmp_path.rglob("*") if p.is_file()]
@@ -74,10 +71,10 @@ def test_a_database_that_goes_away_mid_run_publishes_nothing(postgres_server, pg
                                                             model_dir: Path, tmp_path: Path) -> None:
     import psycopg
 
-    from leadml.data.sources import Source, write_database
+    from leadml.data.sources import DuckDBSource, write_database
 
     url = postgres_server.create_database("vanishing")
-    with Source(tiny_db) as source:
+    with DuckDBSource(tiny_db) as source:
         write_database(source.chunks(1500), url)
     config = yaml.safe_load(write_config(tmp_path).read_text())
     config["data"]["chunk_size"] = 500  # many reads, so the kill lands in the middle of them

@@ -45,7 +45,7 @@ def safe_url(url: str) -> str:
 LEAD_HASH = "hashtext(coalesce(regexp_replace(lead_id::text, '^\\s+|\\s+$', '', 'g'), ''))::bigint + 2147483648"
 
 class PostgresSource:
-    """An open PostgreSQL lead database; the same interface as ``sources.Source``."""
+    """An open PostgreSQL lead database (a ``sources.Source``), read in hash buckets of whole lead histories."""
 
     def __init__(self, url: str):
         self.location = safe_url(url)

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 import pandas as pd
@@ -41,8 +42,43 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-class Source:
-    """An open lead database; use as a context manager."""
+class Source(Protocol):
+    """An open lead database, whatever holds it (DuckDB, CSV/Parquet files, PostgreSQL); a context manager.
+
+    Every reader streams whole lead histories in hash buckets, so memory follows the chunk size.
+    """
+
+    location: str
+
+    def __enter__(self) -> Source: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def close(self) -> None: ...
+
+    def table_rows(self, table: str) -> int:
+        """Rows of one contract table as stored."""
+        ...
+
+    def fingerprint(self) -> str:
+        """A short hash of what the source holds, for the run's records."""
+        ...
+
+    def count_leads(self) -> int: ...
+
+    def data_end(self) -> pd.Timestamp:
+        """The newest timestamp of any table: how fresh the source is."""
+        ...
+
+    def chunks(self, chunk_size: int) -> Iterator[LeadTables]: ...
+
+    def read_bucket(self, bucket: int, buckets: int) -> LeadTables: ...
+
+    def read_all(self) -> LeadTables: ...
+
+
+class DuckDBSource:
+    """A DuckDB file or a folder of CSV/Parquet files, read through an in-process DuckDB connection."""
 
     def __init__(self, location: str | os.PathLike[str]):
         self.location = str(location)
@@ -51,7 +87,7 @@ class Source:
         self._columns = {table: self._attach(table) for table in TABLES}
         require_columns(self._columns)
 
-    def __enter__(self) -> Source:
+    def __enter__(self) -> DuckDBSource:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -154,8 +190,8 @@ def open_source(location: str | os.PathLike[str]) -> Source:
     if is_postgres(location):
         from leadml.data.postgres import PostgresSource
 
-        return PostgresSource(str(location))  # type: ignore[return-value]  # same interface
-    return Source(location)
+        return PostgresSource(str(location))
+    return DuckDBSource(location)
 
 
 def write_database(chunks: Iterable[LeadTables], out: str | os.PathLike[str], fmt: str = "parquet") -> None:
