@@ -7,10 +7,11 @@ Secrets and locations that differ per machine come from the environment:
 
 from __future__ import annotations
 
+import difflib
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -214,6 +215,100 @@ class MappingConfig(_Frozen):
         return self
 
 
+class CsvOptions(_Frozen):
+    """How delimited text files are written; ``auto`` is sniffed where unambiguous (else a one-line error)."""
+
+    sep: str = Field("auto", description="auto, or the separator: ',', ';', tab, '|'")
+    encoding: str = Field("auto", description="auto (UTF-8, else Windows-1252), or a Python codec name")
+    quote: str = Field('"', min_length=1, max_length=1)
+
+
+ROW_ID = "@row"
+
+
+class SourceTable(_Frozen):
+    """One of the user's tables mapped onto a contract table: where it is, its id and its columns."""
+
+    file: str = Field(min_length=1, description="a file or folder in data.source, or a table of a database")
+    csv: CsvOptions | None = Field(None, description="this file's own CSV settings; default mapping.csv")
+    id: str | None = Field(None, description=f"the column that identifies a row, or {ROW_ID!r}: the row number")
+    columns: dict[str, str] = Field(default_factory=dict, description="contract column -> the user's column")
+    dates: dict[str, str] = Field(default_factory=dict, description="the user's date column -> strftime format")
+    dayfirst: bool = Field(False, description="dates without a format are day-first (31/12/2024)")
+
+    def _check_columns(self, allowed: tuple[str, ...], required: tuple[str, ...], id_name: str) -> None:
+        unknown = sorted(set(self.columns) - set(allowed))
+        if unknown:
+            raise ValueError(f"columns: not contract columns of this table: {', '.join(unknown)} "
+                             f"(use {', '.join(allowed)}; the id goes in id)")
+        missing = [c for c in required if c not in self.columns and not (c == id_name and self.id)]
+        if missing:
+            raise ValueError(f"columns.{missing[0]}: name the user's column for {missing[0]}")
+        if id_name in self.columns and self.id:
+            raise ValueError(f"give the id once: id or columns.{id_name}")
+
+
+class LeadsTable(SourceTable):
+    """The user's leads: one row per lead. The id is the lead id."""
+
+    @model_validator(mode="after")
+    def _contract(self) -> LeadsTable:
+        self._check_columns(tuple(c for c in LEAD_COLUMNS if c != "lead_id"), ("created_at",), "lead_id")
+        if not self.id:
+            raise ValueError(f"id: name the lead id column, or {ROW_ID!r} for the row number")
+        return self
+
+
+class ActivityTypeMapping(_Frozen):
+    """The activity type of a table's rows: one constant value, or a column with values mapped."""
+
+    value: str | None = Field(None, description="every row is this type (e.g. call_connected)")
+    column: str | None = Field(None, description="the user's column holding the type")
+    map: dict[str, str] = Field(default_factory=dict, description="the user's value -> contract type (any case)")
+    other: str | None = Field(None, description="type for values not in map; default: kept as written")
+
+    @model_validator(mode="after")
+    def _one_definition(self) -> ActivityTypeMapping:
+        if (self.value is None) == (self.column is None):
+            raise ValueError("activity_type: give exactly one of value (a constant) or column (with map)")
+        if self.value is not None and (self.map or self.other):
+            raise ValueError("activity_type: map and other go with column, not value")
+        return self
+
+
+class ActivityTable(SourceTable):
+    """One of the user's activity tables (calls, meetings, web sessions, e-mail touches, ...)."""
+
+    activity_type: ActivityTypeMapping
+
+    @model_validator(mode="after")
+    def _contract(self) -> ActivityTable:
+        self._check_columns(("lead_id", "occurred_at", "channel", "value"), ("lead_id", "occurred_at"), "activity_id")
+        return self
+
+
+class OpportunityTable(SourceTable):
+    """The conversion: the rows of a table that meet a condition, at the moment of a time column."""
+
+    where: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="the user's column -> values that count as the conversion (any case)")
+
+    @model_validator(mode="after")
+    def _contract(self) -> OpportunityTable:
+        self._check_columns(("lead_id", "created_at", "amount"), ("lead_id", "created_at"), "opportunity_id")
+        return self
+
+
+class TablesMapping(_Frozen):
+    """How a user's CRM tables map onto the contract's leads, activities and opportunities."""
+
+    layout: Literal["tables"]
+    csv: CsvOptions = CsvOptions()
+    leads: LeadsTable
+    activities: tuple[ActivityTable, ...] = Field((), description="one or more tables, each mapped on its own")
+    opportunities: OpportunityTable | None = Field(None, description="none: no lead has converted yet")
+
+
 class SparkConfig(_Frozen):
     """The Spark engine (``--engine spark``). Under spark-submit the cluster's own settings win."""
 
@@ -242,7 +337,7 @@ class Config(_Frozen):
     report: ReportConfig = ReportConfig()
     spark: SparkConfig = SparkConfig()
     models_dir: str = "models"
-    mapping: MappingConfig | None = None
+    mapping: Annotated[MappingConfig | TablesMapping, Field(discriminator="layout")] | None = None
 
     @model_validator(mode="after")
     def _grades_descend(self) -> Config:
@@ -270,11 +365,47 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(_problem(err) for err in exc.errors())
         raise ConfigError(f"{path}: {problems}") from None
     return apply_env(config, env)
+
+
+def _problem(error: Any) -> str:
+    """One config problem: the key, pydantic's message, and for an unknown key the nearest valid name."""
+    tags = {_layout_of(m) for m in _models_in(Config.model_fields["mapping"].annotation)}
+    loc = error["loc"]
+    key = ".".join(str(p) for i, p in enumerate(loc) if not (i and loc[i - 1] == "mapping" and p in tags))
+    if error["type"] != "extra_forbidden":
+        return f"{key}: {error['msg']}"
+    names = _field_names(error["loc"][:-1])
+    near = difflib.get_close_matches(str(error["loc"][-1]), names, n=1, cutoff=0.5)
+    hint = f" (did you mean {near[0]!r}?)" if near else (f" (valid: {', '.join(names)})" if names else "")
+    return f"{key}: unknown key{hint}"
+
+
+def _field_names(loc: tuple[Any, ...]) -> list[str]:
+    """The keys valid at ``loc`` of the config (list indexes and union tags followed), or none if unknown."""
+    candidates: list[Any] = [Config]
+    for part in loc:
+        found: list[Any] = []
+        for model in candidates:
+            if isinstance(part, int) or part not in getattr(model, "model_fields", {}):
+                continue
+            found += _models_in(model.model_fields[part].annotation)
+        tagged = [m for m in candidates if isinstance(part, str) and _layout_of(m) == part]
+        candidates = found or tagged or [m for m in candidates if isinstance(part, int)]
+    return sorted({name for model in candidates for name in getattr(model, "model_fields", {})})
+
+
+def _models_in(annotation: Any) -> list[Any]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def _layout_of(model: Any) -> str | None:
+    field = getattr(model, "model_fields", {}).get("layout")
+    return get_args(field.annotation)[0] if field is not None and get_args(field.annotation) else None
 
 
 def apply_env(config: Config, env: dict[str, str]) -> Config:

@@ -131,7 +131,7 @@ def test_a_missing_mapped_column_names_the_table_and_suggests_a_name(export) -> 
     ({"label": {"column": "Outcome", "positive": ["won"], "opportunities": "deals.csv"}}, "exactly one"),
     ({"exclude": {"Role": {"reason": "typed by sales"}}}, "'Role' in features, exclude"),
     ({"features": {"Visits": {"family": "intent", "type": "numeric"}}}, "family"),
-    ({"layout": "tables"}, "layout"),
+    ({"layout": "nested"}, "layout"),
 ])
 def test_bad_mappings_are_config_errors(tmp_path: Path, mapping: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
