@@ -92,7 +92,13 @@ def _decayed(half_lives: Sequence[int]) -> list[Feature]:
 
 def feature_catalog(settings: FeaturesConfig) -> tuple[Feature, ...]:
     """Return every feature the pipeline builds, in the order the model sees them."""
-    engagement = [
+    return tuple(_counts(settings.windows_days) + _decayed(settings.half_lives_days) + _activity_and_recency()
+                 + _product_responses_and_flags() + _fit() + _budget())
+
+
+def _activity_and_recency() -> list[Feature]:
+    """Engagement: the trend of touches, active days, channels, and days since the last and first touches."""
+    return [
         Feature("velocity_14d", "engagement",
                 f"Touches in the last {VELOCITY_DAYS} days minus the {VELOCITY_DAYS} before",
                 template="Activity trend {value:+.0f} touches against the two weeks before", topic="velocity",
@@ -125,6 +131,12 @@ def feature_catalog(settings: FeaturesConfig) -> tuple[Feature, ...]:
                 template="Started a free trial {value:.0f} {noun} ago", nouns=DAYS, missing="Never started a trial",
                 none="Started a free trial today",
                 computed="T - max(occurred_at <= T of free_trial_started), in days"),
+    ]
+
+
+def _product_responses_and_flags() -> list[Feature]:
+    """Engagement: product use, email and webinar response rates, silence and email flags, lead age."""
+    return [
         Feature("product_minutes_30d", "engagement", "Minutes of product use in the last 30 days",
                 template="{value:.0f} minutes in the product in the last 30 days", topic="product",
                 computed="sum of value of product_login activities in (T - 30 days, T]"),
@@ -153,7 +165,11 @@ def feature_catalog(settings: FeaturesConfig) -> tuple[Feature, ...]:
                 template="Lead for {value:.0f} {noun}", nouns=DAYS, none="New lead today",
                 computed="T - leads.created_at, in days"),
     ]
-    fit = [
+
+
+def _fit() -> list[Feature]:
+    """Fit: who the lead is and where it works, parsed from its attributes."""
+    return [
         Feature("seniority", "fit", "Seniority parsed from the job title", "categorical",
                 template="Seniority: {value}", computed="first matching pattern (English and German) of the title"),
         Feature("job_function", "fit", "Business function parsed from the job title", "categorical",
@@ -181,7 +197,11 @@ def feature_catalog(settings: FeaturesConfig) -> tuple[Feature, ...]:
                 "categorical", template="Uses a {value} email address", missing="No email address",
                 computed="'freemail' for known free-mail domains, else 'business'"),
     ]
-    budget = [
+
+
+def _budget() -> list[Feature]:
+    """Budget: what the lead's company can spend."""
+    return [
         Feature("declared_budget", "budget", "Budget the lead stated",
                 template="Declared budget of {value:,.0f}", missing="No budget declared", topic="budget",
                 computed="declared_budget, missing when negative"),
@@ -204,7 +224,6 @@ def feature_catalog(settings: FeaturesConfig) -> tuple[Feature, ...]:
                 template="Budget is 10^{value:.1f} of revenue", missing="Budget to revenue unknown",
                 computed="log10(declared_budget / annual_revenue)"),
     ]
-    return tuple(_counts(settings.windows_days) + _decayed(settings.half_lives_days) + engagement + fit + budget)
 
 
 def catalog_markdown(settings: FeaturesConfig) -> str:

@@ -51,45 +51,61 @@ def engagement_features(spine: pd.DataFrame, activities: pd.DataFrame, windows: 
     lower = {window: np.maximum(timeline.since(row_lead, row_sec, window), start) for window in windows}
     lower[None] = start
 
-    def count(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray = end) -> np.ndarray:
-        sums = prefix(mask)
-        return sums[hi] - sums[lo]
-
-    columns: dict[str, np.ndarray] = {}
-    for type_code, activity_type in enumerate(types):
-        is_type = code == type_code
-        for window, lo in lower.items():
-            columns[f"n_{activity_type}_{window_name(window)}"] = count(is_type, lo)
-    everything = np.ones(len(timeline), dtype=bool)
-    for window, lo in lower.items():
-        columns[f"n_touches_{window_name(window)}"] = count(everything, lo)
-
-    for half_life, (weights, factor) in _decay_weights(timeline, row_sec, end, start, half_lives).items():
+    columns = _window_counts(timeline, code, lower, end)
+    for half_life, (weights, factor) in _decay_weights(timeline, row_sec, half_lives, start=start, end=end).items():
         for type_code, activity_type in enumerate(types):
             columns[f"decayed_{activity_type}_{half_life}d"] = _decayed(
-                timeline, weights * (code == type_code), factor, start, end)
-        columns[f"decayed_high_intent_{half_life}d"] = _decayed(timeline, weights * high_intent, factor, start, end)
+                timeline, weights * (code == type_code), factor, start=start, end=end)
+        columns[f"decayed_high_intent_{half_life}d"] = _decayed(timeline, weights * high_intent, factor,
+                                                                start=start, end=end)
 
-    recent = count(everything, np.maximum(timeline.since(row_lead, row_sec, VELOCITY_DAYS), start))
-    before = count(everything, np.maximum(timeline.since(row_lead, row_sec, 2 * VELOCITY_DAYS), start)) - recent
+    everything = np.ones(len(timeline), dtype=bool)
+    recent = _count(everything, np.maximum(timeline.since(row_lead, row_sec, VELOCITY_DAYS), start), end)
+    before = _count(everything, np.maximum(timeline.since(row_lead, row_sec, 2 * VELOCITY_DAYS), start), end) - recent
     columns["velocity_14d"] = recent - before
     columns["velocity_ratio_14d"] = (recent + 1) / (before + 1)
     columns["active_days_30d"] = _active_days(timeline, lower.get(30, timeline.since(row_lead, row_sec, 30)), end)
     columns["active_days_all"] = _active_days(timeline, start, end)
     columns["distinct_channels"] = _distinct_channels(timeline, timeline.sorted(acts["channel"].to_numpy()),
                                                       start, end)
-    last_touch = _days_since(timeline, everything, row_sec, start, end)
-    columns["days_since_last_touch"] = last_touch
+    columns["days_since_last_touch"] = _days_since(timeline, everything, row_sec, start=start, end=end)
     first_sec = timeline.seconds[np.minimum(start, len(timeline) - 1)] if len(timeline) else row_sec
     columns["days_since_first_touch"] = np.where(end > start, (row_sec - first_sec) / DAY, np.nan)
-    columns["days_since_last_high_intent"] = _days_since(timeline, high_intent, row_sec, start, end)
+    columns["days_since_last_high_intent"] = _days_since(timeline, high_intent, row_sec, start=start, end=end)
     trials = code == types.index("free_trial_started")
-    columns["days_since_trial_start"] = _days_since(timeline, trials, row_sec, start, end)
+    columns["days_since_trial_start"] = _days_since(timeline, trials, row_sec, start=start, end=end)
     value = timeline.sorted(acts["value"].to_numpy(dtype="float64", na_value=np.nan))
     minutes = np.where(code == types.index("product_login"), np.nan_to_num(value), 0.0)
-    columns["product_minutes_30d"] = _lead_sum(timeline, minutes, np.maximum(timeline.since(row_lead, row_sec, 30),
-                                                                             start), start, end)
-    columns["product_minutes_all"] = _lead_sum(timeline, minutes, start, start, end)
+    last_30d = np.maximum(timeline.since(row_lead, row_sec, 30), start)
+    columns["product_minutes_30d"] = _lead_sum(timeline, minutes, last_30d, start=start, end=end)
+    columns["product_minutes_all"] = _lead_sum(timeline, minutes, start, start=start, end=end)
+    _add_rates_and_flags(columns)
+    return pd.DataFrame(columns, index=spine.index)
+
+
+def _count(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Number of positions selected by ``mask`` among [lo, hi) of each row."""
+    sums = prefix(mask)
+    return sums[hi] - sums[lo]
+
+
+def _window_counts(timeline: Timeline, code: np.ndarray, lower: dict[int | None, np.ndarray],
+                   end: np.ndarray) -> dict[str, np.ndarray]:
+    """Counts per activity type (``code`` indexes activity_types()) and of all touches, per window."""
+    columns: dict[str, np.ndarray] = {}
+    for type_code, activity_type in enumerate(activity_types()):
+        is_type = code == type_code
+        for window, lo in lower.items():
+            columns[f"n_{activity_type}_{window_name(window)}"] = _count(is_type, lo, end)
+    everything = np.ones(len(timeline), dtype=bool)
+    for window, lo in lower.items():
+        columns[f"n_touches_{window_name(window)}"] = _count(everything, lo, end)
+    return columns
+
+
+def _add_rates_and_flags(columns: dict[str, np.ndarray]) -> None:
+    """Add the response rates and the silence, unsubscribe and bounce flags, from counts and recency."""
+    last_touch = columns["days_since_last_touch"]
     columns["email_click_rate"] = _rate(columns["n_email_click_all"], columns["n_email_open_all"])
     columns["email_reply_rate"] = _rate(columns["n_email_reply_all"], columns["n_email_sent_all"])
     columns["webinar_attendance_rate"] = np.minimum(
@@ -97,7 +113,6 @@ def engagement_features(spine: pd.DataFrame, activities: pd.DataFrame, windows: 
     columns["is_silent_60d"] = np.where(np.isnan(last_touch) | (last_touch > SILENCE_DAYS), 1.0, 0.0)
     columns["has_unsubscribed"] = (columns["n_unsubscribe_all"] > 0).astype("float64")
     columns["has_bounced"] = (columns["n_email_bounce_all"] > 0).astype("float64")
-    return pd.DataFrame(columns, index=spine.index)
 
 
 def _rate(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -105,7 +120,7 @@ def _rate(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
         return np.where(denominator > 0, numerator / denominator, np.nan)
 
 
-def _days_since(timeline: Timeline, mask: np.ndarray, row_sec: np.ndarray, start: np.ndarray,
+def _days_since(timeline: Timeline, mask: np.ndarray, row_sec: np.ndarray, *, start: np.ndarray,
                 end: np.ndarray) -> np.ndarray:
     """Days from each row's as_of back to its lead's last activity selected by ``mask``."""
     # index of the last selected activity at or before each position, -1 where there is none
@@ -117,7 +132,7 @@ def _days_since(timeline: Timeline, mask: np.ndarray, row_sec: np.ndarray, start
     return np.where(found, (row_sec - timeline.seconds[np.maximum(at, 0)]) / DAY, np.nan)
 
 
-def _lead_sum(timeline: Timeline, values: np.ndarray, lo: np.ndarray, start: np.ndarray,
+def _lead_sum(timeline: Timeline, values: np.ndarray, lo: np.ndarray, *, start: np.ndarray,
               end: np.ndarray) -> np.ndarray:
     """Sum of fractional ``values`` over positions [lo, end) of each row's own lead.
 
@@ -131,7 +146,7 @@ def _lead_sum(timeline: Timeline, values: np.ndarray, lo: np.ndarray, start: np.
     return np.where(end > lo, running[end] - below, 0.0)
 
 
-def _decayed(timeline: Timeline, weights: np.ndarray, factor: np.ndarray, start: np.ndarray,
+def _decayed(timeline: Timeline, weights: np.ndarray, factor: np.ndarray, *, start: np.ndarray,
              end: np.ndarray) -> np.ndarray:
     """Decayed count per row: its factor times the lead's running sum of weights at its as_of."""
     if not len(timeline):
@@ -141,8 +156,8 @@ def _decayed(timeline: Timeline, weights: np.ndarray, factor: np.ndarray, start:
     return np.where(end > start, factor * running[np.maximum(end - 1, 0)], 0.0)
 
 
-def _decay_weights(timeline: Timeline, row_sec: np.ndarray, end: np.ndarray, start: np.ndarray,
-                   half_lives: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+def _decay_weights(timeline: Timeline, row_sec: np.ndarray, half_lives: Sequence[int], *, start: np.ndarray,
+                   end: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Per half-life: activity weights 2**((t - first)/h) and each row's factor 2**(-(T - first)/h).
 
     The decayed count sum(2**(-(T - t)/h)) is then factor * (the lead's running sum of weights at T);

@@ -82,7 +82,7 @@ def merge_spellings(text: pd.Series, column: str, report: CleanReport) -> pd.Ser
     return merged
 
 
-def parse_numbers(text: pd.Series, column: str, report: CleanReport, low: float | None = None,
+def parse_numbers(text: pd.Series, column: str, report: CleanReport, *, low: float | None = None,
                   high: float | None = None) -> pd.Series:
     """Parse numbers ("1,200" too); text, infinite or out-of-range values become missing and are reported."""
     cleaned = text.str.replace(r"(?<=\d),(?=\d{3}\b)", "", regex=True)
@@ -150,7 +150,7 @@ def _find_columns(raw: pd.DataFrame, wanted: list[str], table: str) -> dict[str,
     return {w: by_stripped[w.strip()] for w in wanted}
 
 
-def _labels(values: pd.Series | None, ids: pd.Series, mapping: MappingConfig, converted: pd.Series | None,
+def _labels(values: pd.Series | None, ids: pd.Series, mapping: MappingConfig, *, converted: pd.Series | None,
             report: CleanReport) -> tuple[pd.Series, pd.Series]:
     """Return (label 0/1, reason the row cannot be labelled or missing)."""
     rule = mapping.label
@@ -175,15 +175,8 @@ def map_flat(raw: pd.DataFrame, mapping: MappingConfig, converted: pd.Series | N
     With ``include_excluded`` the excluded columns become features too: only to measure the leak.
     """
     report = CleanReport()
-    label_column = [mapping.label.column] if mapping.label.column else []
-    extras = {**mapping.features}
     excluded = {name: rule.reason for name, rule in mapping.exclude.items()}
-    used = [*mapping.columns.values(), *label_column, *extras]
-    found = _find_columns(raw, [*used, *mapping.exclude], table)  # a misspelt exclusion is an error too
-    ignored = [str(c) for c in raw.columns if c not in found.values()]
-    read = [*used, *(mapping.exclude if include_excluded else [])]
-    frame = raw[[found[c] for c in dict.fromkeys(read)]].copy()
-    frame.columns = list(dict.fromkeys(read))
+    frame, used, ignored = _select_columns(raw, mapping, table, include_excluded=include_excluded)
     duplicated = frame[list(dict.fromkeys(used))].duplicated()  # on the honest columns: both runs keep the same rows
     report.add(f"{table}: duplicate rows dropped", duplicated.sum())
     frame = frame[~duplicated]
@@ -194,7 +187,7 @@ def map_flat(raw: pd.DataFrame, mapping: MappingConfig, converted: pd.Series | N
 
     ids = to_id(frame[mapping.columns["lead_id"]])
     labels, reason = _labels(values[mapping.label.column] if mapping.label.column else None, ids, mapping,
-                             converted, report)
+                             converted=converted, report=report)
     reason = reason.mask(ids.isna(), "lead id missing")
     conflicting = ids.duplicated(keep=False) & ids.notna()
     reason = reason.mask(conflicting, "lead id repeated with different values")
@@ -202,14 +195,7 @@ def map_flat(raw: pd.DataFrame, mapping: MappingConfig, converted: pd.Series | N
     if "created_at" in mapping.columns:
         created = to_utc(frame[mapping.columns["created_at"]])
         reason = reason.mask(created.isna() & reason.isna(), "created_at missing or not a date")
-    features, families, categorical = _extra_features(values, extras, mapping, report)
-    if include_excluded:
-        for column, rule in mapping.exclude.items():
-            name = feature_name(column)
-            features[name] = _typed(values[column], rule.type, column, report)
-            families[name] = "excluded"
-            if rule.type == "categorical":
-                categorical.append(name)
+    features, families, categorical = _extra_features(values, mapping, report, include_excluded=include_excluded)
     matrix = pd.concat([contract[0], features], axis=1)
     families, categorical = contract[1] | families, contract[2] + categorical
     clash = matrix.columns[matrix.columns.duplicated()].tolist()
@@ -233,22 +219,44 @@ def map_flat(raw: pd.DataFrame, mapping: MappingConfig, converted: pd.Series | N
         report=report, excluded=excluded, ignored=ignored)
 
 
-def _typed(values: pd.Series, kind: str, column: str, report: CleanReport, low: float | None = None,
+def _select_columns(raw: pd.DataFrame, mapping: MappingConfig, table: str, *,
+                    include_excluded: bool) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Return the mapped columns under their mapped names (the excluded ones too with ``include_excluded``),
+    the names of the honest ones, and the file's columns the mapping ignores."""
+    label_column = [mapping.label.column] if mapping.label.column else []
+    used = [*mapping.columns.values(), *label_column, *mapping.features]
+    found = _find_columns(raw, [*used, *mapping.exclude], table)  # a misspelt exclusion is an error too
+    ignored = [str(c) for c in raw.columns if c not in found.values()]
+    read = [*used, *(mapping.exclude if include_excluded else [])]
+    frame = raw[[found[c] for c in dict.fromkeys(read)]].copy()
+    frame.columns = list(dict.fromkeys(read))
+    return frame, used, ignored
+
+
+def _typed(values: pd.Series, kind: str, column: str, report: CleanReport, *, low: float | None = None,
            high: float | None = None) -> pd.Series:
     if kind == "numeric":
-        return parse_numbers(values, column, report, low, high)
+        return parse_numbers(values, column, report, low=low, high=high)
     if kind == "flag":
         return parse_flags(values, column, report)
     return merge_spellings(values, column, report)
 
 
-def _extra_features(values: dict[str, pd.Series], extras: dict, mapping: MappingConfig, report: CleanReport
-                    ) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+def _extra_features(values: dict[str, pd.Series], mapping: MappingConfig, report: CleanReport, *,
+                    include_excluded: bool) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """The mapped extra columns as features; with ``include_excluded`` the excluded ones too (only to measure
+    the leak)."""
     columns, families, categorical = {}, {}, []
-    for column, rule in extras.items():
+    for column, rule in mapping.features.items():
         name = rule.name or feature_name(column)
-        columns[name] = _typed(values[column], rule.type, column, report, rule.min, rule.max)
+        columns[name] = _typed(values[column], rule.type, column, report, low=rule.min, high=rule.max)
         families[name] = rule.family
+        if rule.type == "categorical":
+            categorical.append(name)
+    for column, rule in mapping.exclude.items() if include_excluded else ():
+        name = feature_name(column)
+        columns[name] = _typed(values[column], rule.type, column, report)
+        families[name] = "excluded"
         if rule.type == "categorical":
             categorical.append(name)
     index = next(iter(values.values())).index
@@ -267,7 +275,8 @@ def _contract_features(values: dict[str, pd.Series], mapping: MappingConfig, rep
         if user is None:
             leads[column] = pd.Series(np.nan if column in NUMERIC_COLUMNS["leads"] else pd.NA, index=index)
         elif column in NUMERIC_COLUMNS["leads"]:
-            leads[column] = parse_numbers(values[user], user, report, *PLAUSIBLE[column])
+            low, high = PLAUSIBLE[column]
+            leads[column] = parse_numbers(values[user], user, report, low=low, high=high)
         else:
             leads[column] = merge_spellings(values[user], user, report)
     frames, families, categorical = [], {}, []
