@@ -11,7 +11,7 @@ from leadml.config import LEAD_COLUMNS
 # Only these columns are ever read: anything else a source holds (a status written at export time,
 # free text, personal data) can never become a feature by accident. LEAD_COLUMNS lives in config,
 # which validates mappings onto them.
-ACTIVITY_COLUMNS = ("lead_id", "occurred_at", "activity_type", "channel", "value")
+ACTIVITY_COLUMNS = ("lead_id", "occurred_at", "activity_type", "channel", "value", "activity_id")
 OPPORTUNITY_COLUMNS = ("opportunity_id", "lead_id", "created_at", "amount")
 
 REQUIRED = {

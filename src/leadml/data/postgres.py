@@ -44,8 +44,17 @@ def safe_url(url: str) -> str:
 # reach the rejects). The Spark engine's JDBC reads split the tables by the same expression.
 LEAD_HASH = "hashtext(coalesce(regexp_replace(lead_id::text, '^\\s+|\\s+$', '', 'g'), ''))::bigint + 2147483648"
 
+def read_whole_table(url: str, table: str) -> pd.DataFrame:
+    """Read one of the user's tables as it is stored (a mapped source maps it onto the contract)."""
+    with connect(url) as con:
+        cursor = con.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(table)))
+        return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+
+
 class PostgresSource:
     """An open PostgreSQL lead database (a ``sources.Source``), read in hash buckets of whole lead histories."""
+
+    accounts: tuple = ()
 
     def __init__(self, url: str):
         self.location = safe_url(url)

@@ -22,8 +22,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from leadml.config import TablesMapping
 from leadml.data.clean import DataError, require_columns
 from leadml.data.contract import COLUMNS, LeadTables
+from leadml.data.table_mapping import MappedTables, TableAccount, file_reader, map_tables
 
 TABLES = tuple(COLUMNS)
 
@@ -49,6 +51,7 @@ class Source(Protocol):
     """
 
     location: str
+    accounts: tuple[TableAccount, ...]  # per source table of a mapped source: rows read, kept, dropped, rejected
 
     def __enter__(self) -> Source: ...
 
@@ -80,12 +83,27 @@ class Source(Protocol):
 class DuckDBSource:
     """A DuckDB file or a folder of CSV/Parquet files, read through an in-process DuckDB connection."""
 
+    accounts: tuple[TableAccount, ...] = ()
+
     def __init__(self, location: str | os.PathLike[str]):
         self.location = str(location)
         self._con = duckdb.connect()
         self._con.execute("SET TimeZone = 'UTC'")
         self._columns = {table: self._attach(table) for table in TABLES}
         require_columns(self._columns)
+
+    @classmethod
+    def of_mapped(cls, mapped: MappedTables, location: str) -> DuckDBSource:
+        """Serve tables mapped from a user's own (held in memory) through the same bucketed reads."""
+        source = cls.__new__(cls)
+        source.location, source.accounts = location, mapped.accounts
+        source._con = duckdb.connect()
+        source._con.execute("SET TimeZone = 'UTC'")
+        for table in TABLES:
+            source._con.register(f"mapped_{table}", mapped.tables.table(table))
+            source._con.execute(f"CREATE VIEW {_quote('src_' + table)} AS SELECT * FROM {_quote('mapped_' + table)}")
+        source._columns = {table: list(mapped.tables.table(table).columns) for table in TABLES}
+        return source
 
     def __enter__(self) -> DuckDBSource:
         return self
@@ -185,13 +203,39 @@ def is_postgres(location: str | os.PathLike[str]) -> bool:
     return str(location).startswith(("postgresql://", "postgres://"))
 
 
-def open_source(location: str | os.PathLike[str]) -> Source:
-    """Open a DuckDB file, a folder of CSV/Parquet files or a PostgreSQL URL for reading."""
+def open_source(location: str | os.PathLike[str], mapping: TablesMapping | None = None) -> Source:
+    """Open a DuckDB file, a folder of CSV/Parquet files or a PostgreSQL URL for reading; with a table
+    mapping, the user's own tables in it, mapped onto the contract (``table_mapping``)."""
+    if mapping is not None:
+        return DuckDBSource.of_mapped(read_mapped(str(location), mapping), redact_location(str(location)))
     if is_postgres(location):
         from leadml.data.postgres import PostgresSource
 
         return PostgresSource(str(location))
     return DuckDBSource(location)
+
+
+def read_mapped(location: str, mapping: TablesMapping) -> MappedTables:
+    """Read and map the user's tables from a folder of files, a DuckDB file or a PostgreSQL database."""
+    if is_postgres(location):
+        from leadml.data.postgres import read_whole_table
+
+        return map_tables(mapping, lambda spec: read_whole_table(location, spec.file))
+    path = Path(location)
+    if path.is_dir():
+        return map_tables(mapping, file_reader(path, mapping.csv))
+    if path.suffix == ".duckdb" and path.is_file():
+        with duckdb.connect(str(path), read_only=True) as con:
+            return map_tables(mapping, lambda spec: _duckdb_table(con, path, spec.file))
+    raise DataError(f"data.source {redact_location(location)}: a mapped source is a folder of files, "
+                    "a .duckdb file or a postgresql:// URL")
+
+
+def _duckdb_table(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> pd.DataFrame:
+    found = [row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+    if table not in found:
+        raise DataError(f"table {table}: not found in {path} (it holds {', '.join(found) or 'no table'})")
+    return con.execute(f"SELECT * FROM {_quote(table)}").df()
 
 
 def write_database(chunks: Iterable[LeadTables], out: str | os.PathLike[str], fmt: str = "parquet") -> None:
@@ -265,3 +309,10 @@ def _write_folder(chunks: Iterable[LeadTables], folder: Path, fmt: str) -> None:
     finally:
         for writer in writers.values():
             writer.close()
+
+
+def source_errors() -> tuple[type[Exception], ...]:
+    """Return the errors of the database drivers (DuckDB, PostgreSQL) that a user's source or sink can raise."""
+    import psycopg
+
+    return (duckdb.Error, psycopg.Error)

@@ -1,0 +1,107 @@
+"""A multi-table CRM export mapped onto the contract by config alone, every row accounted for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from leadml.config import TablesMapping
+from leadml.data.clean import DataError, clean_tables
+from leadml.data.sources import open_source
+from tests.crm_export import crm_mapping, write_crm_export
+
+
+@pytest.fixture(scope="module")
+def crm(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    folder = tmp_path_factory.mktemp("crm")
+    return folder, write_crm_export(folder)
+
+
+def _accounts(source) -> dict[str, dict]:
+    return {a.source: a.as_dict() for a in source.accounts}
+
+
+def test_every_row_of_every_source_table_is_accounted_for(crm) -> None:
+    folder, planted = crm
+    with open_source(folder, TablesMapping.model_validate(crm_mapping())) as source:
+        accounts = _accounts(source)
+        assert all(a.balanced for a in source.accounts)
+    assert accounts["leads.csv"] == {"table": "leads", "source": "leads.csv", "read": planted["leads"],
+                                     "kept": planted["leads"], "dropped": {}, "rejected": {}, "notes": {}}
+    calls = accounts["calls.csv"]
+    assert calls["read"] == planted["calls_read"]
+    assert calls["dropped"] == {"exact duplicate of another row (id included)": 1,
+                                "for a lead not in the leads table": 1, "no valid occurred_at": 1}
+    assert calls["kept"] == planted["calls_read"] - 3
+    sessions = accounts["web_sessions"]
+    assert planted["sessions_exact_duplicates"] == 0 and sessions["dropped"] == {}
+    assert sessions["read"] == sessions["kept"] == planted["sessions_read"]
+    assert sessions["notes"] == {
+        "activity_type 'blog' not in the map, kept as 'web_visit'": planted["sessions_blog"],
+        "activity_type 'careers' not in the map, kept as 'web_visit'": planted["sessions_careers"],
+        "dated before their lead's creation (kept: history before T all the same)": planted["sessions_early"]}
+    deals = accounts["deals.csv"]
+    assert deals["dropped"] == {"not a conversion (Stage not in Closed Won)": planted["deals_lost"]}
+    assert deals["kept"] == planted["deals_read"] - planted["deals_lost"]
+    assert deals["notes"] == {"dated before their lead's creation (kept: history before T all the same)": 3}
+
+
+def test_the_mapped_source_reads_like_the_contract_in_chunks(crm) -> None:
+    folder, planted = crm
+    with open_source(folder, TablesMapping.model_validate(crm_mapping())) as source:
+        kept = {a.source: a.kept for a in source.accounts}
+        chunks = [clean_tables(raw) for raw in source.chunks(400)]
+        assert source.count_leads() == planted["leads"]
+    tables = [c[0] for c in chunks]
+    assert sum(len(t.leads) for t in tables) == planted["leads"]
+    activities = pd.concat([t.activities for t in tables])
+    assert len(activities) == kept["calls.csv"] + kept["web_sessions"]  # nothing merged or lost on the way
+    assert set(activities["activity_type"]) == {"call_connected", "pricing_page_view", "demo_requested", "web_visit"}
+    calls = activities[activities["activity_type"] == "call_connected"]
+    twins = calls[calls.duplicated(["lead_id", "occurred_at", "value"], keep=False)]
+    assert len(twins) >= 2 and twins["activity_id"].is_unique  # same moment, own ids: two touches
+    leads = pd.concat([t.leads for t in tables]).set_index("lead_id")
+    assert leads.loc["L-00000", "created_at"].tzname() == "UTC"
+    assert leads["declared_budget"].between(1_000, 90_000).all()  # "22.700,00 €" read as 22700
+    opportunities = pd.concat([t.opportunities for t in tables])
+    assert len(opportunities) == kept["deals.csv"] and (opportunities["amount"] > 0).all()
+
+
+def test_the_same_tables_map_from_a_duckdb_file(crm, tmp_path: Path) -> None:
+    folder, planted = crm
+    mapping = crm_mapping()
+    with open_source(folder, TablesMapping.model_validate(mapping)) as source:
+        expected = _accounts(source)
+    database = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(database)) as con:
+        for name in ("calls", "deals"):
+            csv = folder / f"{name}.csv"
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv('{csv}', all_varchar=true)")
+        con.execute(f"CREATE TABLE sessions AS SELECT * FROM read_csv('{folder / 'web_sessions' / '*.csv'}', "
+                    "all_varchar=true)")
+        leads = pd.read_csv(folder / "leads.csv", sep=";", encoding="cp1252", dtype="str")
+        con.register("leads_frame", leads)
+        con.execute("CREATE TABLE leads AS SELECT * FROM leads_frame")
+    mapping["leads"]["file"], mapping["activities"][0]["file"] = "leads", "calls"
+    mapping["activities"][1]["file"], mapping["opportunities"]["file"] = "sessions", "deals"
+    with open_source(database, TablesMapping.model_validate(mapping)) as source:
+        found = _accounts(source)
+    assert [found[k]["kept"] for k in ("leads", "calls", "sessions", "deals")] == \
+        [expected[k]["kept"] for k in ("leads.csv", "calls.csv", "web_sessions", "deals.csv")]
+
+
+def test_a_wrong_column_or_date_format_is_one_line_naming_file_and_key(crm) -> None:
+    folder, _ = crm
+    mapping = crm_mapping()
+    mapping["activities"][0]["columns"]["lead_id"] = "Lead ID"
+    with pytest.raises(DataError, match=r"table calls.csv: mapped column\(s\) not found \(mapping.activities.0"
+                                        r".columns.lead_id\): 'Lead ID' \(did you mean 'Lead'\?\)"):
+        open_source(folder, TablesMapping.model_validate(mapping))
+    mapping = crm_mapping()
+    del mapping["leads"]["dates"]
+    with pytest.raises(DataError, match=r"table leads.csv, column 'Created Time': 1500 of 1500 values are not dates "
+                                        r"in ISO 8601 \(e.g. '.+'\): set mapping.leads.dates"):
+        open_source(folder, TablesMapping.model_validate(mapping))
