@@ -1,13 +1,20 @@
-"""Shared fixtures: small generated lead databases and a config that writes only under tmp."""
+"""Shared fixtures: small generated lead databases, a config that writes only under tmp, the command line
+run in-process (``invoke``), and one champion trained per session that tests copy rather than retrain."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from click.testing import Result
+from typer.testing import CliRunner
 
 from leadml.config import load_config
 from leadml.data.contract import LeadTables
@@ -17,6 +24,7 @@ from leadml.data.sources import write_database
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHARED_ENV = "LEADML_SHARED_DIR"  # where ../shared is elsewhere (e.g. a git worktree): the folder itself
 END = pd.Timestamp("2026-11-01", tz="UTC")
+AS_OF = "2026-11-01"  # the moment the session's champion is trained as of
 
 
 OVERRIDES = ("MLFLOW_TRACKING_URI", "LEADML_TRACKING_URI", "LEADML_DATABASE_URL")
@@ -43,8 +51,25 @@ def _no_outside_tracking():
     _forget_overrides()
 
 
+def invoke(*args: str | Path) -> Result:
+    """Run ``leadml ARGS...`` in this process (typer's CliRunner, stderr apart) and return the result unchecked."""
+    from leadml.cli import app
+
+    return CliRunner().invoke(app, [str(arg) for arg in args])
+
+
+def summary(result: Result, code: int = 0) -> dict:
+    """The JSON summary that a ``--json`` command printed last, once its exit code is ``code``."""
+    assert result.exit_code == code, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def write_config(folder: Path, **overrides: object) -> Path:
-    """Write a test config whose every output lives under ``folder``."""
+    """Write a test config whose every output lives under ``folder``.
+
+    Scoring runs log no MLflow monitoring run here (``monitoring: {mlflow: false}``): a test that checks
+    that run gives ``monitoring={"mlflow": True}``.
+    """
     config = {
         "data": {"source": str(folder / "leads.duckdb"), "chunk_size": 1500},
         "generate": {"leads": 4000, "seed": 7, "end": str(END.date()), "days": 730, "chunk_size": 2000},
@@ -53,6 +78,7 @@ def write_config(folder: Path, **overrides: object) -> Path:
         "tracking": {"uri": f"sqlite:///{folder / 'mlflow.db'}", "artifact_root": str(folder / "mlartifacts")},
         "export": {"path": str(folder / "scored.csv")},
         "models_dir": str(folder / "models"),
+        "monitoring": {"mlflow": False},
     }
     for key, value in overrides.items():
         config[key] = value
@@ -124,3 +150,62 @@ def config_file(tmp_path: Path, tiny_db: Path) -> Path:
 @pytest.fixture
 def config(config_file: Path):
     return load_config(config_file, env={})
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A folder holding a config, the tiny database, an MLflow store with a registered champion and the
+    champion's local copy, with what ``leadml train --json`` printed when it was trained."""
+
+    folder: Path
+    summary: dict
+
+    @property
+    def config(self) -> Path:
+        return self.folder / "config.yaml"
+
+    @property
+    def db(self) -> Path:
+        return self.folder / "leads.duckdb"
+
+    @property
+    def model(self) -> Path:
+        """The champion's local model folder (``--model`` takes it)."""
+        return Path(self.summary["local_model"])
+
+    def copy_to(self, target: Path) -> Trained:
+        """The same folder under ``target``, pointing to itself: its config, the MLflow store's artifact
+        locations and the summary's paths name ``target``, so whatever a test writes stays there."""
+        shutil.copytree(self.folder, target)
+        write_config(target)
+        old, new = str(self.folder), str(target)
+        con = sqlite3.connect(target / "mlflow.db")
+        try:
+            tables = [row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            for table in tables:
+                for column in [row[1] for row in con.execute(f'PRAGMA table_info("{table}")')]:
+                    con.execute(f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) '
+                                f'WHERE typeof("{column}") = \'text\' AND instr("{column}", ?) > 0', (old, new, old))
+            con.commit()
+        finally:
+            con.close()
+        return Trained(target, json.loads(json.dumps(self.summary).replace(json.dumps(old)[1:-1],
+                                                                            json.dumps(new)[1:-1])))
+
+
+@pytest.fixture(scope="session")
+def trained_session(tmp_path_factory: pytest.TempPathFactory, tiny_db: Path) -> Trained:
+    """The champion trained once per session on the tiny database with ``write_config``'s settings, as of
+    ``AS_OF``. Read it, never write to it: a test that scores, writes back or trains takes ``trained``."""
+    folder = tmp_path_factory.mktemp("trained")
+    shutil.copy(tiny_db, folder / "leads.duckdb")
+    _forget_overrides()  # an earlier test's mlflow.set_tracking_uri would send the run elsewhere
+    trained = summary(invoke("train", "--config", write_config(folder), "--as-of", AS_OF, "--json"))
+    return Trained(folder, trained)
+
+
+@pytest.fixture
+def trained(trained_session: Trained, tmp_path: Path) -> Trained:
+    """This test's own copy of the session's trained folder (database, MLflow store, models): a copy, not
+    a retraining."""
+    return trained_session.copy_to(tmp_path / "trained")

@@ -11,32 +11,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from leadml.cli import app
 from leadml.reporting.export import file_sha256
-from tests.conftest import write_config
+from tests.conftest import AS_OF, Trained, invoke, summary
 from tests.pgserver import PASSWORD
 
-AS_OF = "2026-11-01"
-runner = CliRunner()
 pytestmark = pytest.mark.slow
-
-
-def invoke(*args: str) -> dict:
-    result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, tiny_db: Path) -> Path:
-    """A folder with a config, a copy of the tiny database and a registered champion."""
-    folder = tmp_path_factory.mktemp("job")
-    config = write_config(folder)
-    shutil.copy(tiny_db, folder / "leads.duckdb")
-    invoke("train", "--config", str(config), "--as-of", AS_OF)
-    return folder
 
 
 def table(db: Path, name: str) -> pd.DataFrame:
@@ -47,19 +27,20 @@ def table(db: Path, name: str) -> pd.DataFrame:
         con.close()
 
 
-def test_write_back_is_idempotent_and_history_gives_trends(trained: Path, tmp_path: Path) -> None:
-    config, db = str(trained / "config.yaml"), trained / "leads.duckdb"
-    first = invoke("score", "--config", config, "--as-of", "2026-10-01", "--out", str(tmp_path / "oct.csv"),
-                   "--write-back")
+def test_write_back_is_idempotent_and_history_gives_trends(trained: Trained, tmp_path: Path) -> None:
+    config, db = str(trained.config), trained.db
+    first = summary(invoke("score", "--config", config, "--as-of", "2026-10-01", "--out", str(tmp_path / "oct.csv"),
+                           "--write-back", "--json"))
     october = table(db, "lead_scores")
     assert len(october) == first["scored"] and october["lead_id"].is_unique
-    invoke("score", "--config", config, "--as-of", "2026-10-01", "--out", str(tmp_path / "oct2.csv"), "--write-back")
+    summary(invoke("score", "--config", config, "--as-of", "2026-10-01", "--out", str(tmp_path / "oct2.csv"),
+                   "--write-back", "--json"))
     again = table(db, "lead_scores")
     pd.testing.assert_frame_equal(october.drop(columns="scored_at"), again.drop(columns="scored_at"))
     assert len(table(db, "lead_score_history")) == len(october)  # a rerun replaces its own run
 
-    november = invoke("score", "--config", config, "--as-of", AS_OF, "--out", str(tmp_path / "nov.csv"),
-                      "--write-back")
+    november = summary(invoke("score", "--config", config, "--as-of", AS_OF, "--out", str(tmp_path / "nov.csv"),
+                              "--write-back", "--json"))
     export = pd.read_csv(november["out"], dtype={"lead_id": "str"})
     history = table(db, "lead_score_history")
     assert set(history["as_of"].astype(str).str[:10]) == {"2026-10-01", "2026-11-01"}
@@ -76,15 +57,15 @@ def test_write_back_is_idempotent_and_history_gives_trends(trained: Path, tmp_pa
     assert manifest["model_version"] == "leadml-lead-scoring/1" and manifest["source_fingerprint"]
 
 
-def test_postgres_end_to_end_with_write_back(trained: Path, tmp_path: Path, postgres_server, pg_env,
+def test_postgres_end_to_end_with_write_back(trained: Trained, tmp_path: Path, postgres_server, pg_env,
                                              tiny_db: Path) -> None:
     url = postgres_server.create_database("nightly")
-    invoke("generate", "--leads", "4000", "--seed", "7", "--out", url, "--config", str(trained / "config.yaml"))
-    config = str(trained / "config.yaml")
-    via_pg = invoke("score", "--config", config, "--data", url, "--as-of", AS_OF, "--out", str(tmp_path / "pg.csv"),
-                    "--write-back")
-    via_duck = invoke("score", "--config", config, "--data", str(tiny_db), "--as-of", AS_OF,
-                      "--out", str(tmp_path / "duck.csv"))
+    config = str(trained.config)
+    summary(invoke("generate", "--leads", "4000", "--seed", "7", "--out", url, "--config", config, "--json"))
+    via_pg = summary(invoke("score", "--config", config, "--data", url, "--as-of", AS_OF,
+                            "--out", str(tmp_path / "pg.csv"), "--write-back", "--json"))
+    via_duck = summary(invoke("score", "--config", config, "--data", str(tiny_db), "--as-of", AS_OF,
+                              "--out", str(tmp_path / "duck.csv"), "--json"))
     a = pd.read_csv(via_pg["out"], dtype={"lead_id": "str"}).drop(columns=["scored_at"])
     b = pd.read_csv(via_duck["out"], dtype={"lead_id": "str"}).drop(columns=["scored_at"])
     pd.testing.assert_frame_equal(a, b)
@@ -93,8 +74,8 @@ def test_postgres_end_to_end_with_write_back(trained: Path, tmp_path: Path, post
     with psycopg.connect(url) as con:
         rows = con.execute("SELECT count(*), count(DISTINCT lead_id) FROM lead_scores").fetchone()
     assert rows == (via_pg["scored"], via_pg["scored"])
-    invoke("score", "--config", config, "--data", url, "--as-of", AS_OF, "--out", str(tmp_path / "pg2.csv"),
-           "--write-back")
+    summary(invoke("score", "--config", config, "--data", url, "--as-of", AS_OF, "--out", str(tmp_path / "pg2.csv"),
+                   "--write-back", "--json"))
     with psycopg.connect(url) as con:
         assert con.execute("SELECT count(*) FROM lead_score_history").fetchone()[0] == via_pg["scored"]
     manifest = Path(via_pg["manifest"]).read_text()
@@ -102,13 +83,13 @@ def test_postgres_end_to_end_with_write_back(trained: Path, tmp_path: Path, post
 
 
 @pytest.mark.parametrize("delay", [2.0, 4.0, 6.0, 8.0])
-def test_a_killed_run_leaves_the_previous_outputs_intact(trained: Path, tmp_path: Path, delay: float) -> None:
+def test_a_killed_run_leaves_the_previous_outputs_intact(trained: Trained, tmp_path: Path, delay: float) -> None:
     work = tmp_path / "w"
     work.mkdir()
-    shutil.copy(trained / "leads.duckdb", work / "leads.duckdb")
-    config, out = str(trained / "config.yaml"), work / "scores.csv"
-    invoke("score", "--config", config, "--data", str(work / "leads.duckdb"), "--as-of", "2026-10-01",
-           "--out", str(out), "--write-back")
+    shutil.copy(trained.db, work / "leads.duckdb")
+    config, out = str(trained.config), work / "scores.csv"
+    summary(invoke("score", "--config", config, "--data", str(work / "leads.duckdb"), "--as-of", "2026-10-01",
+                   "--out", str(out), "--write-back", "--json"))
     before_export, before_table = out.read_bytes(), table(work / "leads.duckdb", "lead_scores")
 
     leadml = Path(sys.executable).with_name("leadml")
@@ -133,6 +114,6 @@ def test_a_killed_run_leaves_the_previous_outputs_intact(trained: Path, tmp_path
     assert {p.name for p in work.iterdir() if not p.name.startswith(".")} <= {
         "leads.duckdb", "leads.duckdb.wal", "scores.csv", "scores.rejects.csv", "scores.manifest.json",
         "scores.drift.json"}
-    rerun = invoke("score", "--config", config, "--data", str(work / "leads.duckdb"), "--as-of", AS_OF,
-                   "--out", str(out), "--write-back")
+    rerun = summary(invoke("score", "--config", config, "--data", str(work / "leads.duckdb"), "--as-of", AS_OF,
+                           "--out", str(out), "--write-back", "--json"))
     assert rerun["scored"] == len(pd.read_csv(out))

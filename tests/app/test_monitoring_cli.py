@@ -10,22 +10,13 @@ import mlflow
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from leadml.cli import app
 from leadml.reporting.export import file_sha256
 from leadml.scoring.monitoring import EXIT_DRIFT, EXIT_STALE
-from tests.conftest import write_config
+from tests.conftest import invoke, summary, write_config
 
-runner = CliRunner()
 pytestmark = pytest.mark.slow
 TRAINED_AS_OF = "2026-09-01"
-
-
-def invoke(*args: str, code: int = 0) -> dict:
-    result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == code, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def variant(folder: Path, name: str, **sections: dict) -> str:
@@ -38,20 +29,23 @@ def variant(folder: Path, name: str, **sections: dict) -> str:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory, tiny_db: Path) -> Path:
-    """A folder with a config, a copy of the tiny database and a champion trained as of 1 September."""
+    """A folder with a config, a copy of the tiny database and a champion trained as of 1 September (not the
+    session's champion: these checks were made against a model trained before the runs they judge). Its
+    scoring runs log their MLflow monitoring runs, which the tests read."""
     folder = tmp_path_factory.mktemp("monitoring")
-    write_config(folder)
+    write_config(folder, monitoring={"mlflow": True})
     shutil.copy(tiny_db, folder / "leads.duckdb")
     with pytest.MonkeyPatch.context() as env:  # mlflow.set_tracking_uri of earlier tests leaves its URI in the
         env.delenv("MLFLOW_TRACKING_URI", raising=False)  # environment, which would override this config's store
-        invoke("train", "--config", str(folder / "config.yaml"), "--as-of", TRAINED_AS_OF)
+        summary(invoke("train", "--config", str(folder / "config.yaml"), "--as-of", TRAINED_AS_OF, "--json"))
     return folder
 
 
 def test_scoring_runs_are_checked_and_judged_once_their_horizon_passed(trained: Path, tmp_path: Path) -> None:
     config, db = str(trained / "config.yaml"), trained / "leads.duckdb"
-    runs = {as_of: invoke("score", "--config", config, "--as-of", as_of, "--out", str(tmp_path / f"{as_of}.csv"),
-                          "--write-back") for as_of in ("2026-09-01", "2026-10-01")}
+    runs = {as_of: summary(invoke("score", "--config", config, "--as-of", as_of, "--out",
+                                  str(tmp_path / f"{as_of}.csv"), "--write-back", "--json"))
+            for as_of in ("2026-09-01", "2026-10-01")}
     for as_of, run in runs.items():
         # the population a month later is the same funnel: no drift, fresh data
         assert run["drift_warning"] is False and run["is_stale"] is False and run["exit_code"] == 0
@@ -74,7 +68,8 @@ def test_scoring_runs_are_checked_and_judged_once_their_horizon_passed(trained: 
         assert run["monitoring_run_id"] in {m.run_id for m in mlflow.get_logged_model(model_id).metrics
                                             if m.key == "psi_score"}
 
-    judged = invoke("monitor", "--config", config, "--as-of", "2026-11-01", "--out", str(tmp_path / "outcomes.json"))
+    judged = summary(invoke("monitor", "--config", config, "--as-of", "2026-11-01", "--out",
+                            str(tmp_path / "outcomes.json"), "--json"))
     assert [r["as_of"][:10] for r in judged["runs"]] == ["2026-09-01", "2026-10-01"] and judged["pending"] == []
     assert json.loads((tmp_path / "outcomes.json").read_text())["runs"] == judged["runs"]
     # realised conversion per grade, recomputed straight from the database
@@ -96,8 +91,9 @@ def test_scoring_runs_are_checked_and_judged_once_their_horizon_passed(trained: 
     assert [p.value for p in sorted(points, key=lambda p: p.step)] == [r["realised"] for r in judged["runs"]]
 
     # a run whose horizon is still open is pending, and an earlier export counts like the history
-    later = invoke("score", "--config", config, "--as-of", "2026-10-20", "--out", str(tmp_path / "late.parquet"))
-    both = invoke("monitor", "--config", config, "--as-of", "2026-11-01", "--exports", later["out"])
+    later = summary(invoke("score", "--config", config, "--as-of", "2026-10-20", "--out",
+                           str(tmp_path / "late.parquet"), "--json"))
+    both = summary(invoke("monitor", "--config", config, "--as-of", "2026-11-01", "--exports", later["out"], "--json"))
     assert [p["as_of"][:10] for p in both["pending"]] == ["2026-10-20"] and len(both["runs"]) == 2
 
 
@@ -110,8 +106,8 @@ def test_a_drifted_population_is_published_marked_and_exits_3(trained: Path, tmp
     con.close()
     strict = variant(trained, "strict", monitoring={"fail_on_drift": True})
     out = tmp_path / "drifted.csv"
-    run = invoke("score", "--config", strict, "--data", str(db), "--as-of", "2026-09-01", "--out", str(out),
-                 code=EXIT_DRIFT)
+    run = summary(invoke("score", "--config", strict, "--data", str(db), "--as-of", "2026-09-01", "--out", str(out),
+                         "--json"), code=EXIT_DRIFT)
     assert run["drift_warning"] is True and run["exit_code"] == EXIT_DRIFT
     assert len(pd.read_csv(out)) == run["scored"] > 0  # everything was published all the same
     manifest = json.loads(Path(run["manifest"]).read_text())
@@ -119,14 +115,14 @@ def test_a_drifted_population_is_published_marked_and_exits_3(trained: Path, tmp
     assert {"lead_source", "employees", "annual_revenue"} <= set(manifest["drift"]["features_over_threshold"])
     assert any("lead_source" in reason for reason in manifest["drift"]["reasons"])
     # the same run under the default config only warns
-    assert invoke("score", "--config", str(trained / "config.yaml"), "--data", str(db), "--as-of", "2026-09-01",
-                  "--out", str(tmp_path / "again.csv"))["drift_warning"] is True
+    assert summary(invoke("score", "--config", str(trained / "config.yaml"), "--data", str(db), "--as-of", "2026-09-01",
+                          "--out", str(tmp_path / "again.csv"), "--json"))["drift_warning"] is True
 
 
 def test_a_stale_source_flags_every_row_and_exits_4_when_asked(trained: Path, tmp_path: Path) -> None:
     strict = variant(trained, "stale", monitoring={"fail_on_stale": True, "max_data_age_days": 2})
-    run = invoke("score", "--config", strict, "--as-of", "2026-11-05", "--out", str(tmp_path / "late.csv"),
-                 code=EXIT_STALE)
+    run = summary(invoke("score", "--config", strict, "--as-of", "2026-11-05", "--out", str(tmp_path / "late.csv"),
+                         "--json"), code=EXIT_STALE)
     export = pd.read_csv(run["out"])
     assert run["is_stale"] is True and len(export) == run["scored"] > 0 and export["is_stale"].all()
     freshness = json.loads(Path(run["manifest"]).read_text())["freshness"]
@@ -135,14 +131,15 @@ def test_a_stale_source_flags_every_row_and_exits_4_when_asked(trained: Path, tm
 
 def test_retrain_waits_for_a_fair_comparison_then_records_its_decision(trained: Path, tmp_path: Path) -> None:
     config = str(trained / "config.yaml")
-    early = invoke("retrain", "--config", config, "--as-of", "2026-09-20", "--out", str(tmp_path / "early.json"))
+    early = summary(invoke("retrain", "--config", config, "--as-of", "2026-09-20", "--out",
+                           str(tmp_path / "early.json"), "--json"))
     assert early["outcome"] == "skipped" and early["champion_after"] == "1"
     assert "fair comparison is possible from 2026-10-01" in early["reason"]
     assert json.loads((tmp_path / "early.json").read_text())["reason"] == early["reason"]
 
     # a rule no challenger can meet: the decision is recorded with the figures both models reached
     demanding = variant(trained, "demanding", promotion={"min_improvement": 1.0, "max_champion_age_days": None})
-    kept = invoke("retrain", "--config", demanding, "--as-of", "2026-11-01")
+    kept = summary(invoke("retrain", "--config", demanding, "--as-of", "2026-11-01", "--json"))
     record = json.loads(Path(kept["decision_file"]).read_text())
     assert record["outcome"] == "kept" and record["promote"] is False and record["champion_after"] == "1"
     assert record["challenger"]["version"] == "2" and record["champion"]["version"] == "1"
@@ -155,4 +152,4 @@ def test_retrain_waits_for_a_fair_comparison_then_records_its_decision(trained: 
     assert run.data.tags["promotion_reason"] == record["reason"]
     logged = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/promotion.json")
     assert logged["promote"] is False and logged["champion"] == record["champion"]["metrics"]
-    assert invoke("models", "list", "--config", config)["versions"][0]["aliases"] == ["challenger"]
+    assert summary(invoke("models", "list", "--config", config, "--json"))["versions"][0]["aliases"] == ["challenger"]

@@ -11,26 +11,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from leadml.app.train_flat import evaluate_flat, read_flat
-from leadml.cli import app
 from leadml.config import load_config
 from leadml.features.flat_export import MappedLeads
 from leadml.modeling.cross_validation import make_folds, stratified_folds, time_folds
 from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.leakage import LeakageError
 from leadml.modeling.training import InsufficientDataError
+from tests.conftest import invoke, summary
 from tests.flat_export import flat_export, write_export, write_flat_config
 
 ROOT = Path(__file__).resolve().parents[2]
-runner = CliRunner()
-
-
-def invoke(*args: str) -> dict:
-    result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture
@@ -73,13 +65,13 @@ def test_too_few_conversions_for_the_folds_is_an_error() -> None:
 @pytest.mark.parametrize("flag, match", [("--as-of", "does not apply to a flat export"), ("--tune", "--tune")])
 def test_as_of_and_tuning_are_refused_for_a_flat_export(flat_config: Path, flag: str, match: str) -> None:
     value = "2026-01-01" if flag == "--as-of" else "3"
-    result = runner.invoke(app, ["train", "--config", str(flat_config), flag, value])
+    result = invoke("train", "--config", str(flat_config), flag, value)
     assert result.exit_code == 1 and match in result.output
 
 
 @pytest.mark.parametrize("command", ["score", "evaluate", "features"])
 def test_commands_that_need_the_contract_tables_refuse_a_flat_export(flat_config: Path, command: str) -> None:
-    result = runner.invoke(app, [command, "--config", str(flat_config)])
+    result = invoke(command, "--config", str(flat_config))
     assert result.exit_code == 1 and f"{command} needs the contract's" in result.output
 
 
@@ -114,7 +106,7 @@ def test_a_creation_date_splits_the_folds_by_time(flat_config: Path) -> None:
 @pytest.mark.slow
 def test_train_on_a_flat_export_end_to_end(flat_config: Path, tmp_path: Path) -> None:
     _, truth = flat_export()
-    trained = invoke("train", "--config", str(flat_config))
+    trained = summary(invoke("train", "--config", str(flat_config), "--json"))
     assert trained["layout"] == "flat" and trained["as_of_semantics"] is False
     assert trained["evaluation"].startswith("stratified 4-fold cross-validation")
     assert trained["leads"] == truth.rows - sum(truth.rejected.values())
@@ -157,7 +149,7 @@ def test_train_on_a_flat_export_end_to_end(flat_config: Path, tmp_path: Path) ->
 
     # the same data and folds again: comparable with the champion, so the gate decides on figures; people
     # get the report, side by side
-    again = runner.invoke(app, ["train", "--config", str(flat_config)])
+    again = invoke("train", "--config", str(flat_config))
     assert again.exit_code == 0 and "| leadml (LightGBM, early-stopped) |" in again.stdout
     second = client.get_model_version_by_alias("flat-test", "champion")
     assert str(second.version) == "2" and client.get_run(second.run_id).data.tags["promotion_reason"].startswith(
@@ -182,7 +174,7 @@ def test_x_education_honest_figures_beat_the_baselines_and_the_leak_is_visible(
     config["models_dir"] = str(tmp_path / "models")
     path = tmp_path / "x_education.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    trained = invoke("train", "--config", str(path))
+    trained = summary(invoke("train", "--config", str(path), "--json"))
 
     assert trained["leads"] == 9240 and trained["conversions"] == 3561 and trained["rejected_rows"] == 0
     assert "stratified 5-fold" in trained["evaluation"] and trained["as_of_semantics"] is False

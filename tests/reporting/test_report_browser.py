@@ -7,28 +7,19 @@ under CI. The screenshot goes to the test's folder, or to $LEADML_SCREENSHOT_DIR
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from leadml.cli import app
 from leadml.scoring.population import EXPORT_COLUMNS
 from tests.browser import find_chromium, visit
-from tests.conftest import write_config
+from tests.conftest import invoke, summary, write_config
 
 AS_OF = "2026-11-01"
 HOSTILE_REJECT = '<script>document.title="pwned"</script>'
 HOSTILE_LEAD = '<img src=x onerror="document.title=\'pwned\'">'
-runner = CliRunner()
 
 PAGE_FACTS = """JSON.stringify({
   title: document.title,
@@ -56,12 +47,6 @@ def chromium() -> str:
             pytest.fail("chromium is not installed: .ci/run must install it")
         pytest.skip("chromium not installed (apt-get install chromium)")
     return binary
-
-
-def invoke(*args: str) -> dict:
-    result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def add_hostile_leads(db: Path) -> None:
@@ -92,12 +77,13 @@ def reported(tmp_path_factory: pytest.TempPathFactory, tiny_db: Path) -> dict:
     with pytest.MonkeyPatch.context() as env:  # mlflow.set_tracking_uri of an earlier test sets MLFLOW_TRACKING_URI
         for name in ("MLFLOW_TRACKING_URI", "LEADML_TRACKING_URI", "LEADML_DATABASE_URL"):
             env.delenv(name, raising=False)
-        invoke("train", "--config", config, "--as-of", AS_OF)
-        invoke("score", "--config", config, "--as-of", "2026-10-25", "--out", str(folder / "last_week.csv"),
-               "--write-back")
-        scored = invoke("score", "--config", config, "--as-of", AS_OF, "--write-back", "--lang", "de")
-        report = invoke("report", "--config", config, "--as-of", AS_OF, "--lang", "de",
-                        "--out", str(folder / "report.html"))
+        summary(invoke("train", "--config", config, "--as-of", AS_OF, "--json"))
+        summary(invoke("score", "--config", config, "--as-of", "2026-10-25", "--out", str(folder / "last_week.csv"),
+                       "--write-back", "--json"))
+        scored = summary(invoke("score", "--config", config, "--as-of", AS_OF, "--write-back", "--lang", "de",
+                                "--json"))
+        report = summary(invoke("report", "--config", config, "--as-of", AS_OF, "--lang", "de",
+                                "--out", str(folder / "report.html"), "--json"))
     assert report["evaluation"]["source"] == "training" and (folder / "mlflow.db").exists()
     return {"folder": folder, "config": config, "scored": scored, "report": report}
 
@@ -139,7 +125,7 @@ def test_german_export_keeps_english_column_names(reported: dict) -> None:
 
 @pytest.mark.slow
 def test_report_refuses_an_export_of_another_moment(reported: dict) -> None:
-    result = runner.invoke(app, ["report", "--config", reported["config"], "--as-of", "2026-10-01"])
+    result = invoke("report", "--config", reported["config"], "--as-of", "2026-10-01")
     assert result.exit_code == 1
     assert "holds scores as of 2026-11-01 00:00:00+00:00, not 2026-10-01 00:00:00+00:00" in result.output
 
@@ -154,69 +140,11 @@ def test_the_browser_check_sees_a_request_to_the_outside(chromium: str, tmp_path
     assert {"http://example.invalid/pixel.png", "https://example.invalid/a.css"} <= set(seen.requests)
 
 
-def stop_group(process: subprocess.Popen) -> None:
-    """Stop a server started in its own session, with every worker it spawned."""
-    for sig, wait in ((signal.SIGTERM, 60), (signal.SIGKILL, 30)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def fetch(url: str, data: dict | None = None) -> bytes:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, never a proxy
-    request = urllib.request.Request(url, data=json.dumps(data).encode() if data else None,
-                                     headers={"Content-Type": "application/json"})
-    with opener.open(request, timeout=10) as response:
-        return response.read()
-
-
-@pytest.mark.slow
-def test_mlflow_ui_serves_the_project_store(reported: dict) -> None:
-    """`make mlflow-ui` runs this command: the UI shows the run, its artifacts and the registry."""
-    make = (Path(__file__).resolve().parents[2] / "Makefile").read_text(encoding="utf-8")
-    assert "mlflow ui --backend-store-uri $(MLFLOW_URI) --port $(MLFLOW_PORT) --workers 1" in make
-    port, folder = free_port(), reported["folder"]
-    server = subprocess.Popen([str(Path(sys.executable).with_name("mlflow")), "ui", "--backend-store-uri",
-                               f"sqlite:///{folder / 'mlflow.db'}", "--port", str(port), "--workers", "1"],
-                              cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                page = fetch(base + "/")
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "the MLflow UI did not start"
-                time.sleep(1)
-        assert b"MLflow" in page
-        run_id = reported["report"]["evaluation"]["run_id"]
-        table = fetch(f"{base}/get-artifact?path=tables/grade_outcomes.csv&run_uuid={run_id}").decode()
-        assert table.splitlines()[0] == ",grade,floor,rows,converted,conversion_rate,mean_probability"
-        assert fetch(f"{base}/get-artifact?path=plots/gain.png&run_uuid={run_id}").startswith(b"\x89PNG")
-        models = json.loads(fetch(base + "/ajax-api/2.0/mlflow/registered-models/search?max_results=10"))
-        assert [m["name"] for m in models["registered_models"]] == ["leadml-lead-scoring"]
-    finally:
-        stop_group(server)
-
-
 @pytest.mark.slow
 def test_an_earlier_export_gives_the_same_changes_as_the_history(reported: dict) -> None:
     folder = reported["folder"]
-    from_file = invoke("report", "--config", reported["config"], "--previous", str(folder / "last_week.csv"),
-                       "--out", str(folder / "report-from-file.html"))
+    from_file = summary(invoke("report", "--config", reported["config"], "--previous", str(folder / "last_week.csv"),
+                               "--out", str(folder / "report-from-file.html"), "--json"))
     history = reported["report"]
     assert from_file["previous_as_of"] == history["previous_as_of"] and from_file["as_of"] == history["as_of"]
     assert (from_file["new_a"], from_file["movers_up"], from_file["movers_down"]) == (

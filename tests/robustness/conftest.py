@@ -9,7 +9,6 @@ which every lead of the population is scored or rejected with its reason.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,25 +16,18 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from leadml.cli import app
 from leadml.data.demo_generator import GenerateSpec, generate_chunks
-from tests.conftest import END, write_config
+from tests.conftest import AS_OF, END, Trained, invoke, summary, write_config
 
-AS_OF = "2026-11-01"
-runner = CliRunner()
 Tables = dict[str, pd.DataFrame]
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_db: Path) -> Path:
-    """A model folder trained once on the tiny database (scoring takes it with ``--model``)."""
-    folder = tmp_path_factory.mktemp("robust-model")
-    shutil.copy(tiny_db, folder / "leads.duckdb")
-    result = runner.invoke(app, ["train", "--config", str(write_config(folder)), "--as-of", AS_OF, "--json"])
-    assert result.exit_code == 0, result.output
-    return Path(json.loads(result.stdout.strip().splitlines()[-1])["local_model"])
+def model_dir(trained_session: Trained) -> Path:
+    """The session champion's model folder, trained once on the tiny database (scoring takes it with ``--model``
+    and only reads it; a test that damages a model copies it first)."""
+    return trained_session.model
 
 
 @pytest.fixture(scope="session")
@@ -104,9 +96,7 @@ class Workspace:
         return self.folder / "scores.csv"
 
     def score(self, *extra: str, as_of: str = AS_OF, out: Path | None = None) -> dict:
-        result = runner.invoke(app, self.args(as_of, out, *extra))
-        assert result.exit_code == 0, result.output
-        return json.loads(result.stdout.strip().splitlines()[-1])
+        return summary(invoke(*self.args(as_of, out, *extra)))
 
     def args(self, as_of: str = AS_OF, out: Path | None = None, *extra: str, model: str | None = None,
              config: Path | None = None) -> list[str]:
@@ -124,7 +114,7 @@ class Workspace:
         self.score(as_of=as_of)
         before_files, before_scores = self.outputs()
         self.write(tables)
-        result = runner.invoke(app, self.args(as_of, None, *extra, model=model, config=config))
+        result = invoke(*self.args(as_of, None, *extra, model=model, config=config))
         after_files, after_scores = self.outputs()
         intact = before_files == after_files and before_scores.equals(after_scores)
         summary = json.loads(result.stdout.strip().splitlines()[-1]) if result.exit_code == 0 else None

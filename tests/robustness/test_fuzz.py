@@ -11,14 +11,11 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from leadml.cli import app
-from tests.conftest import write_config
+from tests.conftest import invoke, write_config
 from tests.robustness.conftest import AS_OF, Tables, population, write_duckdb
 
 pytestmark = pytest.mark.slow
-runner = CliRunner()
 SECRET = "fuzz-person@private.example"
 
 
@@ -84,9 +81,9 @@ def test_random_defects_keep_the_invariants(model_dir: Path, fuzz_base: Tables) 
             config = write_config(folder)
             write_duckdb(folder / "leads.duckdb", tables)
             out = folder / "scores.csv"
-            result = runner.invoke(app, ["score", "--config", str(config), "--data", str(folder / "leads.duckdb"),
-                                         "--as-of", AS_OF, "--out", str(out), "--model", str(model_dir),
-                                         "--write-back", "--json"])
+            result = invoke("score", "--config", str(config), "--data", str(folder / "leads.duckdb"),
+                            "--as-of", AS_OF, "--out", str(out), "--model", str(model_dir),
+                            "--write-back", "--json")
             texts = result.output + "".join(p.read_text(errors="replace") for p in folder.glob("scores*"))
             assert SECRET not in texts and "private.example" not in texts, defects
             expected = population(tables)

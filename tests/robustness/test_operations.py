@@ -16,14 +16,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from leadml.cli import app
-from tests.conftest import write_config
+from tests.conftest import invoke, write_config
 from tests.robustness.conftest import AS_OF, Tables, Workspace
 
 pytestmark = pytest.mark.slow
-runner = CliRunner()
 LEADML = str(Path(sys.executable).with_name("leadml"))
 
 
@@ -100,7 +97,7 @@ def test_two_runs_at_once_the_second_fails_clearly(big_job, model_dir: Path, tmp
     while time.time() < deadline and not _held(lock):
         time.sleep(0.05)
     assert _held(lock), "the first run never took the lock"
-    second = runner.invoke(app, score_command(config, db, out, model_dir)[1:])
+    second = invoke(*score_command(config, db, out, model_dir)[1:])
     assert second.exit_code == 1 and "another leadml run is publishing" in second.stderr
     assert first.wait(timeout=600) == 0, first.stderr.read()[-2000:]
     export = pd.read_csv(out, dtype={"lead_id": "str"})

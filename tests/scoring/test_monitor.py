@@ -20,6 +20,7 @@ from leadml.scoring.monitoring import (
     exit_code,
     outcome_report,
 )
+from tests.conftest import invoke
 
 T = pd.Timestamp("2026-11-01", tz="UTC")
 DAY = pd.Timedelta(days=1)
@@ -149,10 +150,6 @@ def test_history_reads_back_from_postgres(postgres_server, pg_env) -> None:
 
 
 def test_monitor_without_any_scoring_run_says_how_to_get_one(config_file: Path) -> None:
-    from typer.testing import CliRunner
-
-    from leadml.cli import app
-
-    result = CliRunner().invoke(app, ["monitor", "--config", str(config_file), "--as-of", "2026-11-01"])
+    result = invoke("monitor", "--config", str(config_file), "--as-of", "2026-11-01")
     assert result.exit_code == 1
     assert all(words in result.output for words in ("no scoring run", "--write-back", "lead_score_history"))

@@ -18,16 +18,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
-from leadml.cli import app
 from leadml.config import load_config
 from leadml.data.clean import CleanReport
 from leadml.data.demo_generator import GenerateSpec, generate_chunks
 from leadml.data.sources import open_source, write_database
 from leadml.features.spine import as_timestamp, training_cutoffs
 from leadml.modeling.snapshots import build_snapshot
-from tests.conftest import END, write_config
+from tests.conftest import END, invoke, summary, write_config
 
 try:
     import pyspark  # noqa: F401
@@ -45,13 +43,6 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 AS_OF = "2026-11-01"
 EARLIER = "2026-10-01"
 JDBC_JAR = Path("/usr/share/java/postgresql.jar")
-runner = CliRunner()
-
-
-def invoke(*args: str) -> dict:
-    result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def messy_lake(folder: Path) -> Path:
@@ -91,7 +82,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as env:  # module fixtures run before the autouse guard of each test, and
         for name in ("MLFLOW_TRACKING_URI", "LEADML_TRACKING_URI", "LEADML_DATABASE_URL"):  # mlflow.set_tracking_uri
             env.delenv(name, raising=False)  # leaves its URI in os.environ for whatever runs next
-        trained = invoke("train", "--config", str(folder / "config.yaml"), "--as-of", AS_OF, "--engine", "spark")
+        trained = summary(invoke("train", "--config", str(folder / "config.yaml"), "--as-of", AS_OF, "--engine",
+                                 "spark", "--json"))
     assert trained["model_version"] == "1" and trained["promoted"]  # the champion that `score` resolves
     assert trained["roc_auc"] > 0.8  # the snapshot built on Spark learns
     yield folder
@@ -125,9 +117,11 @@ def test_spark_snapshot_equals_the_local_snapshot(world: Path) -> None:
 
 def test_spark_features_equal_local_features_and_a_rerun_replaces_its_partition(world: Path, tmp_path: Path) -> None:
     config = str(world / "config.yaml")
-    local = invoke("features", "--config", config, "--as-of", AS_OF, "--out", str(tmp_path / "local.parquet"))
+    local = summary(invoke("features", "--config", config, "--as-of", AS_OF, "--out", str(tmp_path / "local.parquet"),
+                           "--json"))
     sink = tmp_path / "features"
-    first = invoke("features", "--config", config, "--as-of", AS_OF, "--out", str(sink), "--engine", "spark")
+    first = summary(invoke("features", "--config", config, "--as-of", AS_OF, "--out", str(sink), "--engine", "spark",
+                           "--json"))
     assert first["rows"] == local["rows"] > 3000 and first["data_quality"] == local["data_quality"]
     expected = pd.read_parquet(tmp_path / "local.parquet").drop(columns="as_of")
     got = partition(sink, AS_OF)
@@ -136,9 +130,11 @@ def test_spark_features_equal_local_features_and_a_rerun_replaces_its_partition(
                                   expected.sort_values("lead_id").reset_index(drop=True), check_exact=True)
     assert got.loc[got["lead_id"] == "L00000001"].empty  # its id repeats with conflicting values: rejected
 
-    invoke("features", "--config", config, "--as-of", EARLIER, "--out", str(sink), "--engine", "spark")
+    summary(invoke("features", "--config", config, "--as-of", EARLIER, "--out", str(sink), "--engine", "spark",
+                   "--json"))
     earlier_files = sorted(glob.glob(str(sink / f"as_of={EARLIER}*" / "*.parquet")))
-    again = invoke("features", "--config", config, "--as-of", AS_OF, "--out", str(sink), "--engine", "spark")
+    again = summary(invoke("features", "--config", config, "--as-of", AS_OF, "--out", str(sink), "--engine", "spark",
+                           "--json"))
     assert again["rows"] == first["rows"]
     assert len(partition(sink, AS_OF)) == first["rows"]  # replaced, not appended
     assert sorted(glob.glob(str(sink / f"as_of={EARLIER}*" / "*.parquet"))) == earlier_files  # left alone
@@ -146,18 +142,19 @@ def test_spark_features_equal_local_features_and_a_rerun_replaces_its_partition(
 
     stale = sink / "as_of=2024-06-01 00%3A00%3A00"  # as if an earlier run had found leads at that moment
     shutil.copytree(glob.glob(str(sink / f"as_of={EARLIER}*"))[0], stale)
-    empty = invoke("features", "--config", config, "--as-of", "2024-06-01", "--out", str(sink), "--engine", "spark")
+    empty = summary(invoke("features", "--config", config, "--as-of", "2024-06-01", "--out", str(sink), "--engine",
+                           "spark", "--json"))
     assert empty["rows"] == 0 and not stale.exists()  # no lead yet: the rerun leaves an empty partition
     assert len(partition(sink, AS_OF)) == first["rows"]
 
 
 def test_spark_scores_equal_local_scores_and_reruns_replace_their_partition(world: Path, tmp_path: Path) -> None:
     config = str(world / "config.yaml")  # both engines score with the champion from the registry
-    local = invoke("score", "--config", config, "--as-of", AS_OF,
-                   "--out", str(tmp_path / "local.parquet"))
+    local = summary(invoke("score", "--config", config, "--as-of", AS_OF,
+                           "--out", str(tmp_path / "local.parquet"), "--json"))
     sink = tmp_path / "scores"
-    on_spark = invoke("score", "--config", config, "--as-of", AS_OF, "--out", str(sink),
-                      "--engine", "spark")
+    on_spark = summary(invoke("score", "--config", config, "--as-of", AS_OF, "--out", str(sink),
+                              "--engine", "spark", "--json"))
     assert (on_spark["population"], on_spark["scored"], on_spark["rejected"], on_spark["grades"]) == (
         local["population"], local["scored"], local["rejected"], local["grades"])
     expected = pd.read_parquet(tmp_path / "local.parquet").sort_values("lead_id").reset_index(drop=True)
@@ -174,13 +171,15 @@ def test_spark_scores_equal_local_scores_and_reruns_replace_their_partition(worl
     assert rejects[["lead_id", "reason"]].values.tolist() == local_rejects.values.tolist() == [
         ["L00000001", "duplicate lead_id with conflicting values"]]
 
-    invoke("score", "--config", config, "--as-of", EARLIER, "--out", str(sink), "--engine", "spark", "--lang", "de")
-    invoke("score", "--config", config, "--as-of", EARLIER, "--out", str(tmp_path / "de.parquet"), "--lang", "de")
+    summary(invoke("score", "--config", config, "--as-of", EARLIER, "--out", str(sink), "--engine", "spark", "--lang",
+                   "de", "--json"))
+    summary(invoke("score", "--config", config, "--as-of", EARLIER, "--out", str(tmp_path / "de.parquet"), "--lang",
+                   "de", "--json"))
     german = pd.read_parquet(tmp_path / "de.parquet").sort_values("lead_id")["top_reasons"].tolist()
     assert partition(sink, EARLIER).sort_values("lead_id")["top_reasons"].tolist() == german  # worded alike
     assert sum("Tag" in reasons for reasons in german) > len(german) / 2  # and in German
-    rerun = invoke("score", "--config", config, "--as-of", AS_OF, "--out", str(sink),
-                   "--engine", "spark")
+    rerun = summary(invoke("score", "--config", config, "--as-of", AS_OF, "--out", str(sink),
+                           "--engine", "spark", "--json"))
     assert rerun["scored"] == on_spark["scored"]
     again = partition(sink, AS_OF)
     assert len(again) == on_spark["scored"] and again["lead_id"].is_unique  # replaced, not appended
@@ -209,9 +208,10 @@ def test_postgres_source_and_sink_over_jdbc(world: Path, tmp_path: Path, postgre
     with psycopg.connect(url, password=PASSWORD) as con:  # id-less rows: both engines must count them
         con.execute("INSERT INTO leads (lead_id, created_at) VALUES (NULL, '2026-01-05'), ('  ', '2026-01-06')")
     config = str(world / "config.yaml")
-    local = invoke("features", "--config", config, "--data", url, "--as-of", AS_OF,
-                   "--out", str(tmp_path / "local.parquet"))
-    first = invoke("features", "--config", config, "--data", url, "--as-of", AS_OF, "--out", url, "--engine", "spark")
+    local = summary(invoke("features", "--config", config, "--data", url, "--as-of", AS_OF,
+                           "--out", str(tmp_path / "local.parquet"), "--json"))
+    first = summary(invoke("features", "--config", config, "--data", url, "--as-of", AS_OF, "--out", url, "--engine",
+                           "spark", "--json"))
     assert first["rows"] == local["rows"] > 1000 and "s3cret" not in json.dumps(first)
     assert first["data_quality"] == local["data_quality"]
     assert first["data_quality"]["leads: rows without lead_id"] == 2
@@ -228,8 +228,10 @@ def test_postgres_source_and_sink_over_jdbc(world: Path, tmp_path: Path, postgre
     for column in set(expected.columns) - set(numeric) - {"as_of"}:
         assert got[column].fillna("-").tolist() == expected[column].fillna("-").tolist(), column
 
-    invoke("features", "--config", config, "--data", url, "--as-of", EARLIER, "--out", url, "--engine", "spark")
-    invoke("features", "--config", config, "--data", url, "--as-of", AS_OF, "--out", url, "--engine", "spark")
+    summary(invoke("features", "--config", config, "--data", url, "--as-of", EARLIER, "--out", url, "--engine",
+                   "spark", "--json"))
+    summary(invoke("features", "--config", config, "--data", url, "--as-of", AS_OF, "--out", url, "--engine", "spark",
+                   "--json"))
     with psycopg.connect(url, password=PASSWORD) as con:
         per_as_of = dict(con.execute("SELECT as_of::date::text, count(*) FROM lead_features GROUP BY 1").fetchall())
         leftovers = con.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE '%staging%'").fetchone()[0]
@@ -238,14 +240,13 @@ def test_postgres_source_and_sink_over_jdbc(world: Path, tmp_path: Path, postgre
 
 def test_spark_engine_refuses_what_it_cannot_do(world: Path, tmp_path: Path, tiny_db: Path) -> None:
     config = str(world / "config.yaml")
-    result = runner.invoke(app, ["score", "--config", config, "--engine", "spark", "--write-back",
-                                 "--out", str(tmp_path / "s")])
+    result = invoke("score", "--config", config, "--engine", "spark", "--write-back", "--out", str(tmp_path / "s"))
     assert result.exit_code == 1 and "--write-back belongs to the local engine" in result.output
-    result = runner.invoke(app, ["features", "--config", config, "--engine", "spark", "--data", str(tiny_db),
-                                 "--out", str(tmp_path / "f")])
+    result = invoke("features", "--config", config, "--engine", "spark", "--data", str(tiny_db),
+                    "--out", str(tmp_path / "f"))
     assert result.exit_code == 1 and "not a DuckDB file" in result.output
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = runner.invoke(app, ["features", "--config", config, "--engine", "spark", "--data", str(empty),
-                                 "--out", str(tmp_path / "f")])
+    result = invoke("features", "--config", config, "--engine", "spark", "--data", str(empty),
+                    "--out", str(tmp_path / "f"))
     assert result.exit_code == 1 and "table leads: no leads.parquet" in result.output
