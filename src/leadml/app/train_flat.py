@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from leadml import __version__
+from leadml.app.steps import log_promotion, register_and_promote
 from leadml.config import Config, MappingConfig
 from leadml.data.clean import DataError
 from leadml.data.sources import redact_location as redact
@@ -31,7 +31,7 @@ from leadml.modeling.promotion import Decision, decide
 from leadml.modeling.training import InsufficientDataError
 from leadml.reporting import plots
 from leadml.reporting.export import file_sha256
-from leadml.tracking.registry import champion_run, champion_version, promote, register_model, save_local_copy
+from leadml.tracking.registry import champion_run, champion_version
 from leadml.tracking.runs import command_run, log_results, log_text, nested_run
 
 log = logging.getLogger("leadml")
@@ -161,7 +161,7 @@ class FlatEvaluation:
     leaky_probe: pd.Series | None = None
 
 
-def _leaky_run(config: Config, raw: pd.DataFrame, converted: pd.Series | None, table: str, honest: MappedLeads,
+def _leaky_run(config: Config, raw: pd.DataFrame, converted: pd.Series | None, *, table: str, honest: MappedLeads,
                folds: Folds) -> tuple[CrossValidation, dict[str, float], pd.Series] | None:
     """Cross-validate again with the excluded columns as features, on the same rows and folds."""
     mapping = config.mapping
@@ -202,7 +202,7 @@ def evaluate_flat(config: Config, raw: pd.DataFrame, converted: pd.Series | None
         low, high = clipper.bounds_[name]
         leads.report.add(f"{name}: extreme values, clipped to [{low:g}, {high:g}] (bounds are learned on each "
                          "training fold)", n)
-    leaky = _leaky_run(config, raw, converted, table, leads, folds)
+    leaky = _leaky_run(config, raw, converted, table=table, honest=leads, folds=folds)
     comparison = _comparison(metrics, leaky[1] if leaky else None)
     report = report_markdown(leads, folds, comparison, leaky[2] if leaky else None)
     return FlatEvaluation(leads, folds, honest, metrics, probe, model, comparison, report,
@@ -229,8 +229,16 @@ def _figures(evaluation: FlatEvaluation) -> dict[str, Any]:
     return figures
 
 
-def train_flat(config: Config, data: str) -> dict[str, Any]:
-    """Evaluate the flat export, log the honest run and the leaky comparison to MLflow, register the model."""
+def train_flat(config: Config, data: str, *, as_of_given: bool = False, tune_trials: int = 0) -> dict[str, Any]:
+    """Evaluate the flat export, log the honest run and the leaky comparison to MLflow, register the model.
+
+    A flat export has no history to cut at a moment and no tuning yet: ``--as-of`` and ``--tune`` are refused.
+    """
+    if as_of_given:
+        raise ValueError("--as-of does not apply to a flat export: it has no history to cut at a moment "
+                         "(map a creation date to created_at and the folds split by time)")
+    if tune_trials:
+        raise ValueError("--tune is not available for flat exports yet: set model.params in the config")
     mapping = config.mapping
     if mapping is None:
         raise ValueError("the flat path needs a mapping section with layout: flat")
@@ -242,35 +250,11 @@ def train_flat(config: Config, data: str) -> dict[str, Any]:
     fingerprint = file_sha256(Path(data) / mapping.leads if Path(data).is_dir() else Path(data))[:16]
     signature = evaluation.model.info["cv_signature"]
     with command_run(config.tracking, run_name=f"{table}: flat cross-validation") as run_id:
-        params = {"layout": "flat", "data": redact(data), "data_fingerprint": fingerprint, "cv_signature": signature,
-                  "evaluation": evaluation.folds.describe(), "cv_folds": len(evaluation.folds.folds),
-                  "fold_kind": evaluation.folds.kind, "features": ",".join(leads.features.columns),
-                  "excluded_columns": ",".join(mapping.exclude), "seed": config.training.seed,
-                  **{f"model.params.{k}": v for k, v in config.model.params.items()}}
-        log_results(params, metrics, {"leadml_version": __version__, "as_of_semantics": "false", "leaky": "false"},
-                    {"data_quality.json": leads.report.counts, "exclusions.json": leads.excluded,
-                     "ignored_columns.json": {"ignored": leads.ignored}},
-                    {"comparison": evaluation.comparison.set_index("scorer"),
-                     "fold_metrics": evaluation.honest.fold_metrics,
-                     "single_feature_auc": evaluation.probe.rename("roc_auc").to_frame(), "rejects": leads.rejects},
-                    _figures(evaluation), dataset=leads.features, dataset_name="flat leads")
-        log_text(evaluation.report, "report.md")
-        if evaluation.leaky is not None:
-            with nested_run(f"{table}: with the excluded columns (leaky, not for use)"):
-                log_results({"layout": "flat", "cv_signature": signature,
-                             "included_columns": ",".join(mapping.exclude)},
-                            evaluation.leaky_metrics, {"leaky": "true", "as_of_semantics": "false"}, {},
-                            {"fold_metrics": evaluation.leaky.fold_metrics,
-                             "single_feature_auc": evaluation.leaky_probe.rename("roc_auc").to_frame()}, {})
-        with tempfile.TemporaryDirectory() as tmp:
-            model_dir = evaluation.model.save(Path(tmp) / "model")
-            registered = register_model(evaluation.model, model_dir, leads.features.head(50), config.tracking)
-            local = Path(config.models_dir) / f"{registered['model_name']}-v{registered['model_version']}"
-            save_local_copy(model_dir, local, run_id)
+        _log_evaluation(config, evaluation, data=data, fingerprint=fingerprint, table=table)
         decision = _gate(metrics, signature, config)
-        if decision.promote:
-            promote(registered["model_name"], registered["model_version"], decision.reason)
-        log_results({}, {}, {"promoted": str(decision.promote), "promotion_reason": decision.reason[:5000]}, {}, {}, {})
+        registered, local = register_and_promote(evaluation.model, example=leads.features.head(50),
+                                                 decision=decision, config=config, run_id=run_id)
+        log_promotion(decision)
     log.info("cross-validated %s: ROC AUC %.3f, PR AUC %.3f (logistic %.3f, LightGBM defaults %.3f)", table,
              metrics["roc_auc"], metrics["pr_auc"], metrics["logistic_roc_auc"], metrics["lightgbm_defaults_roc_auc"])
     result = {"layout": "flat", "evaluation": evaluation.folds.describe(), "as_of_semantics": False, **registered,
@@ -281,3 +265,28 @@ def train_flat(config: Config, data: str) -> dict[str, Any]:
     if evaluation.leaky_metrics is not None:
         result |= {f"with_excluded_{k}": v for k, v in evaluation.leaky_metrics.items() if not k.startswith("margin")}
     return result | {"report": evaluation.report}
+
+
+def _log_evaluation(config: Config, evaluation: FlatEvaluation, *, data: str, fingerprint: str, table: str) -> None:
+    """Log the honest cross-validation to the active run, and the leaky comparison as a nested run."""
+    leads, mapping, signature = evaluation.leads, config.mapping, evaluation.model.info["cv_signature"]
+    params = {"layout": "flat", "data": redact(data), "data_fingerprint": fingerprint, "cv_signature": signature,
+              "evaluation": evaluation.folds.describe(), "cv_folds": len(evaluation.folds.folds),
+              "fold_kind": evaluation.folds.kind, "features": ",".join(leads.features.columns),
+              "excluded_columns": ",".join(mapping.exclude), "seed": config.training.seed,
+              **{f"model.params.{k}": v for k, v in config.model.params.items()}}
+    log_results(params, evaluation.metrics, {"leadml_version": __version__, "as_of_semantics": "false",
+                                             "leaky": "false"},
+                {"data_quality.json": leads.report.counts, "exclusions.json": leads.excluded,
+                 "ignored_columns.json": {"ignored": leads.ignored}},
+                {"comparison": evaluation.comparison.set_index("scorer"),
+                 "fold_metrics": evaluation.honest.fold_metrics,
+                 "single_feature_auc": evaluation.probe.rename("roc_auc").to_frame(), "rejects": leads.rejects},
+                _figures(evaluation), dataset=leads.features, dataset_name="flat leads")
+    log_text(evaluation.report, "report.md")
+    if evaluation.leaky is not None:
+        with nested_run(f"{table}: with the excluded columns (leaky, not for use)"):
+            log_results({"layout": "flat", "cv_signature": signature, "included_columns": ",".join(mapping.exclude)},
+                        evaluation.leaky_metrics, {"leaky": "true", "as_of_semantics": "false"}, {},
+                        {"fold_metrics": evaluation.leaky.fold_metrics,
+                         "single_feature_auc": evaluation.leaky_probe.rename("roc_auc").to_frame()}, {})

@@ -1,0 +1,89 @@
+"""The steps several commands share: reading a source chunk by chunk with progress, the data-quality
+log, the model to score with, registering and promoting a trained model, and the code's provenance."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from leadml.config import Config
+from leadml.data.clean import CleanReport
+from leadml.data.contract import LeadTables
+from leadml.data.sources import Source, open_source
+from leadml.features.spine import as_timestamp
+from leadml.modeling.lead_model import LeadModel
+from leadml.modeling.promotion import Decision
+from leadml.tracking.registry import promote, register_model, resolve_model, save_local_copy
+from leadml.tracking.runs import log_results
+
+log = logging.getLogger("leadml")
+
+
+def progress(chunks: Iterator[LeadTables], total: int, what: str) -> Iterator[LeadTables]:
+    """Show a progress bar on a terminal; plain log lines otherwise."""
+    if sys.stderr.isatty():
+        yield from tqdm(chunks, total=total, desc=what, unit="chunk")
+        return
+    for i, chunk in enumerate(chunks, start=1):
+        log.info("%s: chunk %d of %d", what, i, total)
+        yield chunk
+
+
+def source_chunks(source: Source, config: Config, what: str) -> Iterator[LeadTables]:
+    """Read the source in chunks of ``data.chunk_size`` leads, reporting progress as ``what``."""
+    total = max(1, -(-source.count_leads() // config.data.chunk_size))
+    return progress(source.chunks(config.data.chunk_size), total, what)
+
+
+def log_data_quality(report: CleanReport) -> None:
+    """Log what cleaning changed, one warning per kind of fix."""
+    for key, count in sorted(report.counts.items()):
+        log.warning("data: %s: %d", key, count)
+
+
+def data_end_day(data: str) -> pd.Timestamp:
+    """Return the end of the last day that holds data (UTC): the natural as-of moment for a demo."""
+    with open_source(data) as source:
+        return as_timestamp(source.data_end().ceil("D"))
+
+
+def load_model(config: Config, model_ref: str | None) -> tuple[LeadModel, str]:
+    """Return the model ``model_ref`` names (default the champion) and its version."""
+    return resolve_model(model_ref, config.tracking, Path(config.models_dir))
+
+
+def register_and_promote(model: LeadModel, *, example: pd.DataFrame, decision: Decision, config: Config,
+                         run_id: str) -> tuple[dict[str, str], Path]:
+    """Register the model of the active run as the next version, keep a local copy under ``models_dir``,
+    and make it champion when ``decision`` says so. Return what the registry recorded and the copy's folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = model.save(Path(tmp) / "model")
+        registered = register_model(model, model_dir, example, config.tracking)
+        local = Path(config.models_dir) / f"{registered['model_name']}-v{registered['model_version']}"
+        save_local_copy(model_dir, local, run_id)
+    if decision.promote:
+        promote(registered["model_name"], registered["model_version"], decision.reason)
+    return registered, local
+
+
+def log_promotion(decision: Decision, metrics: dict[str, float] | None = None,
+                  documents: dict[str, object] | None = None) -> None:
+    """Tag the active run with the promotion decision and its reason."""
+    log_results({}, metrics or {}, {"promoted": str(decision.promote), "promotion_reason": decision.reason[:5000]},
+                documents or {}, {}, {})
+
+
+def git_commit() -> str:
+    """Return the commit of the code that runs, or ``unknown`` outside a git checkout."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
