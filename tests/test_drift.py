@@ -83,7 +83,7 @@ def reference() -> tuple[LeadModel, dict]:
                         lgb.Dataset(spec.prepare(matrix), y, categorical_feature=categorical), 30)
     model = LeadModel(booster, spec, SigmoidCalibrator().fit(booster.predict(spec.prepare(matrix), raw_score=True), y))
     held_out, y_held_out = population(generated(seed=23))
-    model.profile = training_profile(held_out, spec, model.predict_proba(held_out), y_held_out, GRADES)
+    model.profile = training_profile(held_out, spec, model.predict_proba(held_out), y_held_out, grades=GRADES)
     return model, model.profile
 
 

@@ -102,7 +102,7 @@ class CrossValidation:
         return out
 
 
-def _fit_booster(config: Config, spec: FeatureSpec, features: pd.DataFrame, labels: np.ndarray,
+def _fit_booster(config: Config, spec: FeatureSpec, features: pd.DataFrame, labels: np.ndarray, *,
                  rounds: int | None = None) -> tuple[lgb.Booster, int]:
     """Boost on all the rows; without ``rounds``, first find them by stopping early on a stratified fifth.
 
@@ -165,7 +165,7 @@ def fit_final(leads: MappedLeads, result: CrossValidation, config: Config, fence
     everything = Fold(np.arange(len(leads.labels)), np.arange(0))
     train, _, spec = _prepare_fold(leads, everything, config, fence)
     rounds = max(1, int(np.median(result.rounds)))
-    booster, _ = _fit_booster(config, spec, train, leads.labels.to_numpy(), rounds)
+    booster, _ = _fit_booster(config, spec, train, leads.labels.to_numpy(), rounds=rounds)
     tested = ~np.isnan(result.scores["model"])
     calibrator = CALIBRATORS[config.model.calibration]().fit(result.scores["model"][tested],
                                                              leads.labels.to_numpy()[tested])

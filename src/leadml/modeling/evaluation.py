@@ -105,7 +105,7 @@ class RankedScores:
         return roc, float(np.sum(np.diff(tpr) * precision))
 
 
-def margin_intervals(y: np.ndarray, model: np.ndarray, baselines: dict[str, np.ndarray], resamples: int = 500,
+def margin_intervals(y: np.ndarray, model: np.ndarray, baselines: dict[str, np.ndarray], *, resamples: int = 500,
                      seed: int = 0, level: float = 0.95) -> dict[tuple[str, str], tuple[float, float]]:
     """Percentile intervals of ``metric(model) - metric(baseline)`` over paired bootstrap resamples, for
     every baseline and for ROC AUC and PR AUC, keyed ``(baseline, metric)``.

@@ -85,7 +85,7 @@ class LeadModel:
     """A fitted booster with the spec it was trained on and the calibrator fitted after it."""
 
     def __init__(self, booster: lgb.Booster, spec: FeatureSpec,
-                 calibrator: SigmoidCalibrator | IsotonicCalibrator, info: dict[str, Any] | None = None,
+                 calibrator: SigmoidCalibrator | IsotonicCalibrator, info: dict[str, Any] | None = None, *,
                  profile: dict[str, Any] | None = None):
         if list(booster.feature_name()) != list(spec.names):
             raise ModelError("booster features differ from the feature spec")
@@ -202,7 +202,7 @@ class LeadModel:
         spec = FeatureSpec.from_dict(json.loads((folder / "spec.json").read_text(encoding="utf-8")))
         calibrator = calibrator_from_dict(json.loads((folder / "calibrator.json").read_text(encoding="utf-8")))
         profile = json.loads((folder / PROFILE).read_text(encoding="utf-8")) if PROFILE in manifest["files"] else None
-        return cls(booster, spec, calibrator, manifest.get("info"), profile)
+        return cls(booster, spec, calibrator, manifest.get("info"), profile=profile)
 
 
 def _sha256(path: Path) -> str:

@@ -46,7 +46,7 @@ def grade_shares(probability: np.ndarray, grades: dict[str, float]) -> dict[str,
     return {name: round(float((assigned == name).mean()), 6) if len(assigned) else 0.0 for name in grades}
 
 
-def training_profile(matrix: pd.DataFrame, spec: FeatureSpec, probability: np.ndarray, labels: np.ndarray,
+def training_profile(matrix: pd.DataFrame, spec: FeatureSpec, probability: np.ndarray, labels: np.ndarray, *,
                      grades: dict[str, float], bins: int = 10) -> dict[str, Any]:
     """Describe the population the model was measured on, compactly enough to ship inside the model."""
     features: dict[str, dict[str, Any]] = {}

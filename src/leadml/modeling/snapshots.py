@@ -46,7 +46,8 @@ def build_snapshot(chunks: Iterable[LeadTables], cutoffs: Sequence[pd.Timestamp]
     for raw in chunks:
         tables, _, chunk_report = clean_tables(raw)
         report.merge(chunk_report)
-        spine, matrix, labelled = chunk_snapshot(tables, cutoffs, known_at, horizon_days, settings)
+        spine, matrix, labelled = chunk_snapshot(tables, cutoffs, known_at, horizon_days=horizon_days,
+                                                 settings=settings)
         spines.append(spine)
         matrices.append(matrix)
         labels.append(labelled)
@@ -62,7 +63,7 @@ def check_label_windows(cutoffs: Sequence[pd.Timestamp], known_at: pd.Timestamp,
                          f"after the as-of moment {known_at}")
 
 
-def chunk_snapshot(tables: LeadTables, cutoffs: Sequence[pd.Timestamp], known_at: pd.Timestamp,
+def chunk_snapshot(tables: LeadTables, cutoffs: Sequence[pd.Timestamp], known_at: pd.Timestamp, *,
                    horizon_days: int, settings: FeaturesConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """Return the spine, features and labels of one chunk of cleaned whole lead histories."""
     tables = truncate(tables, known_at)

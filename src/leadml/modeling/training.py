@@ -101,7 +101,7 @@ def booster_params(config: Config, train_labels: pd.Series, overrides: dict[str,
     return params
 
 
-def _fit_booster(params: dict[str, Any], spec: FeatureSpec, train: Snapshot, valid: Snapshot,
+def _fit_booster(params: dict[str, Any], spec: FeatureSpec, train: Snapshot, valid: Snapshot, *,
                  categorical: list[str], config: Config) -> lgb.Booster:
     train_set = lgb.Dataset(spec.prepare(train.features), train.labels.to_numpy(),
                             categorical_feature=categorical, free_raw_data=True)
@@ -113,7 +113,7 @@ def _fit_booster(params: dict[str, Any], spec: FeatureSpec, train: Snapshot, val
     return booster
 
 
-def tune(config: Config, spec: FeatureSpec, train: Snapshot, valid: Snapshot, categorical: list[str],
+def tune(config: Config, spec: FeatureSpec, train: Snapshot, valid: Snapshot, *, categorical: list[str],
          trials: int, on_trial: TrialCallback | None = None) -> dict[str, Any]:
     """Search LightGBM parameters with Optuna, scoring each trial by validation-cutoff ROC AUC."""
     import optuna
@@ -128,8 +128,8 @@ def tune(config: Config, spec: FeatureSpec, train: Snapshot, valid: Snapshot, ca
             "feature_fraction": trial.suggest_float("feature_fraction", 0.4, 1.0),
             "lambda_l2": trial.suggest_float("lambda_l2", 1e-3, 30.0, log=True),
         }
-        booster = _fit_booster(booster_params(config, train.labels, overrides), spec, train, valid, categorical,
-                               config)
+        booster = _fit_booster(booster_params(config, train.labels, overrides), spec, train, valid,
+                               categorical=categorical, config=config)
         auc = float(booster.best_score["validation"]["auc"])
         if on_trial is not None:
             on_trial(trial.number, overrides | {"best_iteration": booster.best_iteration}, auc)
@@ -144,12 +144,7 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
               known_at: pd.Timestamp, tune_trials: int = 0, on_trial: TrialCallback | None = None
               ) -> TrainingResult:
     """Train, early-stop, calibrate and measure the model and its baselines on the test half."""
-    train, valid, holdout = (snapshot.at(cutoffs[k]) for k in ("train", "validation", "holdout"))
-    calib, test = split_holdout(holdout)
-    _require("training cutoffs", train, config.training.min_positives)
-    _require("validation cutoff", valid, 1)
-    _require("calibration half of the held-out cutoff", calib, 1)
-    _require("test half of the held-out cutoff", test, 1)
+    train, valid, holdout, calib, test = _split(snapshot, cutoffs, config)
 
     clock = Stopwatch()
     catalog = feature_catalog(config.features)
@@ -159,9 +154,11 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
     spec = FeatureSpec.learn(train.features, {f.name: f.family for f in catalog}, categorical,
                              config.features.max_categories)
     clock.lap("leakage_probe")
-    tuned = tune(config, spec, train, valid, categorical, tune_trials, on_trial) if tune_trials else {}
+    tuned = tune(config, spec, train, valid, categorical=categorical, trials=tune_trials,
+                 on_trial=on_trial) if tune_trials else {}
     clock.lap("tuning")
-    booster = _fit_booster(booster_params(config, train.labels, tuned), spec, train, valid, categorical, config)
+    booster = _fit_booster(booster_params(config, train.labels, tuned), spec, train, valid, categorical=categorical,
+                           config=config)
     clock.lap("booster_fit")
 
     raw = LeadModel(booster, spec, SigmoidCalibrator().fit(np.array([-1.0, 1.0]), [0, 1]))
@@ -174,40 +171,20 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
     })
 
     model.profile = training_profile(holdout.features, spec, model.predict_proba(holdout.features),
-                                     holdout.labels.to_numpy(), config.grades)
+                                     holdout.labels.to_numpy(), grades=config.grades)
     clock.lap("calibration")
     y_calib, y_test = calib.labels.to_numpy(), test.labels.to_numpy()
-    logistic = LogisticBaseline(categorical, seed=config.training.seed).fit(train.features, train.labels.to_numpy())
-    def calibrated(calib_score: np.ndarray, test_score: np.ndarray) -> np.ndarray:
-        return SigmoidCalibrator().fit(calib_score, y_calib).predict(test_score)
     uncalibrated = 1 / (1 + np.exp(-raw.raw_score(test.features)))
-    probabilities = {
-        "model": model.predict_proba(test.features),
-        "logistic": calibrated(logistic.decision(calib.features), logistic.decision(test.features)),
-        "points": calibrated(points_score(calib.features), points_score(test.features)),
-        "constant": np.full(len(y_test), float(train.labels.mean())),
-    }
+    probabilities = {"model": model.predict_proba(test.features),
+                     **_baseline_probabilities(train, calib, test, categorical=categorical, seed=config.training.seed)}
     clock.lap("baselines")
-    capacity = config.evaluation.sales_capacity
-    metrics = classification_metrics(y_test, probabilities["model"], capacity=capacity)
-    metrics |= classification_metrics(y_test, uncalibrated, prefix="uncalibrated_")
-    for name in ("logistic", "points", "constant"):
-        metrics |= classification_metrics(y_test, probabilities[name], prefix=f"{name}_", capacity=capacity)
-    baselines = {name: probabilities[name] for name in ("logistic", "points")}
-    intervals = margin_intervals(y_test, probabilities["model"], baselines, seed=config.training.seed)
-    for (name, metric), (low, high) in intervals.items():
-        metrics[f"margin_{metric}_vs_{name}"] = metrics[metric] - metrics[f"{name}_{metric}"]
-        metrics[f"margin_{metric}_vs_{name}_ci_low"], metrics[f"margin_{metric}_vs_{name}_ci_high"] = low, high
+    metrics = _test_metrics(y_test, probabilities, uncalibrated, config)
     metrics |= {"best_iteration": float(booster.best_iteration), "train_rows": float(len(train.labels)),
                 "train_positives": float(train.labels.sum()), "validation_rows": float(len(valid.labels)),
                 "validation_positives": float(valid.labels.sum()), "calibration_rows": float(len(y_calib)),
                 "max_single_feature_auc": float(aucs.max()) if len(aucs) else float("nan")}
 
-    sample = test.features.head(20_000)
-    contributions = model.contributions(sample).drop(columns="base")
-    importance = pd.DataFrame({"gain": booster.feature_importance("gain"),
-                               "mean_abs_contribution": contributions.abs().mean().to_numpy()},
-                              index=spec.names).sort_values("gain", ascending=False)
+    importance = _importance(model, test.features.head(20_000))
     clock.lap("evaluation")
     metrics |= {f"seconds_{stage}": seconds for stage, seconds in clock.laps.items()}
     return TrainingResult(
@@ -219,3 +196,58 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
                 "grade_outcomes": grade_table(y_test, probabilities["model"], config.grades),
                 "lift": lift_table(y_test, probabilities["model"]),
                 "single_feature_auc": aucs.rename("roc_auc").to_frame()})
+
+
+def _split(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]],
+           config: Config) -> tuple[Snapshot, Snapshot, Snapshot, Snapshot, Snapshot]:
+    """Return the train, validation and held-out rows and the held-out's calibration and test halves, each
+    with enough conversions to learn from or measure."""
+    train, valid, holdout = (snapshot.at(cutoffs[k]) for k in ("train", "validation", "holdout"))
+    calib, test = split_holdout(holdout)
+    _require("training cutoffs", train, config.training.min_positives)
+    _require("validation cutoff", valid, 1)
+    _require("calibration half of the held-out cutoff", calib, 1)
+    _require("test half of the held-out cutoff", test, 1)
+    return train, valid, holdout, calib, test
+
+
+def _baseline_probabilities(train: Snapshot, calib: Snapshot, test: Snapshot, *, categorical: list[str],
+                            seed: int) -> dict[str, np.ndarray]:
+    """The baselines' probabilities on the test half: logistic regression and points calibrated on the
+    calibration half, and the training base rate."""
+    y_calib = calib.labels.to_numpy()
+    logistic = LogisticBaseline(categorical, seed=seed).fit(train.features, train.labels.to_numpy())
+
+    def calibrated(calib_score: np.ndarray, test_score: np.ndarray) -> np.ndarray:
+        return SigmoidCalibrator().fit(calib_score, y_calib).predict(test_score)
+
+    return {
+        "logistic": calibrated(logistic.decision(calib.features), logistic.decision(test.features)),
+        "points": calibrated(points_score(calib.features), points_score(test.features)),
+        "constant": np.full(len(test.labels), float(train.labels.mean())),
+    }
+
+
+def _test_metrics(y_test: np.ndarray, probabilities: dict[str, np.ndarray], uncalibrated: np.ndarray,
+                  config: Config) -> dict[str, float]:
+    """Metrics of the model, its uncalibrated score and every baseline on the test half, and the model's
+    margins over logistic and points with their bootstrap intervals."""
+    capacity = config.evaluation.sales_capacity
+    metrics = classification_metrics(y_test, probabilities["model"], capacity=capacity)
+    metrics |= classification_metrics(y_test, uncalibrated, prefix="uncalibrated_")
+    for name in ("logistic", "points", "constant"):
+        metrics |= classification_metrics(y_test, probabilities[name], prefix=f"{name}_", capacity=capacity)
+    baselines = {name: probabilities[name] for name in ("logistic", "points")}
+    intervals = margin_intervals(y_test, probabilities["model"], baselines, seed=config.training.seed)
+    for (name, metric), (low, high) in intervals.items():
+        metrics[f"margin_{metric}_vs_{name}"] = metrics[metric] - metrics[f"{name}_{metric}"]
+        metrics[f"margin_{metric}_vs_{name}_ci_low"], metrics[f"margin_{metric}_vs_{name}_ci_high"] = low, high
+    return metrics
+
+
+def _importance(model: LeadModel, sample: pd.DataFrame) -> pd.DataFrame:
+    """Each feature's gain in the booster and its mean absolute contribution on ``sample``, by gain."""
+    contributions = model.contributions(sample).drop(columns="base")
+    return pd.DataFrame({"gain": model.booster.feature_importance("gain"),
+                         "mean_abs_contribution": contributions.abs().mean().to_numpy()},
+                        index=model.spec.names).sort_values("gain", ascending=False)
