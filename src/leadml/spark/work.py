@@ -67,7 +67,7 @@ def snapshot_bucket(history: pa.Table, activities: pa.Table, *, cutoffs: Sequenc
     raw, _ = unpack(history, activities)
     tables, _, report = clean_tables(raw)
     counts.add(report.counts)
-    spine, matrix, labels = chunk_snapshot(tables, cutoffs, known_at, horizon_days, settings)
+    spine, matrix, labels = chunk_snapshot(tables, cutoffs, known_at, horizon_days=horizon_days, settings=settings)
     return to_arrow(pd.concat([spine, matrix, labels], axis=1), schema)
 
 
