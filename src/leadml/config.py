@@ -22,6 +22,15 @@ DEFAULT_CONFIG = Path("configs/default.yaml")
 LEAD_COLUMNS = ("lead_id", "created_at", "source", "country", "industry", "job_title", "email",
                 "employees", "annual_revenue", "declared_budget")
 
+# The activity types the engagement features count one by one (any other type counts as "other"):
+# the targets a mapping may give an activity table's rows.
+CORE_ACTIVITY_TYPES = (
+    "email_sent", "email_open", "email_click", "email_reply", "email_bounce", "unsubscribe",
+    "newsletter_signup", "web_visit", "pricing_page_view", "content_download", "form_submitted",
+    "webinar_registered", "webinar_attended", "event_attended", "free_trial_started", "product_login",
+    "demo_requested", "meeting_booked", "meeting_held", "call_connected",
+)
+
 
 class ConfigError(ValueError):
     """Raised when a config file is missing, malformed or has unknown keys."""
@@ -235,6 +244,9 @@ class SourceTable(_Frozen):
     columns: dict[str, str] = Field(default_factory=dict, description="contract column -> the user's column")
     dates: dict[str, str] = Field(default_factory=dict, description="the user's date column -> strftime format")
     dayfirst: bool = Field(False, description="dates without a format are day-first (31/12/2024)")
+    where: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="the user's column -> the values of the rows to use (any case); "
+                                          "the other rows are dropped and counted")
 
     def _check_columns(self, allowed: tuple[str, ...], required: tuple[str, ...], id_name: str) -> None:
         unknown = sorted(set(self.columns) - set(allowed))
@@ -273,6 +285,12 @@ class ActivityTypeMapping(_Frozen):
             raise ValueError("activity_type: give exactly one of value (a constant) or column (with map)")
         if self.value is not None and (self.map or self.other):
             raise ValueError("activity_type: map and other go with column, not value")
+        targets = [("value", self.value), ("other", self.other), *((f"map.{k}", v) for k, v in self.map.items())]
+        for key, target in targets:
+            near = difflib.get_close_matches(target or "", CORE_ACTIVITY_TYPES, n=1, cutoff=0.75)
+            if target is not None and target not in CORE_ACTIVITY_TYPES and near:  # a typo counts as "other"
+                raise ValueError(f"activity_type.{key}: {target!r} is not an activity type leadml counts: did you "
+                                 f"mean {near[0]!r}? (a type of your own, counted as other, needs another spelling)")
         return self
 
 
@@ -288,10 +306,7 @@ class ActivityTable(SourceTable):
 
 
 class OpportunityTable(SourceTable):
-    """The conversion: the rows of a table that meet a condition, at the moment of a time column."""
-
-    where: dict[str, tuple[str, ...]] = Field(
-        default_factory=dict, description="the user's column -> values that count as the conversion (any case)")
+    """The conversion: the rows of a table that meet a condition (``where``), at the moment of a time column."""
 
     @model_validator(mode="after")
     def _contract(self) -> OpportunityTable:

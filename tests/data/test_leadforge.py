@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from leadml.config import ActivityTable, Config, load_config
+from leadml.config import CORE_ACTIVITY_TYPES, ActivityTable, Config, load_config
 from leadml.data.clean import clean_tables
 from leadml.data.sources import open_source
 from leadml.features.engagement import CORE_TYPES
@@ -107,6 +107,9 @@ def test_every_table_of_the_bundle_is_read_whole_and_accounted_for(bundle: Path,
         assert frame[spec.id].is_unique
         _, unmapped = _expected_types(frame, spec)
         notes = {f"activity_type {value!r} not in the map, kept as {value!r}": n for value, n in unmapped.items()}
+        if spec.activity_type.value is not None and spec.activity_type.value not in CORE_ACTIVITY_TYPES:
+            notes[f"activity_type {spec.activity_type.value!r} is not a type the features count one by one: "
+                  "counted as other"] = len(frame)
         if early := _early(bundle, frame, time):
             notes[EARLY] = early
         assert accounts["activities", spec.file].as_dict() == {

@@ -105,3 +105,28 @@ def test_a_wrong_column_or_date_format_is_one_line_naming_file_and_key(crm) -> N
     with pytest.raises(DataError, match=r"table leads.csv, column 'Created Time': 1500 of 1500 values are not dates "
                                         r"in ISO 8601 \(e.g. '.+'\): set mapping.leads.dates"):
         open_source(folder, TablesMapping.model_validate(mapping))
+
+
+def test_where_selects_the_rows_of_an_activity_table_and_counts_the_rest(crm) -> None:
+    folder, planted = crm
+    mapping = crm_mapping()
+    mapping["activities"][1]["where"] = {"page_kind": ["Pricing", "demo", "blog"]}
+    with open_source(folder, TablesMapping.model_validate(mapping)) as source:
+        sessions = _accounts(source)["web_sessions"]
+    assert sessions["dropped"] == {"not selected (page_kind not in Pricing, demo, blog)": planted["sessions_careers"]}
+    assert sessions["kept"] == planted["sessions_read"] - planted["sessions_careers"]
+    assert not any("careers" in note for note in sessions["notes"])
+
+
+@pytest.mark.parametrize(("activity_type", "message"), [
+    ({"column": "page_kind", "map": {"webinar": "webinar_registerd"}},
+     "activity_type.map.webinar: 'webinar_registerd' is not an activity type leadml counts: did you mean "
+     "'webinar_registered'?"),
+    ({"value": "call_conected"}, "did you mean 'call_connected'?"),
+    ({"value": "call", "other": "web_visit"}, "map and other go with column, not value"),
+])
+def test_a_misspelt_activity_type_is_a_config_error(activity_type: dict, message: str) -> None:
+    mapping = crm_mapping()
+    mapping["activities"][0]["activity_type"] = activity_type
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
+        TablesMapping.model_validate(mapping)

@@ -20,7 +20,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from leadml.config import ROW_ID, ActivityTable, CsvOptions, LeadsTable, OpportunityTable, SourceTable, TablesMapping
+from leadml.config import (
+    CORE_ACTIVITY_TYPES,
+    ROW_ID,
+    ActivityTable,
+    CsvOptions,
+    LeadsTable,
+    OpportunityTable,
+    SourceTable,
+    TablesMapping,
+)
 from leadml.data.clean import DataError, clean_tables, to_id
 from leadml.data.contract import COLUMNS, LeadTables
 from leadml.data.files import DateFormat, find_column, parse_dates, parse_number_text, read_user_table
@@ -132,10 +141,11 @@ def _renamed(frame: pd.DataFrame, spec: SourceTable, table: str, key: str) -> pd
 
 def _leads(spec: LeadsTable, frame: pd.DataFrame) -> tuple[pd.DataFrame, TableAccount]:
     """The leads table; its rejects (no id, no creation time, conflicting repeats) follow cleaning's rules."""
+    account = TableAccount("leads", spec.file, read=len(frame))
+    frame = _selected(frame, spec, account, key="mapping.leads")
     out = _renamed(frame, spec, "leads", "mapping.leads")
     out.insert(0, "lead_id", to_id(_column(frame, spec, spec.id, "mapping.leads.id")))
     out = out.reindex(columns=list(COLUMNS["leads"]))
-    account = TableAccount("leads", spec.file, read=len(out))
     empty = LeadTables(leads=out, activities=_empty("activities"), opportunities=_empty("opportunities"))
     kept, rejects, report = clean_tables(empty)
     account.drop("exact duplicate of another row", report.counts.get("leads: duplicate rows dropped", 0))
@@ -156,22 +166,30 @@ def _exact_repeats(leads: pd.DataFrame, rejects: pd.DataFrame) -> int:
 
 
 def _activity_types(frame: pd.DataFrame, spec: ActivityTable, key: str, account: TableAccount) -> pd.Series:
+    """Each row's activity type, from a constant or a mapped column; unmapped values and configured types the
+    features do not know (they count as "other") are noted per value."""
     mapping = spec.activity_type
     if mapping.value is not None:
-        return pd.Series(mapping.value, index=frame.index, dtype="str")
-    written = _column(frame, spec, mapping.column, f"{key}.activity_type.column").astype("str").str.strip()
-    lookup = {k.strip().lower(): v for k, v in mapping.map.items()}
-    mapped = written.str.lower().map(lookup)
-    unmapped = mapped.isna() & written.notna() & (written != "")
-    for value, n in written[unmapped].value_counts().items():
-        account.note(f"activity_type {value!r} not in the map, kept as {mapping.other or value!r}", n)
-    fallback = written if mapping.other is None else pd.Series(mapping.other, index=frame.index, dtype="str")
-    return mapped.where(mapped.notna(), fallback.where(written.notna() & (written != "")))
+        types = pd.Series(mapping.value, index=frame.index, dtype="str")
+    else:
+        written = _column(frame, spec, mapping.column, f"{key}.activity_type.column").astype("str").str.strip()
+        written = written.where(written != "")
+        mapped = written.str.lower().map({k.strip().lower(): v for k, v in mapping.map.items()})
+        unmapped = mapped.isna() & written.notna()
+        for value, n in written[unmapped].value_counts().items():
+            account.note(f"activity_type {value!r} not in the map, kept as {mapping.other or value!r}", n)
+        fallback = written if mapping.other is None else written.where(written.isna(), mapping.other)
+        types = mapped.where(mapped.notna(), fallback)
+    configured = {mapping.value, mapping.other, *mapping.map.values()} - {None, *CORE_ACTIVITY_TYPES}
+    for value, n in types[types.isin(configured)].value_counts().items():
+        account.note(f"activity_type {value!r} is not a type the features count one by one: counted as other", n)
+    return types
 
 
 def _activities(spec: ActivityTable, frame: pd.DataFrame, created: pd.Series, *,
                 key: str) -> tuple[pd.DataFrame, TableAccount]:
     account = TableAccount("activities", spec.file, read=len(frame))
+    frame = _selected(frame, spec, account, key=key)
     out = _renamed(frame, spec, "activities", key)
     out["lead_id"] = to_id(out["lead_id"])
     out["activity_type"] = _activity_types(frame, spec, key, account)
@@ -183,17 +201,23 @@ def _activities(spec: ActivityTable, frame: pd.DataFrame, created: pd.Series, *,
     return out, account
 
 
-def _opportunities(spec: OpportunityTable, frame: pd.DataFrame,
-                   created: pd.Series) -> tuple[pd.DataFrame, TableAccount]:
-    account = TableAccount("opportunities", spec.file, read=len(frame))
+def _selected(frame: pd.DataFrame, spec: SourceTable, account: TableAccount, *, key: str,
+              reason: str = "not selected") -> pd.DataFrame:
+    """The rows whose ``where`` columns hold one of the listed values (any case); the others dropped and counted."""
     meets = pd.Series(True, index=frame.index)
     for column, values in spec.where.items():
         wanted = {v.strip().lower() for v in values}
-        written = _column(frame, spec, column, f"mapping.opportunities.where.{column}")
+        written = _column(frame, spec, column, f"{key}.where.{column}")
         ok = written.astype("str").str.strip().str.lower().isin(wanted) & written.notna()
-        account.drop(f"not a conversion ({column} not in {', '.join(values)})", (meets & ~ok).sum())
+        account.drop(f"{reason} ({column} not in {', '.join(values)})", (meets & ~ok).sum())
         meets &= ok
-    frame = frame[meets]
+    return frame[meets]
+
+
+def _opportunities(spec: OpportunityTable, frame: pd.DataFrame,
+                   created: pd.Series) -> tuple[pd.DataFrame, TableAccount]:
+    account = TableAccount("opportunities", spec.file, read=len(frame))
+    frame = _selected(frame, spec, account, key="mapping.opportunities", reason="not a conversion")
     out = _renamed(frame, spec, "opportunities", "mapping.opportunities")
     out["lead_id"] = to_id(out["lead_id"])
     if spec.id:

@@ -11,14 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from leadml.config import CORE_ACTIVITY_TYPES
 from leadml.features.timeline import DAY, Timeline, prefix, seconds_since_origin
 
-CORE_TYPES = (
-    "email_sent", "email_open", "email_click", "email_reply", "email_bounce", "unsubscribe",
-    "newsletter_signup", "web_visit", "pricing_page_view", "content_download", "form_submitted",
-    "webinar_registered", "webinar_attended", "event_attended", "free_trial_started", "product_login",
-    "demo_requested", "meeting_booked", "meeting_held", "call_connected",
-)
+CORE_TYPES = CORE_ACTIVITY_TYPES  # declared in config, where mappings onto them are checked
 OTHER = "other"
 HIGH_INTENT = ("pricing_page_view", "demo_requested", "meeting_booked", "meeting_held", "free_trial_started")
 VELOCITY_DAYS = 14
