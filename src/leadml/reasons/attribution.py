@@ -31,7 +31,7 @@ def family_scores(contributions: pd.DataFrame, catalog: Sequence[Feature]) -> pd
     return out
 
 
-def _strongest(values: np.ndarray, names: list[str], topics: list[str], matrix: dict[str, np.ndarray],
+def _strongest(values: np.ndarray, names: list[str], topics: list[str], matrix: dict[str, np.ndarray], *,
                by_name: dict[str, Feature], count: int, sign: int) -> list[list[tuple[float, str, str]]]:
     """Per row, (size, words, topic) of the ``count`` strongest contributions of one sign, one per topic."""
     signed = values * sign
@@ -67,7 +67,7 @@ def _combine(rows: list[list[tuple[float, str, str]]], combined: Sequence[Combin
     return out
 
 
-def explain(contributions: pd.DataFrame, matrix: pd.DataFrame, catalog: Sequence[Feature], reasons: int = 3,
+def explain(contributions: pd.DataFrame, matrix: pd.DataFrame, catalog: Sequence[Feature], reasons: int = 3, *,
             risks: int = 2, combined: Sequence[Combined] = ()) -> pd.DataFrame:
     """Return family scores, ``reason_1..n`` (strongest up), ``risk_1..m`` (strongest down) and
     ``top_reasons`` (the strongest of either sign, marked ↑ or ↓) for every row; ``combined`` rules
@@ -77,10 +77,10 @@ def explain(contributions: pd.DataFrame, matrix: pd.DataFrame, catalog: Sequence
     topics = [by_name[name].topic or name for name in names]
     values = contributions[names].to_numpy()
     columns = {name: matrix[name].to_numpy(dtype=object) for name in names}
-    up = _strongest(values, names, topics, columns, by_name, reasons + (1 if combined else 0), +1)
+    up = _strongest(values, names, topics, columns, by_name=by_name, count=reasons + (1 if combined else 0), sign=+1)
     if combined:
         up = _combine(up, combined, columns, reasons)
-    down = _strongest(values, names, topics, columns, by_name, risks, -1)
+    down = _strongest(values, names, topics, columns, by_name=by_name, count=risks, sign=-1)
     out = family_scores(contributions, catalog)
     for i in range(reasons):
         out[f"reason_{i + 1}"] = pd.array([r[i][1] if i < len(r) else "" for r in up], dtype="str")

@@ -60,7 +60,7 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
         tables, all_rejects, chunk_report = clean_tables(raw)
         report.merge(chunk_report)
         spine, matrix = population_matrix(tables, as_of, settings)
-        _check_coverage(raw, tables, all_rejects, spine, as_of)
+        _check_coverage(raw, tables, all_rejects, spine, as_of=as_of)
         rejects = _in_population(all_rejects, raw, as_of)
         if observe is not None:
             observe(tables, matrix)
@@ -92,7 +92,7 @@ def _in_population(rejects: pd.DataFrame, raw: LeadTables, as_of: pd.Timestamp) 
     return rejects[rejects["lead_id"].isin(maybe) | rejects["lead_id"].isna()]
 
 
-def _check_coverage(raw: LeadTables, tables: LeadTables, all_rejects: pd.DataFrame, spine: pd.DataFrame,
+def _check_coverage(raw: LeadTables, tables: LeadTables, all_rejects: pd.DataFrame, spine: pd.DataFrame, *,
                     as_of: pd.Timestamp) -> None:
     """Fail unless every lead id of the chunk was kept or rejected by cleaning, and scored at most once."""
     lost = set(to_id(raw.leads["lead_id"]).dropna()) - set(tables.leads["lead_id"]) - set(all_rejects["lead_id"])

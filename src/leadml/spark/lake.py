@@ -120,7 +120,7 @@ def read_previous(spark: SparkSession, location: str, table: str, as_of: pd.Time
         return None
 
 
-def write_partition(frame: DataFrame, location: str, table: str, as_of: pd.Timestamp, empty: bool = False) -> int:
+def write_partition(frame: DataFrame, location: str, table: str, as_of: pd.Timestamp, *, empty: bool = False) -> int:
     """Write ``frame`` (all rows of one ``as_of``) so that it replaces that as-of's earlier rows; return rows.
 
     ``empty`` says the frame holds no row: dynamic overwrite only replaces partitions that receive

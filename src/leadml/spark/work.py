@@ -81,11 +81,13 @@ def score_bucket(history: pa.Table, activities: pa.Table, *, model: LeadModel, v
     the lead id and the reason. The driver ranks the scored rows across all buckets.
     """
     raw, previous = unpack(history, activities)
-    result = score_chunks([raw], model, as_of, catalog, settings, reasons, explainer, combined)
+    result = score_chunks([raw], model, as_of, catalog, settings=settings, reasons=reasons, explainer=explainer,
+                          combined=combined)
     counts.add(result.report.counts)
     parts: list[pd.DataFrame] = []
     if len(result.scored):
-        parts.append(finalise(result, grades, version, as_of, scored_at, previous).assign(record="scored"))
+        parts.append(finalise(result, grades, version, as_of, scored_at=scored_at, previous=previous)
+                     .assign(record="scored"))
     if len(result.rejects):
         parts.append(result.rejects.assign(record="rejected", as_of=as_of, scored_at=scored_at,
                                            model_version=version))
