@@ -149,7 +149,7 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
     clock = Stopwatch()
     catalog = feature_catalog(config.features)
     categorical = [f.name for f in catalog if f.kind == "categorical"]
-    aucs = single_feature_auc(train.features, train.labels, valid.features, valid.labels, categorical)
+    aucs = single_feature_auc(train.features, train.labels, valid.features, valid.labels, categorical=categorical)
     check_leakage(aucs, config.training.leakage_max_auc, config.training.leakage_allow)
     spec = FeatureSpec.learn(train.features, {f.name: f.family for f in catalog}, categorical,
                              config.features.max_categories)
