@@ -61,7 +61,8 @@ ONLY = [  # (external package, the one leadml package that may import it)
 @pytest.mark.parametrize(("external", "owner"), ONLY, ids=[f"only-{owner}-imports-{ext}" for ext, owner in ONLY])
 def test_only_one_package_imports_an_outside_library(graph, external, owner):
     others = [m for package in PACKAGES if package != owner for m in _modules_of(graph, f"leadml.{package}")]
-    assert _direct_imports(graph, others, external) == [], f"only leadml.{owner} may import {external}"
+    found = _direct_imports(graph, others, external)
+    assert not found, f"only leadml.{owner} may import {external}:\n" + "\n".join(found)
 
 
 NEVER = [  # (importer, what it must never reach, directly or through other modules)
@@ -79,7 +80,8 @@ NEVER = [  # (importer, what it must never reach, directly or through other modu
 @pytest.mark.parametrize(("importer", "imported"), NEVER, ids=[f"{a}-never-{b}" for a, b in NEVER])
 def test_never_imports(graph, importer, imported):
     assert importer in graph.modules, f"{importer} is gone: update the rules here and in pyproject.toml"
-    assert _chains(graph, importer, imported) == []
+    chains = _chains(graph, importer, imported)
+    assert not chains, f"{importer} must never import {imported}:\n" + "\n".join(chains)
 
 
 def test_importing_the_cli_loads_no_heavy_library():
@@ -118,11 +120,14 @@ def too_many_positional() -> list[str]:
 
 
 def test_no_function_over_sixty_lines():
-    assert function_too_long() == []
+    offenders = function_too_long()
+    assert not offenders, f"over {MAX_FUNCTION_LINES} lines (split into named helpers):\n" + "\n".join(offenders)
 
 
 def test_more_than_four_parameters_are_keyword_only():
-    assert too_many_positional() == []
+    offenders = too_many_positional()
+    assert not offenders, ("more than four positional parameters (add a bare * and name the rest at every call):\n"
+                           + "\n".join(offenders))
 
 
 if __name__ == "__main__":  # python tests/test_architecture.py: list the offenders of the habits
