@@ -69,7 +69,8 @@ NEVER = [  # (importer, what it must never reach, directly or through other modu
     *[(f"leadml.{package}", target) for package in PACKAGES if package not in ("cli", "app")
       for target in ("leadml.cli", "leadml.app")],
     ("leadml.app", "leadml.cli"),
-    *[("leadml.features", target) for target in ("leadml.data.sources", "leadml.data.postgres",
+    *[("leadml.features", target) for target in ("leadml.data.sources", "leadml.data.files",
+                                                 "leadml.data.table_mapping", "leadml.data.postgres",
                                                  "leadml.data.writeback", "leadml.tracking", "leadml.reporting",
                                                  "leadml.app")],
     *[("leadml.data", target) for target in ("leadml.features", "leadml.modeling", "leadml.scoring")],

@@ -7,7 +7,7 @@ import pytest
 
 from leadml.config import load_config
 from leadml.data.clean import CleanReport
-from leadml.data.sources import Source
+from leadml.data.sources import DuckDBSource
 from leadml.features.spine import as_timestamp, training_cutoffs
 from leadml.modeling.leakage import LeakageError
 from leadml.modeling.snapshots import Snapshot, build_snapshot
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def snapshot(tiny_db: Path) -> tuple[Snapshot, dict]:
     cutoffs = training_cutoffs(AS_OF, 30, 12, "monthly")
-    with Source(tiny_db) as source:
+    with DuckDBSource(tiny_db) as source:
         snap = build_snapshot(source.chunks(2000), [c for v in cutoffs.values() for c in v], AS_OF, 30,
                               _config().features, CleanReport())
     return snap, cutoffs
@@ -79,7 +79,7 @@ def test_too_few_conversions_is_an_error_with_the_counts(snapshot, tmp_path: Pat
 
 def test_labels_never_reach_past_the_as_of_moment(tiny_db: Path) -> None:
     late = [as_timestamp("2026-10-15")]  # its 30-day window would close after AS_OF
-    with Source(tiny_db) as source, pytest.raises(ValueError, match="label window open"):
+    with DuckDBSource(tiny_db) as source, pytest.raises(ValueError, match="label window open"):
         build_snapshot(source.chunks(2000), late, AS_OF, 30, _config().features, CleanReport())
 
 
