@@ -55,8 +55,8 @@ def test_scoring_runs_are_checked_and_judged_once_their_horizon_passed(trained: 
         assert len(drift["feature_psi"]) > 100 and max(drift["feature_psi"].values()) < 0.25
         assert manifest["freshness"]["age_days"] < 1 and manifest["sha256"]["drift_summary"] == file_sha256(
             run["drift_summary"])
-        summary = json.loads(Path(run["drift_summary"]).read_text())
-        assert summary["drift"] == drift and summary["as_of"].startswith(as_of)
+        written = json.loads(Path(run["drift_summary"]).read_text())
+        assert written["drift"] == drift and written["as_of"].startswith(as_of)
         assert not pd.read_csv(run["out"])["is_stale"].any()
 
         # the MLflow monitoring run: tagged with the model version, its metrics linked to the logged model
