@@ -37,8 +37,8 @@ def labelled_snapshot(data: str, config: Config, known_at: pd.Timestamp, cutoffs
     chosen = training_cutoffs(known_at, config.horizon_days, config.training.cutoffs.count,
                               config.training.cutoffs.frequency)["train"][-cutoffs:]
     with open_source(data) as source:
-        snapshot = build_snapshot(source.chunks(config.data.chunk_size), chosen, known_at, config.horizon_days,
-                                  config.features, CleanReport())
+        snapshot = build_snapshot(source.chunks(config.data.chunk_size), chosen, known_at,
+                                  horizon_days=config.horizon_days, settings=config.features, report=CleanReport())
     frame = snapshot.features.copy()
     frame.insert(0, "as_of", snapshot.spine["as_of"].to_numpy())
     frame.insert(1, "converted", snapshot.labels.to_numpy().astype("int64"))

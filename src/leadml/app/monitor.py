@@ -36,8 +36,9 @@ def monitor(config: Config, data: str, *, as_of: pd.Timestamp, exports: list[str
         for raw in source_chunks(source, config, "outcomes"):
             found = clean_tables(raw)[0].opportunities
             opportunities.append(found[found["lead_id"].isin(ids) & (found["created_at"] <= as_of)])
-    report = outcome_report(scores, pd.concat(opportunities, ignore_index=True), config.horizon_days,
-                            observed_until, list(config.grades), config.monitoring.outcome_runs)
+    report = outcome_report(scores, pd.concat(opportunities, ignore_index=True), horizon_days=config.horizon_days,
+                            observed_until=observed_until, grades=list(config.grades),
+                            max_runs=config.monitoring.outcome_runs)
     for line in report["lines"]:
         log.info("outcomes: %s", line)
     if not report["runs"]:

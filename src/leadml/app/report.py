@@ -46,7 +46,7 @@ def report(config: Config, data: str, *, as_of: pd.Timestamp | None, export_path
     version = str(export["model_version"].iloc[0])
     evaluation = latest_evaluation(version, config.tracking)
     content = build_report(export, config.grades, previous[["lead_id", "score", "grade", "as_of"]], rejects,
-                           evaluation, horizon_days=config.horizon_days, data_end=data_end,
+                           evaluation=evaluation, horizon_days=config.horizon_days, data_end=data_end,
                            leadml_version=__version__, top=config.report.top_leads, movers=config.report.movers)
     write_text(render_report(content, lang), out)
     return {"out": str(out), "as_of": str(as_of), "model_version": content.model_version, "lang": lang,

@@ -52,7 +52,7 @@ def score(config: Config, data: str, *, as_of: pd.Timestamp, out: str, model_ref
                              "as the sink, --out postgresql://...")
         from leadml.spark.jobs import score as spark_score
 
-        return spark_score(config, data, as_of, out, model_ref, lang)
+        return spark_score(config, data, as_of=as_of, out=out, model_ref=model_ref, lang=lang)
     with exclusive(Path(out)):
         return _score(config, data, as_of=as_of, out=Path(out), model_ref=model_ref, write_back=write_back, lang=lang)
 
@@ -77,7 +77,8 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
     monitoring_run = _monitoring_run(config, findings)
     checks.stopwatch.lap("monitoring_mlflow")
     if write_back:  # first: if the database refuses, no file of this run is published either
-        write_back_scores(data, export, config.export.scores_table, config.export.history_table, as_of, version)
+        write_back_scores(data, export, scores_table=config.export.scores_table,
+                          history_table=config.export.history_table, as_of=as_of, model_version=version)
     _publish(export, result.rejects, findings={**findings, "monitoring_run_id": monitoring_run}, paths=paths)
     summary = _summary(config, export, result, paths=paths, findings=findings, monitoring_run=monitoring_run,
                        write_back=write_back, lang=lang)
@@ -109,8 +110,8 @@ class _Checks:
     def drift(self, model: LeadModel, export: pd.DataFrame, config: Config) -> dict[str, Any]:
         """Compare the scored population with the model's training profile."""
         self.stopwatch.lap("other")
-        drift = (drift_report(model.profile, self.counter, export["probability"].to_numpy(), config.grades,
-                              config.monitoring) if self.counter is not None else no_profile_report())
+        drift = (drift_report(model.profile, self.counter, export["probability"].to_numpy(), grades=config.grades,
+                              limits=config.monitoring) if self.counter is not None else no_profile_report())
         self.stopwatch.lap("monitoring_checks")
         return drift
 
@@ -143,8 +144,9 @@ def _score_population(config: Config, data: str, *, model: LeadModel, as_of: pd.
     with open_source(data) as source:
         fingerprint = source.fingerprint()
         result = score_chunks(source_chunks(source, config, "scoring"), model, as_of, catalog,
-                              config.features, config.export.top_reasons, config.export.explainer,
-                              combined_reasons(lang), checks.observe)
+                              settings=config.features, reasons=config.export.top_reasons,
+                              explainer=config.export.explainer, combined=combined_reasons(lang),
+                              observe=checks.observe)
     log_data_quality(result.report)
     if result.scored.empty and result.rejects.empty:  # publishing nothing would wipe yesterday's scores
         raise DataError(f"table leads: the population at {as_of} is empty (no lead created at or before it "
@@ -157,8 +159,8 @@ def _grade(config: Config, data: str, result: ScoringResult, *, version: str, as
     """Judge the source's freshness, then grade, rank and compare the scores with the previous run's."""
     freshness = data_freshness(newest, as_of, config.monitoring.max_data_age_days)
     previous = previous_scores(data, config.export.history_table, as_of)
-    export = finalise(result, config.grades, version, as_of, pd.Timestamp.now(tz="UTC").floor("s"), previous,
-                      freshness["is_stale"])
+    export = finalise(result, config.grades, version, as_of, scored_at=pd.Timestamp.now(tz="UTC").floor("s"),
+                      previous=previous, is_stale=freshness["is_stale"])
     return export, freshness
 
 

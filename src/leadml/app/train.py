@@ -52,7 +52,7 @@ def train(config: Config, data: str, *, as_of: pd.Timestamp, tune_trials: int = 
     log_data_quality(report)
     features_seconds = round(time.perf_counter() - started, 3)
     with command_run(config.tracking) as run_id:
-        result = fit_model(snapshot, cutoffs, config, as_of, tune_trials, log_trial)
+        result = fit_model(snapshot, cutoffs, config, as_of, tune_trials=tune_trials, on_trial=log_trial)
         started = time.perf_counter()
         champion = _champion_on(result, config)
         result.metrics |= {"seconds_features": features_seconds,
@@ -90,11 +90,11 @@ def _snapshot(config: Config, data: str, *, cutoffs: dict[str, list[pd.Timestamp
     if engine == "spark":
         from leadml.spark.jobs import snapshot as spark_snapshot
 
-        return spark_snapshot(config, data, every_cutoff, as_of, report)
+        return spark_snapshot(config, data, cutoffs=every_cutoff, known_at=as_of, report=report)
     with open_source(data) as source:
         fingerprint = source.fingerprint()
         snapshot = build_snapshot(source_chunks(source, config, "features"), every_cutoff, as_of,
-                                  config.horizon_days, config.features, report)
+                                  horizon_days=config.horizon_days, settings=config.features, report=report)
     return snapshot, fingerprint
 
 

@@ -89,7 +89,7 @@ def _probe(leads: MappedLeads, folds: Folds) -> pd.Series:
     fold = folds.folds[0]
     x, y = leads.features, leads.labels
     return single_feature_auc(x.iloc[fold.train], y.iloc[fold.train], x.iloc[fold.test], y.iloc[fold.test],
-                              leads.categorical)
+                              categorical=leads.categorical)
 
 
 def _gate(metrics: dict[str, float], signature: str, config: Config) -> Decision:
@@ -188,8 +188,8 @@ def evaluate_flat(config: Config, raw: pd.DataFrame, converted: pd.Series | None
     check_leakage(probe, config.training.leakage_max_auc, config.training.leakage_allow)
     honest = cross_validate(leads, folds, config, mapping.outlier_fence)
     signature = _cv_signature(leads, folds)
-    model = fit_final(leads, honest, config, mapping.outlier_fence,
-                      {"layout": "flat", "evaluation": folds.kind, "cv_signature": signature})
+    model = fit_final(leads, honest, config, fence=mapping.outlier_fence,
+                      info={"layout": "flat", "evaluation": folds.kind, "cv_signature": signature})
     y, tested = leads.labels.to_numpy(), ~np.isnan(honest.scores["model"])
     calibrated = model.calibrator.predict(honest.scores["model"][tested])
     metrics = honest.summary() | {f"oof_{k}": v for k, v in classification_metrics(y[tested], calibrated).items()}
