@@ -77,9 +77,14 @@ def _config(path: Path) -> Config:
         raise typer.Exit(1) from None
 
 
+def _flat(cfg: Config) -> bool:
+    """Whether the config maps a flat export (one row per lead, no history) rather than tables."""
+    return cfg.mapping is not None and cfg.mapping.layout == "flat"
+
+
 def _contract_data(cfg: Config, command: str) -> None:
     """Stop commands that need the contract's tables when the config maps a flat export."""
-    if cfg.mapping is not None:
+    if _flat(cfg):
         typer.echo(f"leadml: error: {command} needs the contract's leads/activities/opportunities tables; this "
                    "config maps a flat export (mapping.layout: flat), which `leadml train` cross-validates",
                    err=True)
@@ -110,7 +115,7 @@ def train(*, data: DataOpt = None, as_of: AsOfOpt = None,
 
     With a flat export (config mapping.layout: flat): cross-validate beside baselines and the leak."""
     cfg = _config(config)
-    if cfg.mapping is not None:  # a flat export has no history to cut at a moment: --as-of is refused, not parsed
+    if _flat(cfg):  # a flat export has no history to cut at a moment: --as-of is refused, not parsed
         from leadml.app.train_flat import train_flat
 
         _run(lambda: train_flat(cfg, data or cfg.data.source, as_of_given=bool(as_of), tune_trials=tune), json_out,

@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 
 from leadml import __version__
-from leadml.app.steps import load_model, source_chunks
+from leadml.app.steps import load_model, open_data, source_chunks
 from leadml.config import Config
 from leadml.data.clean import DataError, clean_tables
-from leadml.data.sources import open_source
 from leadml.data.sources import redact_location as redact
 from leadml.features.spine import as_timestamp, label
 from leadml.modeling.evaluation import classification_metrics, grade_table, lift_table, reliability_table
@@ -50,7 +49,7 @@ def _outcomes_and_scores(config: Config, data: str, *, as_of: pd.Timestamp, mode
                          ) -> tuple[LeadModel, str, np.ndarray, np.ndarray]:
     """Return the model, its version, and per lead of the population at ``as_of`` its outcome and probability."""
     ys, ps = [], []
-    with open_source(data) as source:
+    with open_data(config, data) as source:
         horizon_end = as_of + pd.Timedelta(days=config.horizon_days)
         if source.data_end() < horizon_end:
             raise DataError(f"the data ends at {source.data_end()}, before the horizon of {as_of} closes at "

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadml.app.steps import open_data
 from leadml.config import Config
 from leadml.data.clean import CleanReport
 from leadml.data.sources import open_source
@@ -36,7 +37,7 @@ def labelled_snapshot(data: str, config: Config, known_at: pd.Timestamp, cutoffs
     ``known_at`` (labels only where the whole horizon is observed)."""
     chosen = training_cutoffs(known_at, config.horizon_days, config.training.cutoffs.count,
                               config.training.cutoffs.frequency)["train"][-cutoffs:]
-    with open_source(data) as source:
+    with open_data(config, data) as source:
         snapshot = build_snapshot(source.chunks(config.data.chunk_size), chosen, known_at,
                                   horizon_days=config.horizon_days, settings=config.features, report=CleanReport())
     frame = snapshot.features.copy()

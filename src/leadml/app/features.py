@@ -6,10 +6,9 @@ from typing import Any
 
 import pandas as pd
 
-from leadml.app.steps import log_data_quality, source_chunks
+from leadml.app.steps import log_data_quality, open_data, source_accounts, source_chunks, spark_reads_contract
 from leadml.config import Config
 from leadml.data.clean import CleanReport, clean_tables
-from leadml.data.sources import open_source
 from leadml.features import feature_catalog
 from leadml.features.catalog import catalog_markdown
 from leadml.reporting.export import ChunkedWriter, matrix_schema
@@ -20,13 +19,15 @@ def features(config: Config, data: str, *, as_of: pd.Timestamp, out: str, engine
     """Write the feature matrix of the population at ``as_of`` (one row per lead), chunk by chunk
     (or, with ``engine="spark"``, bucket by bucket on Spark into the ``as_of`` partition of ``out``)."""
     if engine == "spark":
+        spark_reads_contract(config)
         from leadml.spark.jobs import features as spark_features
 
         return spark_features(config, data, as_of, out)
     catalog = feature_catalog(config.features)
     schema = matrix_schema(catalog)
     report = CleanReport()
-    with open_source(data) as source, ChunkedWriter(out, schema) as writer:
+    with open_data(config, data) as source, ChunkedWriter(out, schema) as writer:
+        source_accounts(source, report)
         for raw in source_chunks(source, config, "features"):
             tables, _, chunk_report = clean_tables(raw)
             report.merge(chunk_report)

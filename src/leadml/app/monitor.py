@@ -9,10 +9,9 @@ from typing import Any
 import pandas as pd
 
 from leadml import __version__
-from leadml.app.steps import source_chunks
+from leadml.app.steps import open_data, source_chunks
 from leadml.config import Config
 from leadml.data.clean import DataError, clean_tables
-from leadml.data.sources import open_source
 from leadml.data.sources import redact_location as redact
 from leadml.data.writeback import read_history
 from leadml.features.spine import as_timestamp
@@ -30,7 +29,7 @@ def monitor(config: Config, data: str, *, as_of: pd.Timestamp, exports: list[str
     from earlier exports."""
     scores = _scores(config, data, as_of=as_of, exports=exports)
     ids = set(scores["lead_id"])
-    with open_source(data) as source:
+    with open_data(config, data) as source:
         observed_until = min(as_of, source.data_end())
         opportunities = []
         for raw in source_chunks(source, config, "outcomes"):

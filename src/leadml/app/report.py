@@ -10,9 +10,9 @@ from typing import Any
 import pandas as pd
 
 from leadml import __version__
+from leadml.app.steps import open_data
 from leadml.config import Config
 from leadml.data.clean import DataError
-from leadml.data.sources import open_source
 from leadml.data.writeback import previous_scores
 from leadml.reasons.words import check_language
 from leadml.reporting.export import read_table, write_text
@@ -40,7 +40,7 @@ def report(config: Config, data: str, *, as_of: pd.Timestamp | None, export_path
     if manifest.get("lang", "en") != lang:
         log.warning("the export's reasons are in %r, the report's headings in %r: score with --lang %s for one "
                     "language", manifest.get("lang", "en"), lang, lang)
-    with open_source(data) as source:
+    with open_data(config, data) as source:
         data_end = source.data_end()
     previous = _previous(config, data, as_of=as_of, previous_path=previous_path)
     version = str(export["model_version"].iloc[0])

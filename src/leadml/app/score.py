@@ -12,11 +12,17 @@ from typing import Any
 import pandas as pd
 
 from leadml import __version__
-from leadml.app.steps import load_model, log_data_quality, source_chunks
+from leadml.app.steps import (
+    load_model,
+    log_data_quality,
+    open_data,
+    source_accounts,
+    source_chunks,
+    spark_reads_contract,
+)
 from leadml.config import Config
 from leadml.data.clean import DataError
 from leadml.data.contract import LeadTables
-from leadml.data.sources import open_source
 from leadml.data.sources import redact_location as redact
 from leadml.data.writeback import previous_scores
 from leadml.data.writeback import write_back as write_back_scores
@@ -47,6 +53,7 @@ def score(config: Config, data: str, *, as_of: pd.Timestamp, out: str, model_ref
     With ``engine="spark"`` the same pipeline runs per bucket on Spark and ``out`` is its sink.
     """
     if engine == "spark":
+        spark_reads_contract(config)
         if write_back:
             raise ValueError("--write-back belongs to the local engine: with --engine spark give the database "
                              "as the sink, --out postgresql://...")
@@ -141,12 +148,13 @@ def _catalog(config: Config, model: LeadModel, lang: str) -> tuple[Feature, ...]
 def _score_population(config: Config, data: str, *, model: LeadModel, as_of: pd.Timestamp,
                       catalog: tuple[Feature, ...], lang: str, checks: _Checks) -> tuple[ScoringResult, str]:
     """Score the population at ``as_of`` chunk by chunk; return the scored rows and rejects, and the data's digest."""
-    with open_source(data) as source:
+    with open_data(config, data) as source:
         fingerprint = source.fingerprint()
         result = score_chunks(source_chunks(source, config, "scoring"), model, as_of, catalog,
                               settings=config.features, reasons=config.export.top_reasons,
                               explainer=config.export.explainer, combined=combined_reasons(lang),
                               observe=checks.observe)
+        source_accounts(source, result.report)
     log_data_quality(result.report)
     if result.scored.empty and result.rejects.empty:  # publishing nothing would wipe yesterday's scores
         raise DataError(f"table leads: the population at {as_of} is empty (no lead created at or before it "

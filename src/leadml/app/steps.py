@@ -13,10 +13,11 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from leadml.config import Config
+from leadml.config import Config, TablesMapping
 from leadml.data.clean import CleanReport
 from leadml.data.contract import LeadTables
 from leadml.data.sources import Source, open_source
+from leadml.data.table_mapping import accounts_counts
 from leadml.features.spine import as_timestamp
 from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.promotion import Decision
@@ -46,6 +47,25 @@ def log_data_quality(report: CleanReport) -> None:
     """Log what cleaning changed, one warning per kind of fix."""
     for key, count in sorted(report.counts.items()):
         log.warning("data: %s: %d", key, count)
+
+
+def open_data(config: Config, data: str) -> Source:
+    """Open the data the config describes: the contract's tables, or the user's own tables mapped onto them
+    (``mapping.layout: tables``); a flat export has its own commands' path."""
+    return open_source(data, config.mapping if isinstance(config.mapping, TablesMapping) else None)
+
+
+def spark_reads_contract(config: Config) -> None:
+    """Refuse a table mapping on Spark, which reads the contract's tables from a lake or database."""
+    if isinstance(config.mapping, TablesMapping):
+        raise ValueError("--engine spark reads the contract's tables, not mapping.layout: tables: write them with "
+                         "`leadml map --out DIR` and point --data at DIR, or use the local engine")
+
+
+def source_accounts(source: Source, report: CleanReport) -> None:
+    """Add a mapped source's accounts (rows read, kept, dropped, rejected per source table) to ``report``."""
+    for key, n in accounts_counts(source.accounts).items():
+        report.counts[key] = n
 
 
 def data_end_day(data: str) -> pd.Timestamp:

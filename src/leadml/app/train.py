@@ -17,12 +17,14 @@ from leadml.app.steps import (
     load_model,
     log_data_quality,
     log_promotion,
+    open_data,
     register_and_promote,
+    source_accounts,
     source_chunks,
+    spark_reads_contract,
 )
 from leadml.config import Config
 from leadml.data.clean import CleanReport
-from leadml.data.sources import open_source
 from leadml.data.sources import redact_location as redact
 from leadml.features.spine import as_timestamp, training_cutoffs
 from leadml.modeling.evaluation import classification_metrics
@@ -88,10 +90,12 @@ def _snapshot(config: Config, data: str, *, cutoffs: dict[str, list[pd.Timestamp
     """Build the training snapshot at every cutoff (locally or on Spark) and fingerprint the data."""
     every_cutoff = [c for v in cutoffs.values() for c in v]
     if engine == "spark":
+        spark_reads_contract(config)
         from leadml.spark.jobs import snapshot as spark_snapshot
 
         return spark_snapshot(config, data, cutoffs=every_cutoff, known_at=as_of, report=report)
-    with open_source(data) as source:
+    with open_data(config, data) as source:
+        source_accounts(source, report)
         fingerprint = source.fingerprint()
         snapshot = build_snapshot(source_chunks(source, config, "features"), every_cutoff, as_of,
                                   horizon_days=config.horizon_days, settings=config.features, report=report)

@@ -250,3 +250,17 @@ def _balance(account: TableAccount) -> None:
     if not account.balanced:  # a bug in leadml, never the user's data: say so plainly
         raise AssertionError(f"table {account.source}: {account.read} rows read but {account.kept} kept, "
                              f"{account.dropped} dropped, {account.rejected} rejected")
+
+
+def accounts_counts(accounts: tuple[TableAccount, ...]) -> dict[str, int]:
+    """The accounts as data-quality counts (``table from source: what``), beside cleaning's own counts."""
+    counts: dict[str, int] = {}
+    for account in accounts:
+        where = f"{account.table} from {account.source}"
+        counts[f"{where}: rows read"] = account.read
+        counts[f"{where}: rows kept"] = account.kept
+        for kind, reasons in (("dropped", account.dropped), ("rejected", account.rejected),
+                              ("kept, note", account.notes)):
+            for reason, n in reasons.items():
+                counts[f"{where}: {kind}: {reason}"] = n
+    return counts
