@@ -245,6 +245,18 @@ def features(*, data: DataOpt = None, as_of: AsOfOpt = None,
                                          engine=engine.value), json_out)
 
 
+@app.command("map")
+def map_(*, data: DataOpt = None,
+         out: Annotated[str, typer.Option("--out", help="A folder (Parquet or CSV files) or a .duckdb file.")],
+         fmt: Annotated[str, typer.Option("--format", help="Folder format: parquet or csv.")] = "parquet",
+         config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
+    """Write the contract's tables that mapping.layout: tables builds from your own, with every row's account."""
+    from leadml.app.map_tables import map_tables
+
+    cfg = _config(config)
+    _run(lambda: map_tables(cfg, data or cfg.data.source, out=out, fmt=fmt), json_out)
+
+
 @app.command()
 def demo(*, leads: Annotated[int | None, typer.Option("--leads", min=1, help="Number of demo leads.")] = None,
          config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:

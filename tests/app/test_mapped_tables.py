@@ -58,3 +58,20 @@ def test_spark_refuses_a_table_mapping_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.strip().startswith("leadml: error: --engine spark reads the contract's tables, not "
                                             "mapping.layout: tables")
+
+
+def test_map_writes_the_contract_tables_and_their_accounts(tmp_path: Path) -> None:
+    from leadml.data.sources import open_source
+
+    planted = write_crm_export(tmp_path / "export")
+    config = write_crm_config(tmp_path, tmp_path / "export")
+    result = summary(invoke("map", "--config", config, "--out", tmp_path / "contract", "--json"))
+    accounts = json.loads(Path(result["accounts"]).read_text(encoding="utf-8"))["accounts"]
+    kept = {a["source"]: a["kept"] for a in accounts}
+    assert {a["source"]: a["read"] for a in accounts} == {
+        "leads.csv": planted["leads"], "calls.csv": planted["calls_read"],
+        "web_sessions": planted["sessions_read"], "deals.csv": planted["deals_read"]}
+    with open_source(tmp_path / "contract") as source:  # the written tables read back as a plain contract source
+        assert source.table_rows("leads") == kept["leads.csv"] == result["leads_rows"]
+        assert source.table_rows("activities") == kept["calls.csv"] + kept["web_sessions"]
+        assert source.table_rows("opportunities") == kept["deals.csv"]
