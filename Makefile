@@ -27,6 +27,11 @@ demo: $(STAMP) ## generate the demo database, train, register, score and export
 x-education: $(STAMP) ## cross-validate on the public X Education leads in ../shared (flat export, leak shown)
 	$(BIN)/leadml train --config configs/x_education.yaml
 
+.PHONY: leadforge-data
+leadforge-data: $(STAMP) ## a third-party CRM bundle (leadforge, MIT) in data/leadforge for configs/leadforge*.yaml
+	$(BIN)/leadforge generate --recipe b2b_saas_procurement_v1 --seed 42 --mode research_instructor \
+		--n-leads 3000 --out data/leadforge
+
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest
 
