@@ -92,7 +92,7 @@ def check(model: LeadModel, tables: LeadTables, chunks: int = 1) -> dict:
     counter = DriftCounter(model.profile)
     for part in np.array_split(np.arange(len(matrix)), chunks):
         counter.add(matrix.iloc[part])
-    return drift_report(model.profile, counter, model.predict_proba(matrix), GRADES, LIMITS)
+    return drift_report(model.profile, counter, model.predict_proba(matrix), grades=GRADES, limits=LIMITS)
 
 
 def test_a_stable_population_does_not_drift(reference) -> None:
@@ -129,15 +129,17 @@ def test_score_grades_and_expected_base_rate_drift(reference) -> None:
     counter = DriftCounter(profile)
     counter.add(matrix)
     probability = model.predict_proba(matrix)
-    assert not any(r.startswith("mean probability") for r in drift_report(profile, counter, probability, GRADES,
-                                                                           LIMITS)["reasons"])
-    raised = drift_report(profile, counter, probability + 0.02, GRADES, LIMITS)  # every lead 2 points likelier
+    assert not any(r.startswith("mean probability") for r in drift_report(profile, counter, probability, grades=GRADES,
+                                                                           limits=LIMITS)["reasons"])
+    # every lead 2 points likelier
+    raised = drift_report(profile, counter, probability + 0.02, grades=GRADES, limits=LIMITS)
     assert raised["score_psi"] > LIMITS.score_psi_warning
     assert raised["base_rate"]["ratio"] == pytest.approx((probability.mean() + 0.02) / profile["mean_probability"])
     assert raised["base_rate"]["z"] > 3 and any(r.startswith("mean probability") for r in raised["reasons"])
-    other_floors = drift_report(profile, counter, probability, {"A": 0.5, "B": 0.0}, LIMITS)
+    other_floors = drift_report(profile, counter, probability, grades={"A": 0.5, "B": 0.0}, limits=LIMITS)
     assert other_floors["grades"] == {"comparable": False, "reason": "the grade floors changed since training"}
-    few = drift_report(profile, counter, probability[:10], GRADES, LIMITS.model_copy(update={"min_rows": 500}))
+    few = drift_report(profile, counter, probability[:10], grades=GRADES,
+                       limits=LIMITS.model_copy(update={"min_rows": 500}))
     assert few["drift_warning"] is False and "drift not judged" in few["reasons"][0]
 
 

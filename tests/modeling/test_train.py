@@ -22,8 +22,8 @@ pytestmark = pytest.mark.slow
 def snapshot(tiny_db: Path) -> tuple[Snapshot, dict]:
     cutoffs = training_cutoffs(AS_OF, 30, 12, "monthly")
     with DuckDBSource(tiny_db) as source:
-        snap = build_snapshot(source.chunks(2000), [c for v in cutoffs.values() for c in v], AS_OF, 30,
-                              _config().features, CleanReport())
+        snap = build_snapshot(source.chunks(2000), [c for v in cutoffs.values() for c in v], AS_OF, horizon_days=30,
+                              settings=_config().features, report=CleanReport())
     return snap, cutoffs
 
 
@@ -80,7 +80,8 @@ def test_too_few_conversions_is_an_error_with_the_counts(snapshot, tmp_path: Pat
 def test_labels_never_reach_past_the_as_of_moment(tiny_db: Path) -> None:
     late = [as_timestamp("2026-10-15")]  # its 30-day window would close after AS_OF
     with DuckDBSource(tiny_db) as source, pytest.raises(ValueError, match="label window open"):
-        build_snapshot(source.chunks(2000), late, AS_OF, 30, _config().features, CleanReport())
+        build_snapshot(source.chunks(2000), late, AS_OF, horizon_days=30, settings=_config().features,
+                       report=CleanReport())
 
 
 def test_snapshot_labels_equal_the_full_database_labels(snapshot) -> None:

@@ -34,7 +34,7 @@ def export_frame(seed: int, n: int = 300, as_of: pd.Timestamp = AS_OF, previous:
                           for i in range(n)]
     scored["risk_1"] = "No activity for 64 days"
     return finalise(ScoringResult(scored, pd.DataFrame({"lead_id": [], "reason": []})), GRADES, "leadml/3", as_of,
-                    as_of + pd.Timedelta(hours=2), previous)
+                    scored_at=as_of + pd.Timedelta(hours=2), previous=previous)
 
 
 def evaluation(seed: int = 0) -> Evaluation:
@@ -56,7 +56,8 @@ def roundtrip(tmp_path: Path) -> pd.DataFrame:
 def test_grade_counts_new_a_and_movers_follow_the_exports(roundtrip) -> None:
     now, before = roundtrip
     previous = before[["lead_id", "score", "grade", "as_of"]]
-    data = build_report(now, GRADES, previous, pd.DataFrame({"lead_id": [], "reason": []}), None, horizon_days=30,
+    data = build_report(now, GRADES, previous, pd.DataFrame({"lead_id": [], "reason": []}), evaluation=None,
+                        horizon_days=30,
                         data_end=AS_OF - pd.Timedelta(hours=3), leadml_version="x", top=10, movers=500)
     assert data.grades["leads"].tolist() == [int((now["grade"] == g).sum()) for g in GRADES]
     assert data.grades["share"].sum() == pytest.approx(1.0)
@@ -88,7 +89,7 @@ def test_every_value_is_escaped_and_nothing_is_loaded_from_outside(roundtrip) ->
     now, before = roundtrip
     rejects = pd.DataFrame({"lead_id": [HOSTILE_ID, "L1", "L2"], "reason": ["<i>created_at</i> missing"] * 2
                             + ["duplicate lead_id"]})
-    html = render(build_report(now, GRADES, before, rejects, evaluation(), horizon_days=30, data_end=None,
+    html = render(build_report(now, GRADES, before, rejects, evaluation=evaluation(), horizon_days=30, data_end=None,
                                leadml_version="x", top=len(now)), "en")
     tags = set(re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", html))
     assert tags <= SAFE_TAGS, tags - SAFE_TAGS  # no script, no injected img or b
@@ -106,8 +107,8 @@ def test_every_value_is_escaped_and_nothing_is_loaded_from_outside(roundtrip) ->
 def test_quality_sentences_come_from_the_grade_table(roundtrip) -> None:
     now, before = roundtrip
     measured = evaluation()
-    html = render(build_report(now, GRADES, before, pd.DataFrame({"lead_id": [], "reason": []}), measured,
-                               horizon_days=30, data_end=None, leadml_version="x"), "en")
+    html = render(build_report(now, GRADES, before, pd.DataFrame({"lead_id": [], "reason": []}),
+                               evaluation=measured, horizon_days=30, data_end=None, leadml_version="x"), "en")
     a = measured.grades.set_index("grade").loc["A"]
     assert (f"Of leads graded A, {a['conversion_rate']:.0%} became opportunities within 30 days "
             f"({int(a['converted'])} of {int(a['rows']):,}).") in html
@@ -118,7 +119,7 @@ def test_german_report_translates_headings_not_grades_or_ids(roundtrip) -> None:
     now, before = roundtrip
     measured = evaluation()
     html = render(build_report(now, GRADES, before, rejects_summary(pd.DataFrame({"lead_id": [], "reason": []})),
-                               measured, horizon_days=30, data_end=None, leadml_version="x"), "de")
+                               evaluation=measured, horizon_days=30, data_end=None, leadml_version="x"), "de")
     a = measured.grades.set_index("grade").loc["A"]
     rate = f"{a['conversion_rate']:.0%}".replace("%", "\u00a0%")
     assert "Lead-Scoring-Bericht" in html and "Neue A-Leads seit dem letzten Lauf" in html and 'lang="de"' in html
@@ -129,8 +130,8 @@ def test_german_report_translates_headings_not_grades_or_ids(roundtrip) -> None:
 def test_report_without_history_or_evaluation_says_so() -> None:
     now = check_export(export_frame(4), "x")
     html = render(build_report(now, GRADES, pd.DataFrame({"lead_id": [], "score": [], "grade": []}),
-                               pd.DataFrame({"lead_id": [], "reason": []}), None, horizon_days=30, data_end=None,
-                               leadml_version="x"), "en")
+                               pd.DataFrame({"lead_id": [], "reason": []}), evaluation=None, horizon_days=30,
+                               data_end=None, leadml_version="x"), "en")
     assert "No earlier run to compare with" in html and "No evaluation of this model" in html
     assert "Every lead of the population was scored." in html
 
@@ -147,6 +148,6 @@ def test_an_export_missing_columns_is_refused() -> None:
 def test_header_says_how_old_the_data_is(data_end: pd.Timestamp, shown: str) -> None:
     now = check_export(export_frame(6), "x")
     html = render(build_report(now, GRADES, pd.DataFrame({"lead_id": [], "score": [], "grade": []}),
-                               pd.DataFrame({"lead_id": [], "reason": []}), None, horizon_days=30,
-                               data_end=data_end, leadml_version="x"), "en")
+                               pd.DataFrame({"lead_id": [], "reason": []}), evaluation=None,
+                               horizon_days=30, data_end=data_end, leadml_version="x"), "en")
     assert shown in html and "leadml/3" in html

@@ -81,7 +81,8 @@ OPPORTUNITIES = pd.DataFrame({
 
 
 def test_outcomes_per_grade_for_runs_whose_horizon_passed() -> None:
-    report = outcome_report(history(), OPPORTUNITIES, 30, T, ["A", "B", "C", "D"], max_runs=12)
+    report = outcome_report(history(), OPPORTUNITIES, horizon_days=30, observed_until=T, grades=["A", "B", "C", "D"],
+                            max_runs=12)
     september, october = report["runs"]
     assert (september["as_of"][:10], october["as_of"][:10]) == ("2026-09-01", "2026-10-01")
     assert [p["as_of"][:10] for p in report["pending"]] == ["2026-10-15"]  # closes 2026-11-14, after T
@@ -96,10 +97,12 @@ def test_outcomes_per_grade_for_runs_whose_horizon_passed() -> None:
 
 
 def test_only_the_latest_runs_and_only_what_is_observed() -> None:
-    report = outcome_report(history(), OPPORTUNITIES, 30, T, ["A", "B", "C", "D"], max_runs=1)
+    report = outcome_report(history(), OPPORTUNITIES, horizon_days=30, observed_until=T, grades=["A", "B", "C", "D"],
+                            max_runs=1)
     assert [r["as_of"][:10] for r in report["runs"]] == ["2026-10-01"]
     # observed until the very moment September's window closes: September is judged, October pending
-    early = outcome_report(history(), OPPORTUNITIES, 30, pd.Timestamp("2026-10-01", tz="UTC"), ["A", "D"], 12)
+    early = outcome_report(history(), OPPORTUNITIES, horizon_days=30,
+                           observed_until=pd.Timestamp("2026-10-01", tz="UTC"), grades=["A", "D"], max_runs=12)
     assert [r["as_of"][:10] for r in early["runs"]] == ["2026-09-01"] and len(early["pending"]) == 2
 
 
@@ -130,8 +133,8 @@ def test_history_tables_from_an_earlier_leadml_gain_the_new_column_and_read_back
                 "'2026-09-01 01:00:00+00')")
     con.close()
     assert read_history(str(db), "missing_table", T) is None
-    write_back(str(db), export_rows("2026-10-01", ["x", "y"]), "lead_scores", "lead_score_history",
-               pd.Timestamp("2026-10-01", tz="UTC"), "m/1")
+    write_back(str(db), export_rows("2026-10-01", ["x", "y"]), scores_table="lead_scores",
+               history_table="lead_score_history", as_of=pd.Timestamp("2026-10-01", tz="UTC"), model_version="m/1")
     scores = combine_scores([read_history(str(db), "lead_score_history", T)])
     assert sorted(scores["lead_id"]) == ["old", "x", "y"]
     assert set(scores["as_of"].dt.strftime("%Y-%m-%d")) == {"2026-09-01", "2026-10-01"}
@@ -142,8 +145,8 @@ def test_history_reads_back_from_postgres(postgres_server, pg_env) -> None:
     url = postgres_server.create_database("monitor_history")
     assert read_history(url, "lead_score_history", T) is None
     for as_of in ("2026-09-01", "2026-10-01"):
-        write_back(url, export_rows(as_of, ["x", "y", "z"]), "lead_scores", "lead_score_history",
-                   pd.Timestamp(as_of, tz="UTC"), "m/1")
+        write_back(url, export_rows(as_of, ["x", "y", "z"]), scores_table="lead_scores",
+                   history_table="lead_score_history", as_of=pd.Timestamp(as_of, tz="UTC"), model_version="m/1")
     scores = combine_scores([read_history(url, "lead_score_history", T)])
     assert len(scores) == 6 and set(scores.columns) == set(SCORE_COLUMNS)
     assert scores.groupby("as_of").size().tolist() == [3, 3]

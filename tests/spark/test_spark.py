@@ -102,9 +102,9 @@ def test_spark_snapshot_equals_the_local_snapshot(world: Path) -> None:
     cutoffs = [c for v in training_cutoffs(known_at, 30, 12, "monthly").values() for c in v]
     local_report, spark_report = CleanReport(), CleanReport()
     with open_source(config.data.source) as source:
-        local = build_snapshot(source.chunks(config.data.chunk_size), cutoffs, known_at, 30, config.features,
-                               local_report)
-    on_spark, digest = snapshot(config, config.data.source, cutoffs, known_at, spark_report)
+        local = build_snapshot(source.chunks(config.data.chunk_size), cutoffs, known_at, horizon_days=30,
+                               settings=config.features, report=local_report)
+    on_spark, digest = snapshot(config, config.data.source, cutoffs=cutoffs, known_at=known_at, report=spark_report)
     order = local.spine.sort_values(["as_of", "lead_id"], kind="stable").index
     pd.testing.assert_frame_equal(on_spark.spine, local.spine.loc[order].reset_index(drop=True))
     pd.testing.assert_frame_equal(on_spark.features, local.features.loc[order].reset_index(drop=True),

@@ -76,7 +76,7 @@ def _query_history(location: str, history_table: str, query: str, moment: pd.Tim
         con.close()
 
 
-def write_back(location: str, export: pd.DataFrame, scores_table: str, history_table: str,
+def write_back(location: str, export: pd.DataFrame, *, scores_table: str, history_table: str,
                as_of: pd.Timestamp, model_version: str) -> None:
     """Replace ``scores_table`` with this run and upsert it into ``history_table``, atomically."""
     run = [as_of.to_pydatetime(), model_version]

@@ -167,7 +167,7 @@ def _labels(values: pd.Series | None, ids: pd.Series, mapping: MappingConfig, *,
     return positive.astype("int64"), reason
 
 
-def map_flat(raw: pd.DataFrame, mapping: MappingConfig, converted: pd.Series | None = None,
+def map_flat(raw: pd.DataFrame, mapping: MappingConfig, converted: pd.Series | None = None, *,
              include_excluded: bool = False, table: str = "leads") -> MappedLeads:
     """Return the features, labels and rejects of a flat export, with a report of every cleaning step.
 

@@ -157,7 +157,7 @@ def cross_validate(leads: MappedLeads, folds: Folds, config: Config, fence: floa
     return CrossValidation(scores, pd.DataFrame(rows), best)
 
 
-def fit_final(leads: MappedLeads, result: CrossValidation, config: Config, fence: float, info: dict) -> LeadModel:
+def fit_final(leads: MappedLeads, result: CrossValidation, config: Config, *, fence: float, info: dict) -> LeadModel:
     """Fit on every row for the median number of rounds of the folds' models; calibrate out of fold.
 
     The calibrator sees only scores of rows the booster that produced them never trained on.

@@ -16,7 +16,7 @@ class LeakageError(ValueError):
     """Raised when features predict the validation label suspiciously well on their own."""
 
 
-def single_feature_auc(train: pd.DataFrame, train_y: pd.Series, valid: pd.DataFrame, valid_y: pd.Series,
+def single_feature_auc(train: pd.DataFrame, train_y: pd.Series, valid: pd.DataFrame, valid_y: pd.Series, *,
                        categorical: list[str]) -> pd.Series:
     """Return each feature's ROC AUC on the validation rows (direction-free: at least 0.5)."""
     y = valid_y.to_numpy()

@@ -38,7 +38,7 @@ class Snapshot:
         return self.rows(self.spine["as_of"].isin(list(cutoffs)).to_numpy())
 
 
-def build_snapshot(chunks: Iterable[LeadTables], cutoffs: Sequence[pd.Timestamp], known_at: pd.Timestamp,
+def build_snapshot(chunks: Iterable[LeadTables], cutoffs: Sequence[pd.Timestamp], known_at: pd.Timestamp, *,
                    horizon_days: int, settings: FeaturesConfig, report: CleanReport) -> Snapshot:
     """Return features and labels at every cutoff using only rows at or before ``known_at``."""
     check_label_windows(cutoffs, known_at, horizon_days)

@@ -141,7 +141,7 @@ def tune(config: Config, spec: FeatureSpec, train: Snapshot, valid: Snapshot, *,
 
 
 def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config: Config,
-              known_at: pd.Timestamp, tune_trials: int = 0, on_trial: TrialCallback | None = None
+              known_at: pd.Timestamp, *, tune_trials: int = 0, on_trial: TrialCallback | None = None
               ) -> TrainingResult:
     """Train, early-stop, calibrate and measure the model and its baselines on the test half."""
     train, valid, holdout, calib, test = _split(snapshot, cutoffs, config)

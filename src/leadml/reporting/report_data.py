@@ -117,8 +117,8 @@ def freshness_hours(as_of: pd.Timestamp, data_end: pd.Timestamp | None) -> float
     return float((as_of - data_end) / pd.Timedelta(hours=1))
 
 
-def build_report(export: pd.DataFrame, grades: dict[str, float], previous: pd.DataFrame, rejects: pd.DataFrame,
-                 evaluation: Evaluation | None, *, horizon_days: int, data_end: pd.Timestamp | None,
+def build_report(export: pd.DataFrame, grades: dict[str, float], previous: pd.DataFrame, rejects: pd.DataFrame, *,
+                 evaluation: Evaluation | None, horizon_days: int, data_end: pd.Timestamp | None,
                  leadml_version: str, top: int = 25, movers: int = 10) -> ReportData:
     """Gather everything the report shows from a checked export and what surrounds it."""
     as_of = export["as_of"].iloc[0] if len(export) else pd.NaT

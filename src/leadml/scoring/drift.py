@@ -45,7 +45,7 @@ class DriftCounter:
                 self.counts[name] += numeric_counts(matrix[name].astype("float64").to_numpy(), feature["edges"])
 
 
-def drift_report(profile: dict[str, Any], counter: DriftCounter, probability: np.ndarray,
+def drift_report(profile: dict[str, Any], counter: DriftCounter, probability: np.ndarray, *,
                  grades: dict[str, float], limits: MonitoringConfig) -> dict[str, Any]:
     """Compare a scored population with the training profile; say whether, and why, it has drifted."""
     probability = np.asarray(probability, dtype="float64")

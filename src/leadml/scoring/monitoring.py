@@ -59,7 +59,7 @@ def exit_code(drift_warning: bool, is_stale: bool, limits: MonitoringConfig) -> 
     return 0
 
 
-def outcome_report(scores: pd.DataFrame, opportunities: pd.DataFrame, horizon_days: int,
+def outcome_report(scores: pd.DataFrame, opportunities: pd.DataFrame, *, horizon_days: int,
                    observed_until: pd.Timestamp, grades: list[str], max_runs: int) -> dict[str, Any]:
     """Compare earlier runs' predictions with realised conversions, per run and grade.
 

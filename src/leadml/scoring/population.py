@@ -48,7 +48,7 @@ def population_matrix(tables: LeadTables, as_of: pd.Timestamp, settings: Feature
 
 
 def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Timestamp,
-                 catalog: Sequence[Feature], settings: FeaturesConfig, reasons: int,
+                 catalog: Sequence[Feature], *, settings: FeaturesConfig, reasons: int,
                  explainer: str = "treeshap", combined: Sequence[Combined] = (),
                  observe: Callable[[LeadTables, pd.DataFrame], None] | None = None) -> ScoringResult:
     """Score the population at ``as_of`` chunk by chunk; return scored rows and rejects.
@@ -100,7 +100,7 @@ def _check_coverage(raw: LeadTables, tables: LeadTables, all_rejects: pd.DataFra
         raise CoverageError(f"{len(lost)} lead(s) neither scored nor rejected as of {as_of}")
 
 
-def finalise(result: ScoringResult, grades: dict[str, float], model_version: str, as_of: pd.Timestamp,
+def finalise(result: ScoringResult, grades: dict[str, float], model_version: str, as_of: pd.Timestamp, *,
              scored_at: pd.Timestamp, previous: pd.DataFrame | None = None, is_stale: bool = False
              ) -> pd.DataFrame:
     """Add score, grade, rank, trend against ``previous`` scores and run columns; order rows by rank.

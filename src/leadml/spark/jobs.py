@@ -85,7 +85,7 @@ def features(config: Config, data: str, as_of: pd.Timestamp, out: str) -> dict[s
             "seconds": round(time.perf_counter() - started, 3)}
 
 
-def snapshot(config: Config, data: str, cutoffs: Sequence[pd.Timestamp], known_at: pd.Timestamp,
+def snapshot(config: Config, data: str, *, cutoffs: Sequence[pd.Timestamp], known_at: pd.Timestamp,
              report: CleanReport) -> tuple[Snapshot, str]:
     """Return the training snapshot built on Spark, collected to the driver for the fit, and the data digest."""
     from leadml.spark.work import snapshot_bucket, snapshot_schema
@@ -105,7 +105,7 @@ def snapshot(config: Config, data: str, cutoffs: Sequence[pd.Timestamp], known_a
     return Snapshot(collected[names[:2]], collected[names[2:-1]], collected["label"]), digest
 
 
-def score(config: Config, data: str, as_of: pd.Timestamp, out: str, model_ref: str | None,
+def score(config: Config, data: str, *, as_of: pd.Timestamp, out: str, model_ref: str | None,
           lang: str | None = None) -> dict[str, Any]:
     """Score the population at ``as_of`` with the registered model into the ``as_of`` partition of ``out``.
 
