@@ -82,14 +82,26 @@ def test_postgres_end_to_end_with_write_back(trained: Trained, tmp_path: Path, p
     assert PASSWORD not in manifest and PASSWORD not in json.dumps(via_pg)
 
 
-@pytest.mark.parametrize("delay", [2.0, 4.0, 6.0, 8.0])
-def test_a_killed_run_leaves_the_previous_outputs_intact(trained: Trained, tmp_path: Path, delay: float) -> None:
-    work = tmp_path / "w"
+@pytest.fixture(scope="module")
+def october(trained_session: Trained, tmp_path_factory: pytest.TempPathFactory) -> tuple[Trained, Path]:
+    """A copy of the session's champion folder, and a work folder made once by scoring its database as of
+    1 October with write-back: the previous outputs every killed run starts from (copied, never changed)."""
+    trained = trained_session.copy_to(tmp_path_factory.mktemp("killed") / "trained")
+    work = trained.folder.parent / "w"
     work.mkdir()
     shutil.copy(trained.db, work / "leads.duckdb")
+    summary(invoke("score", "--config", trained.config, "--data", work / "leads.duckdb", "--as-of", "2026-10-01",
+                   "--out", work / "scores.csv", "--write-back", "--json"))
+    return trained, work
+
+
+@pytest.mark.parametrize("delay", [2.0, 4.0, 6.0, 8.0])
+def test_a_killed_run_leaves_the_previous_outputs_intact(october: tuple[Trained, Path], tmp_path: Path,
+                                                         delay: float) -> None:
+    trained, previous = october
+    work = tmp_path / "w"
+    shutil.copytree(previous, work, ignore=shutil.ignore_patterns(".*"))  # the database and outputs as left
     config, out = str(trained.config), work / "scores.csv"
-    summary(invoke("score", "--config", config, "--data", str(work / "leads.duckdb"), "--as-of", "2026-10-01",
-                   "--out", str(out), "--write-back", "--json"))
     before_export, before_table = out.read_bytes(), table(work / "leads.duckdb", "lead_scores")
 
     leadml = Path(sys.executable).with_name("leadml")

@@ -43,6 +43,18 @@ def big_job(tmp_path_factory: pytest.TempPathFactory, tiny_db: Path, model_dir: 
     return config, folder / "leads.duckdb"
 
 
+@pytest.fixture(scope="module")
+def scored_october(big_job, model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The previous outputs each signal case starts from, made once: the big job's database scored and written back
+    as of 1 October by the command line, beside its export, rejects, manifest and drift summary."""
+    config, source = big_job
+    folder = tmp_path_factory.mktemp("october")
+    shutil.copy(source, folder / "leads.duckdb")
+    subprocess.run(score_command(config, folder / "leads.duckdb", folder / "scores.csv", model_dir, "2026-10-01"),
+                   check=True, capture_output=True)
+    return folder
+
+
 def score_command(config: Path, db: Path, out: Path, model: Path, as_of: str = AS_OF) -> list[str]:
     return [LEADML, "score", "--config", str(config), "--data", str(db), "--as-of", as_of, "--out", str(out),
             "--model", str(model), "--write-back"]
@@ -61,12 +73,14 @@ MOMENTS = random.Random(20261129).sample([x / 10 for x in range(15, 120)], 6)
 
 @pytest.mark.parametrize("sig, delay", [(s, d) for s, d in zip([signal.SIGTERM, signal.SIGKILL] * 3, MOMENTS,
                                                                 strict=True)])
-def test_a_signal_at_a_random_moment_leaves_the_previous_outputs(big_job, model_dir: Path, tmp_path: Path,
-                                                                 sig: signal.Signals, delay: float) -> None:
-    config, source = big_job
+def test_a_signal_at_a_random_moment_leaves_the_previous_outputs(big_job, scored_october: Path, model_dir: Path,
+                                                                 tmp_path: Path, sig: signal.Signals,
+                                                                 delay: float) -> None:
+    config, _ = big_job
     db, out = tmp_path / "leads.duckdb", tmp_path / "scores.csv"
-    shutil.copy(source, db)
-    subprocess.run(score_command(config, db, out, model_dir, "2026-10-01"), check=True, capture_output=True)
+    for path in scored_october.iterdir():  # the previous run's database and outputs, as that run left them
+        if not path.name.startswith("."):
+            shutil.copy(path, tmp_path / path.name)
     before = (out.read_bytes(), lead_scores(db))
     process = subprocess.Popen(score_command(config, db, out, model_dir), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
