@@ -41,7 +41,7 @@ def evaluate(config: Config, data: str, *, as_of: pd.Timestamp, model_ref: str |
         log_results({"command": "evaluate", "as_of": as_of, "model_version": version, "data": redact(data),
                      "horizon_days": config.horizon_days}, metrics,
                     {"command": "evaluate", "outcomes_seen_in_training": str(seen), "leadml_version": __version__,
-                     "model_version": version}, {}, tables, {})
+                     "model_version": version}, {}, tables=tables, figures={})
     return {**result, "run_id": run_id}
 
 

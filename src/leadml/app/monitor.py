@@ -75,4 +75,5 @@ def _log_outcomes(config: Config, report: dict[str, Any]) -> str:
             "leadml_version": __version__}
     return log_monitoring(config.tracking, f"monitor outcomes as of {report['as_of'][:10]}", tags,
                           {"runs_judged": len(report["runs"]), "runs_pending": len(report["pending"])},
-                          {"outcomes.json": report}, versions[0] if len(versions) == 1 else None, series)
+                          documents={"outcomes.json": report},
+                          model_version=versions[0] if len(versions) == 1 else None, series=series)

@@ -55,7 +55,7 @@ def _record_skip(config: Config, record: dict[str, Any], *, as_of: pd.Timestamp)
     with command_run(config.tracking, run_name=f"retrain skipped as of {as_of.date()}") as run_id:
         log_results({}, {}, {"command": "retrain", "retrain_outcome": "skipped", "promoted": "False",
                              "promotion_reason": record["reason"][:5000]}, {"promotion.json": json_safe(record)},
-                    {}, {})
+                    tables={}, figures={})
     return run_id
 
 

@@ -198,7 +198,7 @@ def _log_scoring_checks(config: Config, checks: dict[str, Any]) -> str:
     tags = {"command": "score", "as_of": as_of, "drift_warning": str(drift["drift_warning"]),
             "is_stale": str(freshness["is_stale"]), "leadml_version": __version__}
     return log_monitoring(config.tracking, f"monitor score {checks['model_version']} as of {as_of[:10]}", tags,
-                          metrics, {"drift.json": checks}, checks["model_version"])
+                          metrics, documents={"drift.json": checks}, model_version=checks["model_version"])
 
 
 def _publish(export: pd.DataFrame, rejects: pd.DataFrame, *, findings: dict[str, Any], paths: _Paths) -> None:

@@ -97,7 +97,7 @@ def log_promotion(decision: Decision, metrics: dict[str, float] | None = None,
                   documents: dict[str, object] | None = None) -> None:
     """Tag the active run with the promotion decision and its reason."""
     log_results({}, metrics or {}, {"promoted": str(decision.promote), "promotion_reason": decision.reason[:5000]},
-                documents or {}, {}, {})
+                documents or {}, tables={}, figures={})
 
 
 def git_commit() -> str:

@@ -65,8 +65,8 @@ def train(config: Config, data: str, *, as_of: pd.Timestamp, tune_trials: int = 
                     result.metrics, {"leadml_version": __version__, "git_commit": git_commit()},
                     {"data_quality.json": report.counts, "cutoffs.json": {k: [str(c) for c in v]
                                                                           for k, v in cutoffs.items()}},
-                    {**result.tables, "slices": result.slices, "importance": result.importance},
-                    _figures(result), dataset=snapshot.features.head(100_000))
+                    tables={**result.tables, "slices": result.slices, "importance": result.importance},
+                    figures=_figures(result), dataset=snapshot.features.head(100_000))
         decision = champion["decision"] if "decision" in champion else decide(
             _gate_metrics(result.metrics), champion.get("metrics"), config.promotion, champion.get("age_days"))
         registered, local = register_and_promote(result.model, example=snapshot.features.head(50),

@@ -279,14 +279,15 @@ def _log_evaluation(config: Config, evaluation: FlatEvaluation, *, data: str, fi
                                              "leaky": "false"},
                 {"data_quality.json": leads.report.counts, "exclusions.json": leads.excluded,
                  "ignored_columns.json": {"ignored": leads.ignored}},
-                {"comparison": evaluation.comparison.set_index("scorer"),
-                 "fold_metrics": evaluation.honest.fold_metrics,
-                 "single_feature_auc": evaluation.probe.rename("roc_auc").to_frame(), "rejects": leads.rejects},
-                _figures(evaluation), dataset=leads.features, dataset_name="flat leads")
+                tables={"comparison": evaluation.comparison.set_index("scorer"),
+                        "fold_metrics": evaluation.honest.fold_metrics,
+                        "single_feature_auc": evaluation.probe.rename("roc_auc").to_frame(), "rejects": leads.rejects},
+                figures=_figures(evaluation), dataset=leads.features, dataset_name="flat leads")
     log_text(evaluation.report, "report.md")
     if evaluation.leaky is not None:
         with nested_run(f"{table}: with the excluded columns (leaky, not for use)"):
             log_results({"layout": "flat", "cv_signature": signature, "included_columns": ",".join(mapping.exclude)},
                         evaluation.leaky_metrics, {"leaky": "true", "as_of_semantics": "false"}, {},
-                        {"fold_metrics": evaluation.leaky.fold_metrics,
-                         "single_feature_auc": evaluation.leaky_probe.rename("roc_auc").to_frame()}, {})
+                        tables={"fold_metrics": evaluation.leaky.fold_metrics,
+                                "single_feature_auc": evaluation.leaky_probe.rename("roc_auc").to_frame()},
+                        figures={})

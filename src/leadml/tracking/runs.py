@@ -53,7 +53,7 @@ def nested_run(run_name: str) -> Iterator[str]:
 
 
 def log_results(params: dict[str, Any], metrics: dict[str, float], tags: dict[str, str],
-                documents: dict[str, Any], tables: dict[str, pd.DataFrame], figures: dict[str, Any],
+                documents: dict[str, Any], *, tables: dict[str, pd.DataFrame], figures: dict[str, Any],
                 dataset: pd.DataFrame | None = None, dataset_name: str = "training snapshot") -> None:
     """Log parameters, NaN-free metrics, tags, JSON documents, tables, PNG figures and the input data."""
     mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
@@ -145,7 +145,7 @@ def download_run_artifact(run_id: str, path: str, tracking: TrackingConfig) -> P
     return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path))
 
 
-def log_monitoring(tracking: TrackingConfig, run_name: str, tags: dict[str, str], metrics: dict[str, float],
+def log_monitoring(tracking: TrackingConfig, run_name: str, tags: dict[str, str], metrics: dict[str, float], *,
                    documents: dict[str, Any], model_version: str | None = None,
                    series: list[tuple[int, dict[str, float]]] = ()) -> str:
     """Log one monitoring run; its metrics are linked to the model version's LoggedModel when there is one.
@@ -154,12 +154,13 @@ def log_monitoring(tracking: TrackingConfig, run_name: str, tags: dict[str, str]
     MLflow UI draws them over time. Returns the run id.
     """
     try:
-        return _log_monitoring(tracking, run_name, tags, metrics, documents, model_version, series)
+        return _log_monitoring(tracking, run_name, tags, metrics, documents=documents, model_version=model_version,
+                               series=series)
     except mlflow.exceptions.MlflowException as exc:
         raise TrackingError(" ".join(str(exc).split())[:300]) from None
 
 
-def _log_monitoring(tracking: TrackingConfig, run_name: str, tags: dict[str, str], metrics: dict[str, float],
+def _log_monitoring(tracking: TrackingConfig, run_name: str, tags: dict[str, str], metrics: dict[str, float], *,
                     documents: dict[str, Any], model_version: str | None,
                     series: list[tuple[int, dict[str, float]]]) -> str:
     experiment_id = configure(tracking)
