@@ -3,6 +3,7 @@ run in-process (``invoke``), and one champion trained per session that tests cop
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -196,12 +197,25 @@ class Trained:
 @pytest.fixture(scope="session")
 def trained_session(tmp_path_factory: pytest.TempPathFactory, tiny_db: Path) -> Trained:
     """The champion trained once per session on the tiny database with ``write_config``'s settings, as of
-    ``AS_OF``. Read it, never write to it: a test that scores, writes back or trains takes ``trained``."""
-    folder = tmp_path_factory.mktemp("trained")
-    shutil.copy(tiny_db, folder / "leads.duckdb")
-    _forget_overrides()  # an earlier test's mlflow.set_tracking_uri would send the run elsewhere
-    trained = summary(invoke("train", "--config", write_config(folder), "--as-of", AS_OF, "--json"))
-    return Trained(folder, trained)
+    ``AS_OF``. Read it, never write to it: a test that scores, writes back or trains takes ``trained``.
+
+    Under pytest-xdist the workers of one run share it: the first to get here trains under a lock in their
+    common temporary folder, the others wait for it and read the same folder.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    folder, done = root / "trained-session", root / "trained-session.json"
+    with open(root / "trained-session.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            shutil.copy(tiny_db, folder / "leads.duckdb")
+            _forget_overrides()  # an earlier test's mlflow.set_tracking_uri would send the run elsewhere
+            trained = summary(invoke("train", "--config", write_config(folder), "--as-of", AS_OF, "--json"))
+            done.write_text(json.dumps(trained), encoding="utf-8")
+    return Trained(folder, json.loads(done.read_text(encoding="utf-8")))
 
 
 @pytest.fixture
