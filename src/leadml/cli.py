@@ -82,12 +82,12 @@ def _flat(cfg: Config) -> bool:
     return cfg.mapping is not None and cfg.mapping.layout == "flat"
 
 
-def _contract_data(cfg: Config, command: str) -> None:
+def _contract_data(cfg: Config, command: str, why: str) -> None:
     """Stop commands that need the contract's tables when the config maps a flat export."""
     if _flat(cfg):
-        typer.echo(f"leadml: error: {command} needs the contract's leads/activities/opportunities tables; this "
-                   "config maps a flat export (mapping.layout: flat), which `leadml train` cross-validates",
-                   err=True)
+        typer.echo(f"leadml: error: {command} needs the contract's leads/activities/opportunities tables ({why}); "
+                   "this config maps a flat export (mapping.layout: flat): use train, score, evaluate --data, "
+                   "features and report", err=True)
         raise typer.Exit(1)
 
 
@@ -138,10 +138,12 @@ def score(*, data: DataOpt = None, as_of: AsOfOpt = None,
           json_out: JsonOpt = False) -> None:
     """Score the population at --as-of; write the export, a rejects file and a manifest."""
     from leadml.app.as_of import as_of_or_now
-    from leadml.app.score import score as run
 
     cfg = _config(config)
-    _contract_data(cfg, "score")
+    if _flat(cfg):  # a file of current leads, scored as of --as-of (else now), which the export records
+        from leadml.app.score_flat import score_flat as run
+    else:
+        from leadml.app.score import score as run
     result = _run(lambda: run(cfg, data or cfg.data.source, as_of=as_of_or_now(as_of), out=out or cfg.export.path,
                               model_ref=model, write_back=write_back, lang=lang, engine=engine.value), json_out)
     if result.get("exit_code"):  # everything is published; the code tells a scheduler to look (docs/monitoring.md)
@@ -173,7 +175,12 @@ def evaluate(*, data: DataOpt = None, as_of: AsOfOpt = None, model: ModelOpt = N
     from leadml.app.evaluate import evaluate as run
 
     cfg = _config(config)
-    _contract_data(cfg, "evaluate")
+    if _flat(cfg):  # a labelled file: the model's figures against its labels
+        from leadml.app.evaluate_flat import evaluate_flat_file
+
+        _run(lambda: evaluate_flat_file(cfg, data or cfg.data.source, model_ref=model, as_of_given=bool(as_of)),
+             json_out)
+        return
     _run(lambda: run(cfg, data or cfg.data.source, as_of=as_of_or_now(as_of), model_ref=model), json_out)
 
 
@@ -188,6 +195,8 @@ def monitor(*, data: DataOpt = None, as_of: AsOfOpt = None,
     from leadml.app.monitor import monitor as run
 
     cfg = _config(config)
+    _contract_data(cfg, "monitor", "it judges earlier runs from the source's history of dated scores and "
+                   "opportunities")
 
     def render(result: dict[str, Any]) -> None:
         if json_out:
@@ -212,6 +221,8 @@ def retrain(*, data: DataOpt = None, as_of: AsOfOpt = None,
     from leadml.app.retrain import retrain as run
 
     cfg = _config(config)
+    _contract_data(cfg, "retrain", "it compares a challenger with the champion at one cutoff; `leadml train` "
+                   "cross-validates a flat export and promotes by the same rule")
 
     def render(result: dict[str, Any]) -> None:
         if not json_out:
@@ -227,11 +238,13 @@ def features(*, data: DataOpt = None, as_of: AsOfOpt = None,
              markdown: Annotated[bool, typer.Option("--markdown", help="With --list: as Markdown.")] = False,
              engine: EngineOpt = Engine.local, config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
     """Write the feature matrix of the population at --as-of (one row per lead), or list the catalog."""
-    from leadml.app import features as feature_matrix
     from leadml.app.as_of import as_of_or_now
 
     cfg = _config(config)
-    _contract_data(cfg, "features")
+    if _flat(cfg):  # the mapped features of a file, no moment to cut at
+        from leadml.app import features_flat as feature_matrix
+    else:
+        from leadml.app import features as feature_matrix
     if list_:
         if markdown:
             typer.echo(feature_matrix.catalog_table(cfg))
@@ -240,6 +253,10 @@ def features(*, data: DataOpt = None, as_of: AsOfOpt = None,
         else:
             for f in feature_matrix.catalog_rows(cfg):
                 typer.echo(f"{f['name']:34} {f['family']:10} {f['description']}")
+        return
+    if _flat(cfg):
+        _run(lambda: feature_matrix.features(cfg, data or cfg.data.source, out=out, as_of_given=bool(as_of),
+                                             engine=engine.value), json_out)
         return
     _run(lambda: feature_matrix.features(cfg, data or cfg.data.source, as_of=as_of_or_now(as_of), out=out,
                                          engine=engine.value), json_out)

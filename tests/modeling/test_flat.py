@@ -69,7 +69,7 @@ def test_as_of_and_tuning_are_refused_for_a_flat_export(flat_config: Path, flag:
     assert result.exit_code == 1 and match in result.output
 
 
-@pytest.mark.parametrize("command", ["score", "evaluate", "features"])
+@pytest.mark.parametrize("command", ["monitor", "retrain"])  # score, evaluate, features: tests/app/test_flat_scoring.py
 def test_commands_that_need_the_contract_tables_refuse_a_flat_export(flat_config: Path, command: str) -> None:
     result = invoke(command, "--config", str(flat_config))
     assert result.exit_code == 1 and f"{command} needs the contract's" in result.output

@@ -11,7 +11,7 @@ import pandas as pd
 
 from leadml import __version__
 from leadml.app.steps import open_data
-from leadml.config import Config
+from leadml.config import Config, MappingConfig
 from leadml.data.clean import DataError
 from leadml.data.writeback import previous_scores
 from leadml.reasons.words import check_language
@@ -40,8 +40,7 @@ def report(config: Config, data: str, *, as_of: pd.Timestamp | None, export_path
     if manifest.get("lang", "en") != lang:
         log.warning("the export's reasons are in %r, the report's headings in %r: score with --lang %s for one "
                     "language", manifest.get("lang", "en"), lang, lang)
-    with open_data(config, data) as source:
-        data_end = source.data_end()
+    data_end = _data_end(config, data)
     previous = _previous(config, data, as_of=as_of, previous_path=previous_path)
     version = str(export["model_version"].iloc[0])
     evaluation = latest_evaluation(version, config.tracking)
@@ -55,7 +54,15 @@ def report(config: Config, data: str, *, as_of: pd.Timestamp | None, export_path
             "previous_as_of": None if content.previous_as_of is None else str(content.previous_as_of),
             "evaluation": None if evaluation is None else {"source": evaluation.source, "run_id": evaluation.run_id,
                                                            "cutoff": evaluation.cutoff},
-            "data_end": str(data_end)}
+            "data_end": None if data_end is None else str(data_end)}
+
+
+def _data_end(config: Config, data: str) -> pd.Timestamp | None:
+    """The newest moment in the source; None for a flat export, which has no activity dates."""
+    if isinstance(config.mapping, MappingConfig):
+        return None
+    with open_data(config, data) as source:
+        return source.data_end()
 
 
 def _beside(export_path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:

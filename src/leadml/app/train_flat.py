@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from leadml import __version__
+from leadml.app.flat_steps import flat_mapping, read_flat
 from leadml.app.steps import log_promotion, register_and_promote
-from leadml.config import Config, MappingConfig
+from leadml.config import Config
 from leadml.data.clean import DataError
 from leadml.data.sources import redact_location as redact
 from leadml.features.flat_export import ExtremeClipper, MappedLeads, feature_name, map_flat
@@ -27,6 +28,7 @@ from leadml.modeling.cross_validation import CrossValidation, Folds, cross_valid
 from leadml.modeling.evaluation import classification_metrics
 from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.leakage import check_leakage, single_feature_auc
+from leadml.modeling.profile import training_profile
 from leadml.modeling.promotion import Decision, decide
 from leadml.modeling.training import InsufficientDataError
 from leadml.reporting import plots
@@ -37,42 +39,6 @@ from leadml.tracking.runs import command_run, log_results, log_text, nested_run
 log = logging.getLogger("leadml")
 SCORER_NAMES = {"model": "leadml (LightGBM, early-stopped)", "logistic": "logistic regression, one-hot",
                 "lightgbm_defaults": "LightGBM, library defaults", "constant": "base rate"}
-
-
-def _read(path: Path) -> pd.DataFrame:
-    """Read a CSV as text (cleaning decides the types) or a Parquet file."""
-    if not path.is_file():
-        raise DataError(f"file not found: {path}")
-    try:
-        if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        if path.suffix.lower() in (".csv", ".txt"):
-            return pd.read_csv(path, dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8-sig")
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path.name}: cannot be read: {exc}") from None
-    raise DataError(f"{path.name}: use a .csv or .parquet file")
-
-
-def read_flat(location: str, mapping: MappingConfig) -> tuple[pd.DataFrame, pd.Series | None, str]:
-    """Return the leads file, the converted lead ids of the opportunities file (if the label uses one)
-    and the leads file's name."""
-    root = Path(location)
-    if root.is_dir():
-        if mapping.leads is None:
-            raise DataError(f"{location} is a folder: name the leads file in mapping.leads")
-        path = root / mapping.leads
-    else:
-        path = root
-    raw = _read(path)
-    converted = None
-    if mapping.label.opportunities is not None:
-        opportunities = _read((root if root.is_dir() else root.parent) / mapping.label.opportunities)
-        column = mapping.label.lead_id or mapping.columns["lead_id"]
-        if column not in opportunities.columns:
-            raise DataError(f"table {mapping.label.opportunities}: lead id column {column!r} not found "
-                            "(set mapping.label.lead_id)")
-        converted = opportunities[column]
-    return raw, converted, path.name
 
 
 def _cv_signature(leads: MappedLeads, folds: Folds) -> str:
@@ -192,6 +158,8 @@ def evaluate_flat(config: Config, raw: pd.DataFrame, converted: pd.Series | None
                       info={"layout": "flat", "evaluation": folds.kind, "cv_signature": signature})
     y, tested = leads.labels.to_numpy(), ~np.isnan(honest.scores["model"])
     calibrated = model.calibrator.predict(honest.scores["model"][tested])
+    model.profile = training_profile(leads.features.iloc[np.flatnonzero(tested)], model.spec, calibrated, y[tested],
+                                     grades=config.grades)  # the out-of-fold population, for drift when scoring
     metrics = honest.summary() | {f"oof_{k}": v for k, v in classification_metrics(y[tested], calibrated).items()}
     metrics |= {"brier": metrics["oof_brier"], "leads": float(len(y)), "conversions": float(y.sum()),
                 "rejected_rows": float(len(leads.rejects)), "n_features": float(leads.features.shape[1]),
@@ -239,9 +207,7 @@ def train_flat(config: Config, data: str, *, as_of_given: bool = False, tune_tri
                          "(map a creation date to created_at and the folds split by time)")
     if tune_trials:
         raise ValueError("--tune is not available for flat exports yet: set model.params in the config")
-    mapping = config.mapping
-    if mapping is None:
-        raise ValueError("the flat path needs a mapping section with layout: flat")
+    mapping = flat_mapping(config)
     raw, converted, table = read_flat(data, mapping)
     evaluation = evaluate_flat(config, raw, converted, table)
     leads, metrics = evaluation.leads, evaluation.metrics
@@ -249,6 +215,7 @@ def train_flat(config: Config, data: str, *, as_of_given: bool = False, tune_tri
         log.warning("data: %s: %d", key, n)
     fingerprint = file_sha256(Path(data) / mapping.leads if Path(data).is_dir() else Path(data))[:16]
     signature = evaluation.model.info["cv_signature"]
+    evaluation.model.info["data_fingerprint"] = fingerprint  # `leadml evaluate` tells a file the model trained on
     with command_run(config.tracking, run_name=f"{table}: flat cross-validation") as run_id:
         _log_evaluation(config, evaluation, data=data, fingerprint=fingerprint, table=table)
         decision = _gate(metrics, signature, config)

@@ -11,7 +11,6 @@ Pure functions: frames in, frames out; reading the file is the caller's job.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,20 +21,11 @@ from leadml.data.clean import PLAUSIBLE, CleanReport, DataError, to_id, to_utc
 from leadml.data.contract import LEAD_COLUMNS, NUMERIC_COLUMNS
 from leadml.features.budget import budget_features
 from leadml.features.fit import fit_features
+from leadml.features.flat_catalog import DERIVED_FROM, creation_features, feature_name
 
 TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0", "ja"})
 FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "0.0", "nein"})
 CONTRACT_FEATURES = {"fit": fit_features, "budget": budget_features}
-# The contract columns each fit or budget feature is computed from: it exists only if they are all mapped.
-DERIVED_FROM = {
-    "seniority": ("job_title",), "job_function": ("job_title",), "is_decision_maker": ("job_title",),
-    "industry": ("industry",), "company_size_band": ("employees",), "employees": ("employees",),
-    "country": ("country",), "region": ("country",), "lead_source": ("source",), "email_domain": ("email",),
-    "declared_budget": ("declared_budget",), "budget_band": ("declared_budget",),
-    "has_declared_budget": ("declared_budget",), "annual_revenue": ("annual_revenue",),
-    "has_annual_revenue": ("annual_revenue",), "revenue_per_employee": ("annual_revenue", "employees"),
-    "log_budget_to_revenue": ("declared_budget", "annual_revenue"),
-}
 
 
 @dataclass
@@ -52,12 +42,8 @@ class MappedLeads:
     report: CleanReport = field(default_factory=CleanReport)
     excluded: dict[str, str] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
-
-
-def feature_name(column: str) -> str:
-    """Return a column name as a snake_case identifier ("Total Time Spent" -> "total_time_spent")."""
-    name = re.sub(r"[^0-9a-zA-Z]+", "_", column).strip("_").lower()
-    return name if name and not name[0].isdigit() else f"f_{name}"
+    read: int = 0  # rows of the file: kept + duplicates + rejected
+    duplicates: int = 0  # exact duplicates of a kept row (every mapped column), dropped
 
 
 def normalise_text(values: pd.Series, column: str, placeholders: tuple[str, ...], report: CleanReport) -> pd.Series:
@@ -168,15 +154,20 @@ def _labels(values: pd.Series | None, ids: pd.Series, mapping: MappingConfig, *,
 
 
 def map_flat(raw: pd.DataFrame, mapping: MappingConfig, converted: pd.Series | None = None, *,
-             include_excluded: bool = False, table: str = "leads") -> MappedLeads:
+             include_excluded: bool = False, table: str = "leads", labelled: bool = True,
+             training: bool = True) -> MappedLeads:
     """Return the features, labels and rejects of a flat export, with a report of every cleaning step.
 
     ``converted`` holds the lead ids of the opportunities file when the label is defined by one.
     With ``include_excluded`` the excluded columns become features too: only to measure the leak.
+    ``training=False``: for a trained model, no excluded column is read and single-valued features stay;
+    ``labelled=False``: current leads, no label read. Every row is kept, a ``duplicate`` or a reject.
     """
+    if training and not labelled:
+        raise ValueError("training needs labelled leads")
     report = CleanReport()
-    excluded = {name: rule.reason for name, rule in mapping.exclude.items()}
-    frame, used, ignored = _select_columns(raw, mapping, table, include_excluded=include_excluded)
+    frame, used, ignored = _select_columns(raw, mapping, table, include_excluded=include_excluded,
+                                           labelled=labelled, training=training)
     duplicated = frame[list(dict.fromkeys(used))].duplicated()  # on the honest columns: both runs keep the same rows
     report.add(f"{table}: duplicate rows dropped", duplicated.sum())
     frame = frame[~duplicated]
@@ -186,26 +177,19 @@ def map_flat(raw: pd.DataFrame, mapping: MappingConfig, converted: pd.Series | N
     values = {c: text.get(c, frame[c].astype("str")) for c in frame.columns}  # numbers from Parquet stay parseable
 
     ids = to_id(frame[mapping.columns["lead_id"]])
-    labels, reason = _labels(values[mapping.label.column] if mapping.label.column else None, ids, mapping,
-                             converted=converted, report=report)
-    reason = reason.mask(ids.isna(), "lead id missing")
-    conflicting = ids.duplicated(keep=False) & ids.notna()
-    reason = reason.mask(conflicting, "lead id repeated with different values")
-    contract = _contract_features(values, mapping, report)
-    if "created_at" in mapping.columns:
-        created = to_utc(frame[mapping.columns["created_at"]])
-        reason = reason.mask(created.isna() & reason.isna(), "created_at missing or not a date")
-    features, families, categorical = _extra_features(values, mapping, report, include_excluded=include_excluded)
-    matrix = pd.concat([contract[0], features], axis=1)
-    families, categorical = contract[1] | families, contract[2] + categorical
-    clash = matrix.columns[matrix.columns.duplicated()].tolist()
-    if clash:
-        raise DataError(f"table {table}: feature name(s) {', '.join(clash)} used twice: set features.<column>.name")
-
+    created = to_utc(frame[mapping.columns["created_at"]]) if "created_at" in mapping.columns else None
+    if labelled:
+        labels, reason = _labels(values[mapping.label.column] if mapping.label.column else None, ids, mapping,
+                                 converted=converted, report=report)
+    else:
+        labels, reason = pd.Series(np.nan, index=ids.index), pd.Series(pd.NA, index=ids.index, dtype="str")
+    reason = _row_problems(reason, ids, created)
+    matrix, families, categorical = _all_features(values, mapping, report, include_excluded=include_excluded,
+                                                  created=created, table=table)
     keep = reason.isna()
     for why, n in reason[~keep].value_counts().items():
         report.add(f"{table}: rows rejected: {why}", n)
-    constant = [c for c in matrix.columns if matrix.loc[keep, c].nunique(dropna=False) <= 1]
+    constant = [c for c in matrix.columns if matrix.loc[keep, c].nunique(dropna=False) <= 1] if training else []
     for name in constant:
         report.add(f"{name}: one value only, not a feature", 1)
     matrix = matrix.drop(columns=constant)[keep].reset_index(drop=True)
@@ -213,19 +197,45 @@ def map_flat(raw: pd.DataFrame, mapping: MappingConfig, converted: pd.Series | N
         lead_id=ids[keep].reset_index(drop=True), features=matrix,
         labels=labels[keep].reset_index(drop=True),
         families={n: families[n] for n in matrix.columns}, categorical=[c for c in categorical if c in matrix],
-        created_at=created[keep].reset_index(drop=True) if "created_at" in mapping.columns else None,
+        created_at=None if created is None else created[keep].reset_index(drop=True),
         rejects=pd.DataFrame({"lead_id": ids[~keep], "line": lines[~keep], "reason": reason[~keep]}).reset_index(
             drop=True),
-        report=report, excluded=excluded, ignored=ignored)
+        report=report, excluded={name: rule.reason for name, rule in mapping.exclude.items()}, ignored=ignored,
+        read=len(raw), duplicates=int(duplicated.sum()))
 
 
-def _select_columns(raw: pd.DataFrame, mapping: MappingConfig, table: str, *,
-                    include_excluded: bool) -> tuple[pd.DataFrame, list[str], list[str]]:
+def _row_problems(reason: pd.Series, ids: pd.Series, created: pd.Series | None) -> pd.Series:
+    """Add why a row cannot be used to the label's reasons: no id, an id repeated with other values, no date."""
+    reason = reason.mask(ids.isna(), "lead id missing")
+    conflicting = ids.duplicated(keep=False) & ids.notna()
+    reason = reason.mask(conflicting, "lead id repeated with different values")
+    if created is not None:
+        reason = reason.mask(created.isna() & reason.isna(), "created_at missing or not a date")
+    return reason
+
+
+def _all_features(values: dict[str, pd.Series], mapping: MappingConfig, report: CleanReport, *,
+                  include_excluded: bool, created: pd.Series | None, table: str
+                  ) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """The contract's fit and budget features, the mapped extra columns, and the creation moment's features."""
+    contract = _contract_features(values, mapping, report)
+    extra = _extra_features(values, mapping, report, include_excluded=include_excluded)
+    parts = [contract, extra] + ([creation_features(created)] if created is not None else [])
+    matrix = pd.concat([part[0] for part in parts], axis=1)
+    clash = matrix.columns[matrix.columns.duplicated()].tolist()
+    if clash:
+        raise DataError(f"table {table}: feature name(s) {', '.join(clash)} used twice: set features.<column>.name")
+    families = {name: family for part in parts for name, family in part[1].items()}
+    return matrix, families, [name for part in parts for name in part[2]]
+
+
+def _select_columns(raw: pd.DataFrame, mapping: MappingConfig, table: str, *, include_excluded: bool,
+                    labelled: bool = True, training: bool = True) -> tuple[pd.DataFrame, list[str], list[str]]:
     """Return the mapped columns under their mapped names (the excluded ones too with ``include_excluded``),
     the names of the honest ones, and the file's columns the mapping ignores."""
-    label_column = [mapping.label.column] if mapping.label.column else []
+    label_column = [mapping.label.column] if mapping.label.column and labelled else []
     used = [*mapping.columns.values(), *label_column, *mapping.features]
-    found = _find_columns(raw, [*used, *mapping.exclude], table)  # a misspelt exclusion is an error too
+    found = _find_columns(raw, [*used, *(mapping.exclude if training else ())], table)  # a misspelt exclusion too
     ignored = [str(c) for c in raw.columns if c not in found.values()]
     read = [*used, *(mapping.exclude if include_excluded else [])]
     frame = raw[[found[c] for c in dict.fromkeys(read)]].copy()

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from leadml.features.flat_catalog import MAPPED_FROM
+
 if TYPE_CHECKING:
     from leadml.features.catalog import Feature
 
@@ -289,6 +291,17 @@ _DE_FEATURES: dict[str, tuple[str, str, str, str, tuple[str, str] | None]] = {
     "has_annual_revenue": ("", "", "", "", ("Unternehmensumsatz unbekannt", "Unternehmensumsatz bekannt")),
     "log_budget_to_revenue": ("Budget beträgt 10^{value:.1f} des Umsatzes", "", "", "Verhältnis von Budget zu Umsatz "
                               "unbekannt", None),
+    "created_month": ("Erstellt im {value}", "", "", "Erstellungsmonat unbekannt", None),
+    "created_weekday": ("Erstellt an einem {value}", "", "", "Wochentag der Erstellung unbekannt", None),
+}
+_DE_LABELS |= {
+    "created_month": dict(zip(("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                               "October", "November", "December"),
+                              ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
+                               "Oktober", "November", "Dezember"), strict=True)),
+    "created_weekday": dict(zip(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+                                ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
+                                strict=True)),
 }
 _COUNT = re.compile(r"^n_(?P<type>.+)_(?P<window>\d+d|all)$")
 _DECAYED = re.compile(r"^decayed_(?P<type>.+)_(?P<half_life>\d+)d$")
@@ -300,6 +313,10 @@ def _de_window(window: str) -> str:
 
 def _german(feature: Feature) -> Feature | None:
     """Return the German twin of a catalog feature, or None where no wording is known."""
+    if feature.computed.startswith(MAPPED_FROM):  # a flat export's column: its name stays, the words around it change
+        words = feature.description
+        return replace(feature, lang="de", missing=f"{words}: unbekannt",
+                       binary=(f"{words}: nein", f"{words}: ja") if feature.binary else None)
     count, decayed = _COUNT.match(feature.name), _DECAYED.match(feature.name)
     if count and count["type"] in _DE_ACTIVITIES:
         none, one, many, _ = _DE_ACTIVITIES[count["type"]]
