@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from leadml.config import load_config
 from leadml.data.clean import clean_tables
-from leadml.data.sources import Source
+from leadml.data.sources import open_source
 from leadml.features import build_features, feature_catalog
 from leadml.features.spine import as_timestamp, build_spine, label, truncate
 from leadml.reporting.export import ChunkedWriter
@@ -37,7 +37,7 @@ def main() -> None:
     schema = pa.schema([("lead_id", pa.string()), ("as_of", pa.timestamp("us", tz="UTC")), ("label", pa.int8())]
                        + [(f.name, pa.string() if f.kind == "categorical" else pa.float64()) for f in catalog])
     activities = 0
-    with Source(args.data) as source, ChunkedWriter(args.out, schema) as writer:
+    with open_source(args.data) as source, ChunkedWriter(args.out, schema) as writer:
         for raw in source.chunks(config.data.chunk_size):
             activities += len(raw.activities)
             tables, _, _ = clean_tables(raw)

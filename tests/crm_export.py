@@ -88,6 +88,7 @@ def _write_sessions(folder: Path, ids: list[str], created: pd.DatetimeIndex, war
             "sessions_exact_duplicates": int(frame.duplicated().sum())}
 
 
+# "Stage (CRM)": MLflow refuses such a name as a parameter key, so the mapping must not become run parameters
 def _write_deals(folder: Path, ids: list[str], created: pd.DatetimeIndex, warmth: np.ndarray,
                  rng: np.random.Generator) -> dict[str, int]:
     rows = []
@@ -95,14 +96,14 @@ def _write_deals(folder: Path, ids: list[str], created: pd.DatetimeIndex, warmth
         if rng.random() < 0.45 * warm ** 2:
             at = start + pd.Timedelta(days=int(rng.integers(5, 150)))
             stage = rng.choice(["Closed Won", "closed won "])
-            rows.append({"Deal Id": f"D{len(rows)}", "Lead ID": lead, "Stage": stage,
+            rows.append({"Deal Id": f"D{len(rows)}", "Lead ID": lead, "Stage (CRM)": stage,
                          "Won On": at.strftime("%Y-%m-%d"), "Amount": f"${rng.integers(1, 90) * 1000:,.2f}"})
         elif rng.random() < 0.1:
-            rows.append({"Deal Id": f"D{len(rows)}", "Lead ID": lead, "Stage": "Closed Lost",
+            rows.append({"Deal Id": f"D{len(rows)}", "Lead ID": lead, "Stage (CRM)": "Closed Lost",
                          "Won On": "", "Amount": "$0.00"})
     frame = pd.DataFrame(rows)
-    lost = int((frame["Stage"] == "Closed Lost").sum())
-    won = frame.index[frame["Stage"] != "Closed Lost"][:3]
+    lost = int((frame["Stage (CRM)"] == "Closed Lost").sum())
+    won = frame.index[frame["Stage (CRM)"] != "Closed Lost"][:3]
     for i in won:  # dated before their lead: kept and counted
         before = created[ids.index(frame.loc[i, "Lead ID"])] - pd.Timedelta(days=2)
         frame.loc[i, "Won On"] = before.strftime("%Y-%m-%d")
@@ -126,7 +127,7 @@ def crm_mapping() -> dict:
              "activity_type": {"column": "page_kind", "map": {"pricing": "pricing_page_view",
                                                               "demo": "demo_requested"}, "other": "web_visit"}},
         ],
-        "opportunities": {"file": "deals.csv", "id": "Deal Id", "where": {"Stage": ["Closed Won"]},
+        "opportunities": {"file": "deals.csv", "id": "Deal Id", "where": {"Stage (CRM)": ["Closed Won"]},
                           "columns": {"lead_id": "Lead ID", "created_at": "Won On", "amount": "Amount"}},
     }
 

@@ -48,7 +48,7 @@ def test_the_accounts_reach_the_manifest_and_add_up(crm_run) -> None:
         dropped = sum(n for key, n in quality.items() if key.startswith(f"{source}: dropped:")
                       or key.startswith(f"{source}: rejected:"))
         assert quality[f"{source}: rows kept"] + dropped == read
-    assert quality["opportunities from deals.csv: dropped: not a conversion (Stage not in Closed Won)"] == \
+    assert quality["opportunities from deals.csv: dropped: not a conversion (Stage (CRM) not in Closed Won)"] == \
         planted["deals_lost"]
 
 
@@ -75,3 +75,12 @@ def test_map_writes_the_contract_tables_and_their_accounts(tmp_path: Path) -> No
         assert source.table_rows("leads") == kept["leads.csv"] == result["leads_rows"]
         assert source.table_rows("activities") == kept["calls.csv"] + kept["web_sessions"]
         assert source.table_rows("opportunities") == kept["deals.csv"]
+
+
+def test_map_never_writes_over_the_users_own_tables(tmp_path: Path) -> None:
+    write_crm_export(tmp_path / "export")
+    config = write_crm_config(tmp_path, tmp_path / "export")
+    for out in (tmp_path / "export", tmp_path, tmp_path / "export" / "contract"):
+        result = invoke("map", "--config", config, "--out", out)
+        assert result.exit_code == 1 and "would replace or sit inside the source" in result.stderr
+    assert (tmp_path / "export" / "leads.csv").is_file()

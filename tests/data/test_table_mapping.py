@@ -44,7 +44,7 @@ def test_every_row_of_every_source_table_is_accounted_for(crm) -> None:
         "activity_type 'careers' not in the map, kept as 'web_visit'": planted["sessions_careers"],
         "dated before their lead's creation (kept: history before T all the same)": planted["sessions_early"]}
     deals = accounts["deals.csv"]
-    assert deals["dropped"] == {"not a conversion (Stage not in Closed Won)": planted["deals_lost"]}
+    assert deals["dropped"] == {"not a conversion (Stage (CRM) not in Closed Won)": planted["deals_lost"]}
     assert deals["kept"] == planted["deals_read"] - planted["deals_lost"]
     assert deals["notes"] == {"dated before their lead's creation (kept: history before T all the same)": 3}
 
@@ -130,3 +130,42 @@ def test_a_misspelt_activity_type_is_a_config_error(activity_type: dict, message
     mapping["activities"][0]["activity_type"] = activity_type
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
         TablesMapping.model_validate(mapping)
+
+
+def test_dirty_leads_and_whole_number_ids_read_as_floats_add_up(tmp_path: Path) -> None:
+    at = "2025-03-01T10:00:00Z"
+    leads = pd.DataFrame({
+        "Id": [1, 1, 2, 5, 5, 6, 6, 7, 8, 8, 8],
+        "Created": [at, at, at, at, at, at, at, None, at, at, at],
+        "Country": ["DE", "DE", "DE", "DE", "FR", " DE", "DE", "DE", "FR", "FR", "IT"],
+    })
+    leads.to_parquet(tmp_path / "leads.parquet")  # an integer id column, as a database export writes it
+    touches = pd.DataFrame({"Lead": [1.0, 2.0, None, 5.0, 7.0, 99.0, 6.0],  # a nullable id: floats on reading
+                            "At": [at] * 7, "Kind": [10.0, 10.0, 10.0, 20.0, 10.0, 10.0, None]})
+    touches.to_parquet(tmp_path / "touches.parquet")
+    mapping = {"layout": "tables",
+               "leads": {"file": "leads.parquet", "id": "Id",
+                         "columns": {"created_at": "Created", "country": "Country"}},
+               "activities": [{"file": "touches.parquet", "columns": {"lead_id": "Lead", "occurred_at": "At"},
+                               "activity_type": {"column": "Kind", "map": {"10": "web_visit"}}}]}
+    with open_source(tmp_path, TablesMapping.model_validate(mapping)) as source:
+        accounts = _accounts(source)
+        tables = clean_tables(source.read_all())[0]
+    assert accounts["leads.parquet"] | {"notes": {}} == {
+        "table": "leads", "source": "leads.parquet", "read": 11, "kept": 3, "notes": {},
+        "dropped": {"exact duplicate of another row": 3},
+        "rejected": {"duplicate lead_id with conflicting values": 4, "missing or unparseable created_at": 1}}
+    assert sorted(tables.leads["lead_id"]) == ["1", "2", "6"]
+    touches_account = accounts["touches.parquet"]
+    assert touches_account["dropped"] == {"no lead id": 1, "for a lead not in the leads table": 1,
+                                          "for a lead rejected from the leads table": 2}
+    assert touches_account["kept"] == 3 and sorted(tables.activities["lead_id"]) == ["1", "2", "6"]
+    assert set(tables.activities["activity_type"].dropna()) == {"web_visit"}  # code 10.0 matched the map's "10"
+
+
+def test_row_numbers_are_the_files_own_after_a_where(tmp_path: Path) -> None:
+    (tmp_path / "leads.csv").write_text("Created,Kind\n2025-01-01,lead\n2025-01-02,contact\n2025-01-03,lead\n")
+    mapping = {"layout": "tables", "leads": {"file": "leads.csv", "id": "@row", "where": {"Kind": ["lead"]},
+                                             "columns": {"created_at": "Created"}}}
+    with open_source(tmp_path, TablesMapping.model_validate(mapping)) as source:
+        assert sorted(clean_tables(source.read_all())[0].leads["lead_id"]) == ["1", "3"]

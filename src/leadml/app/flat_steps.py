@@ -48,7 +48,8 @@ def read_flat(location: str, mapping: MappingConfig) -> tuple[pd.DataFrame, pd.S
     raw = read_file(path)
     converted = None
     if mapping.label.opportunities is not None:
-        opportunities = read_file(path.parent / mapping.label.opportunities)
+        root = Path(location)  # the opportunities file lives in data.source, like the leads file
+        opportunities = read_file((root if root.is_dir() else root.parent) / mapping.label.opportunities)
         column = mapping.label.lead_id or mapping.columns["lead_id"]
         if column not in opportunities.columns:
             raise DataError(f"table {mapping.label.opportunities}: lead id column {column!r} not found "

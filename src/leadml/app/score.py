@@ -19,6 +19,7 @@ from leadml.app.steps import (
     source_accounts,
     source_chunks,
     spark_reads_contract,
+    writes_beside_mapped_tables,
 )
 from leadml.config import Config
 from leadml.data.clean import DataError
@@ -60,6 +61,8 @@ def score(config: Config, data: str, *, as_of: pd.Timestamp, out: str, model_ref
         from leadml.spark.jobs import score as spark_score
 
         return spark_score(config, data, as_of=as_of, out=out, model_ref=model_ref, lang=lang)
+    if write_back:
+        writes_beside_mapped_tables(config)
     with exclusive(Path(out)):
         return _score(config, data, as_of=as_of, out=Path(out), model_ref=model_ref, write_back=write_back, lang=lang)
 

@@ -62,6 +62,18 @@ def spark_reads_contract(config: Config) -> None:
                          "`leadml map --out DIR` and point --data at DIR, or use the local engine")
 
 
+def writes_beside_mapped_tables(config: Config) -> None:
+    """Refuse a write-back whose score tables would replace one of the user's own mapped tables."""
+    if not isinstance(config.mapping, TablesMapping):
+        return
+    mapped = {config.mapping.leads.file, *(t.file for t in config.mapping.activities)}
+    mapped |= {config.mapping.opportunities.file} if config.mapping.opportunities else set()
+    clash = sorted(mapped & {config.export.scores_table, config.export.history_table})
+    if clash:
+        raise ValueError(f"--write-back would replace your table {clash[0]}: set export.scores_table and "
+                         "export.history_table to names of their own")
+
+
 def source_accounts(source: Source, report: CleanReport) -> None:
     """Add a mapped source's accounts (rows read, kept, dropped, rejected per source table) to ``report``."""
     for key, n in accounts_counts(source.accounts).items():

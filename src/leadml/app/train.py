@@ -64,7 +64,8 @@ def train(config: Config, data: str, *, as_of: pd.Timestamp, tune_trials: int = 
                                   fingerprint=fingerprint, tune_trials=tune_trials),
                     result.metrics, {"leadml_version": __version__, "git_commit": git_commit()},
                     {"data_quality.json": report.counts, "cutoffs.json": {k: [str(c) for c in v]
-                                                                          for k, v in cutoffs.items()}},
+                                                                          for k, v in cutoffs.items()},
+                     **({"mapping.json": config.mapping.model_dump()} if config.mapping is not None else {})},
                     tables={**result.tables, "slices": result.slices, "importance": result.importance},
                     figures=_figures(result), dataset=snapshot.features.head(100_000))
         decision = champion["decision"] if "decision" in champion else decide(
@@ -136,7 +137,8 @@ def _champion_on(result: TrainingResult, config: Config) -> dict[str, Any]:
 def _train_params(config: Config, data: str, *, as_of: pd.Timestamp, cutoffs: dict, result: TrainingResult,
                   fingerprint: str, tune_trials: int) -> dict[str, Any]:
     """The run's parameters: the whole config (locations redacted), the data, the cutoffs and the features."""
-    flat = pd.json_normalize(json.loads(config.model_dump_json()), sep=".").iloc[0].to_dict()
+    settings = json.loads(config.model_dump_json(exclude={"mapping"}))  # a mapping's keys are the user's column
+    flat = pd.json_normalize(settings, sep=".").iloc[0].to_dict()     # names, which MLflow may refuse: mapping.json
     flat["data.source"] = redact(str(flat.get("data.source", "")))
     flat["tracking.uri"] = redact(str(flat.get("tracking.uri", "")))
     return {**{f"config.{k}": v for k, v in flat.items()}, "as_of": as_of, "data": redact(data),

@@ -107,8 +107,10 @@ def read_user_table(path: Path, *, sep: str = "auto", encoding: str = "auto",
 
 
 def row_numbers(frame: pd.DataFrame) -> pd.Series:
-    """Ids for a file without an id column: the row number as text, 1 for the first data row."""
-    return pd.Series(np.arange(1, len(frame) + 1), index=frame.index).astype("str")
+    """Ids for a file without an id column: the row number in the file as text, 1 for the first data row
+    (from the frame's index as read, so rows selected out before do not shift the numbers)."""
+    numbers = np.arange(len(frame)) if not pd.api.types.is_integer_dtype(frame.index.dtype) else frame.index
+    return pd.Series(np.asarray(numbers) + 1, index=frame.index).astype("str")
 
 
 def find_column(frame: pd.DataFrame, column: str, *, table: str, key: str) -> pd.Series:

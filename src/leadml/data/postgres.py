@@ -47,7 +47,7 @@ LEAD_HASH = "hashtext(coalesce(regexp_replace(lead_id::text, '^\\s+|\\s+$', '', 
 def read_whole_table(url: str, table: str) -> pd.DataFrame:
     """Read one of the user's tables as it is stored (a mapped source maps it onto the contract)."""
     with connect(url) as con:
-        cursor = con.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(table)))
+        cursor = con.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(*table.split(".", 1))))  # schema.t
         return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
 
 

@@ -232,7 +232,9 @@ def read_mapped(location: str, mapping: TablesMapping) -> MappedTables:
 
 
 def _duckdb_table(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> pd.DataFrame:
-    found = [row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+    found = [row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() "
+                                           "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal"
+                                           ).fetchall()]
     if table not in found:
         raise DataError(f"table {table}: not found in {path} (it holds {', '.join(found) or 'no table'})")
     return con.execute(f"SELECT * FROM {_quote(table)}").df()

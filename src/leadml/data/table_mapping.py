@@ -93,9 +93,10 @@ def file_reader(root: Path, csv: CsvOptions) -> Callable[[SourceTable], pd.DataF
 
 def map_tables(mapping: TablesMapping, read: Callable[[SourceTable], pd.DataFrame]) -> MappedTables:
     """Build the contract's tables from the user's tables as the mapping says, accounting for every row."""
-    leads, lead_account = _leads(mapping.leads, read(mapping.leads))
+    leads, kept_ids, lead_account = _leads(mapping.leads, read(mapping.leads))
     created = leads.set_index("lead_id")["created_at"]
     created = created[~created.index.duplicated()]
+    created = created[created.index.isin(kept_ids)].reindex(created.index.unique())  # rejected leads: NaT
     activities, accounts = [], [lead_account]
     for number, spec in enumerate(mapping.activities):
         frame, account = _activities(spec, read(spec), created, key=f"mapping.activities.{number}")
@@ -108,7 +109,21 @@ def map_tables(mapping: TablesMapping, read: Callable[[SourceTable], pd.DataFram
         opportunities = _empty("opportunities")
     tables = LeadTables(leads=leads, activities=pd.concat(activities, ignore_index=True) if activities
                         else _empty("activities"), opportunities=opportunities)
-    return MappedTables(tables, tuple(accounts))
+    return MappedTables(tables, _distinct(accounts))
+
+
+def _distinct(accounts: list[TableAccount]) -> tuple[TableAccount, ...]:
+    """Name each account once: a table mapped twice (split by ``where``) gets its place in the mapping."""
+    seen: dict[tuple[str, str], int] = {}
+    for account in accounts:
+        seen[(account.table, account.source)] = seen.get((account.table, account.source), 0) + 1
+    number: dict[tuple[str, str], int] = {}
+    for account in accounts:
+        key = (account.table, account.source)
+        if seen[key] > 1:
+            number[key] = number.get(key, 0) + 1
+            account.source = f"{account.source} #{number[key]}"
+    return tuple(accounts)
 
 
 def _empty(table: str) -> pd.DataFrame:
@@ -139,30 +154,36 @@ def _renamed(frame: pd.DataFrame, spec: SourceTable, table: str, key: str) -> pd
     return out
 
 
-def _leads(spec: LeadsTable, frame: pd.DataFrame) -> tuple[pd.DataFrame, TableAccount]:
-    """The leads table; its rejects (no id, no creation time, conflicting repeats) follow cleaning's rules."""
+def _leads(spec: LeadsTable, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index, TableAccount]:
+    """The leads table, the ids cleaning keeps, and the account; rejects (no id, no creation time, an id
+    repeated with conflicting values) follow cleaning's rules, so the account matches what scoring sees."""
     account = TableAccount("leads", spec.file, read=len(frame))
     frame = _selected(frame, spec, account, key="mapping.leads")
     out = _renamed(frame, spec, "leads", "mapping.leads")
-    out.insert(0, "lead_id", to_id(_column(frame, spec, spec.id, "mapping.leads.id")))
+    out.insert(0, "lead_id", to_id(_text(_column(frame, spec, spec.id, "mapping.leads.id"))))
     out = out.reindex(columns=list(COLUMNS["leads"]))
     empty = LeadTables(leads=out, activities=_empty("activities"), opportunities=_empty("opportunities"))
     kept, rejects, report = clean_tables(empty)
     account.drop("exact duplicate of another row", report.counts.get("leads: duplicate rows dropped", 0))
     conflicting = rejects["reason"].eq("duplicate lead_id with conflicting values")
-    repeated = out["lead_id"].isin(rejects.loc[conflicting, "lead_id"]).sum()  # every row of such an id
     account.rejected = {reason: int(n) for reason, n in rejects.loc[~conflicting, "reason"].value_counts().items()}
-    if repeated:
-        account.rejected["duplicate lead_id with conflicting values"] = int(repeated - _exact_repeats(out, rejects))
     account.kept = len(kept.leads)
+    # cleaning lists a conflicting id once; every row of it that is not an exact duplicate is rejected with it
+    rows = account.read - sum(account.dropped.values()) - sum(account.rejected.values()) - account.kept
+    if rows:
+        account.rejected["duplicate lead_id with conflicting values"] = rows
     _balance(account)
-    return out, account
+    return out, pd.Index(kept.leads["lead_id"]), account
 
 
-def _exact_repeats(leads: pd.DataFrame, rejects: pd.DataFrame) -> int:
-    """Exact duplicate rows among the conflicting ids: already counted as dropped duplicates."""
-    conflicting = leads[leads["lead_id"].isin(rejects["lead_id"])]
-    return int(conflicting.duplicated().sum())
+def _text(values: pd.Series) -> pd.Series:
+    """Codes and ids as the user wrote them: a whole-number column that a reader made float (an integer
+    column with a gap, from Parquet or a database) reads "123", not "123.0"."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        finite = values.dropna()
+        if (finite == finite.round()).all():
+            return values.astype("Int64").astype("str").where(values.notna())
+    return values
 
 
 def _activity_types(frame: pd.DataFrame, spec: ActivityTable, key: str, account: TableAccount) -> pd.Series:
@@ -172,12 +193,11 @@ def _activity_types(frame: pd.DataFrame, spec: ActivityTable, key: str, account:
     if mapping.value is not None:
         types = pd.Series(mapping.value, index=frame.index, dtype="str")
     else:
-        written = _column(frame, spec, mapping.column, f"{key}.activity_type.column").astype("str").str.strip()
+        written = _text(_column(frame, spec, mapping.column, f"{key}.activity_type.column")).astype("str").str.strip()
         written = written.where(written != "")
         mapped = written.str.lower().map({k.strip().lower(): v for k, v in mapping.map.items()})
         unmapped = mapped.isna() & written.notna()
-        for value, n in written[unmapped].value_counts().items():
-            account.note(f"activity_type {value!r} not in the map, kept as {mapping.other or value!r}", n)
+        _note_unmapped(written[unmapped], mapping.other, account)
         fallback = written if mapping.other is None else written.where(written.isna(), mapping.other)
         types = mapped.where(mapped.notna(), fallback)
     configured = {mapping.value, mapping.other, *mapping.map.values()} - {None, *CORE_ACTIVITY_TYPES}
@@ -186,18 +206,31 @@ def _activity_types(frame: pd.DataFrame, spec: ActivityTable, key: str, account:
     return types
 
 
+def _note_unmapped(values: pd.Series, other: str | None, account: TableAccount, most: int = 20) -> None:
+    """Count unmapped type values per value: the most frequent ``most`` by name, cut to 40 characters (a
+    free-text column must not spill into logs and MLflow), the rest as one count."""
+    counts = values.value_counts()
+    for value, n in counts.head(most).items():
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        kept = other or (value if len(value) <= 40 else "written")
+        account.note(f"activity_type {shown!r} not in the map, kept as {kept!r}", n)
+    if len(counts) > most:
+        account.note(f"activity_type: {len(counts) - most} more values not in the map, kept as "
+                     f"{other or 'written'!r}", counts.iloc[most:].sum())
+
+
 def _activities(spec: ActivityTable, frame: pd.DataFrame, created: pd.Series, *,
                 key: str) -> tuple[pd.DataFrame, TableAccount]:
     account = TableAccount("activities", spec.file, read=len(frame))
     frame = _selected(frame, spec, account, key=key)
     out = _renamed(frame, spec, "activities", key)
-    out["lead_id"] = to_id(out["lead_id"])
+    out["lead_id"] = to_id(_text(out["lead_id"]))
     out["activity_type"] = _activity_types(frame, spec, key, account)
     if spec.id:
-        ids = to_id(_column(frame, spec, spec.id, f"{key}.id"))
+        ids = to_id(_text(_column(frame, spec, spec.id, f"{key}.id")))
         out["activity_id"] = spec.file + ":" + ids if spec.id == ROW_ID else ids
     out = out.reindex(columns=list(COLUMNS["activities"]))
-    out = _placed(out, "occurred_at", account, created)
+    out = _placed(out, "occurred_at", account, created, row_ids=spec.id == ROW_ID)
     return out, account
 
 
@@ -207,7 +240,7 @@ def _selected(frame: pd.DataFrame, spec: SourceTable, account: TableAccount, *, 
     meets = pd.Series(True, index=frame.index)
     for column, values in spec.where.items():
         wanted = {v.strip().lower() for v in values}
-        written = _column(frame, spec, column, f"{key}.where.{column}")
+        written = _text(_column(frame, spec, column, f"{key}.where.{column}"))
         ok = written.astype("str").str.strip().str.lower().isin(wanted) & written.notna()
         account.drop(f"{reason} ({column} not in {', '.join(values)})", (meets & ~ok).sum())
         meets &= ok
@@ -219,15 +252,17 @@ def _opportunities(spec: OpportunityTable, frame: pd.DataFrame,
     account = TableAccount("opportunities", spec.file, read=len(frame))
     frame = _selected(frame, spec, account, key="mapping.opportunities", reason="not a conversion")
     out = _renamed(frame, spec, "opportunities", "mapping.opportunities")
-    out["lead_id"] = to_id(out["lead_id"])
+    out["lead_id"] = to_id(_text(out["lead_id"]))
     if spec.id:
-        out["opportunity_id"] = to_id(_column(frame, spec, spec.id, "mapping.opportunities.id"))
+        out["opportunity_id"] = to_id(_text(_column(frame, spec, spec.id, "mapping.opportunities.id")))
     out = out.reindex(columns=list(COLUMNS["opportunities"]))
     return _placed(out, "created_at", account, created), account
 
 
-def _placed(out: pd.DataFrame, time: str, account: TableAccount, created: pd.Series) -> pd.DataFrame:
-    """Keep the rows that belong to a known lead's history; drop and count the others."""
+def _placed(out: pd.DataFrame, time: str, account: TableAccount, created: pd.Series, *,
+            row_ids: bool = False) -> pd.DataFrame:
+    """Keep the rows that belong to a known lead's history; drop and count the others (row-number ids are
+    no identity: rows that repeat every other column are duplicates all the same)."""
     no_id = out["lead_id"].isna()
     account.drop("no lead id", no_id.sum())
     no_time = ~no_id & out[time].isna()
@@ -236,8 +271,12 @@ def _placed(out: pd.DataFrame, time: str, account: TableAccount, created: pd.Ser
     unknown = ~out["lead_id"].isin(created.index)
     account.drop("for a lead not in the leads table", unknown.sum())
     out = out[~unknown]
-    duplicate = out.astype("str").duplicated()
-    account.drop("exact duplicate of another row (id included)", duplicate.sum())
+    rejected = out["lead_id"].map(created).isna()
+    account.drop("for a lead rejected from the leads table", rejected.sum())
+    out = out[~rejected]
+    identity = [c for c in out.columns if not (row_ids and c == "activity_id")]
+    duplicate = out[identity].astype("str").duplicated()
+    account.drop("exact duplicate of another row" + ("" if row_ids else " (id included)"), duplicate.sum())
     out = out[~duplicate].reset_index(drop=True)
     early = out[time] < out["lead_id"].map(created)
     account.note("dated before their lead's creation (kept: history before T all the same)", early.sum())
