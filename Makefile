@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 MLFLOW_URI ?= sqlite:///mlflow.db
 MLFLOW_PORT ?= 5000
+# pytest-xdist workers, one per core; each takes whole test files (module fixtures stay shared)
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help venv demo test test-fast lint docs bench bench-features bench-score bench-train bench-monitoring mlflow-ui report clean
@@ -32,11 +34,11 @@ leadforge-data: $(STAMP) ## a third-party CRM bundle (leadforge, MIT) in data/le
 	$(BIN)/leadforge generate --recipe b2b_saas_procurement_v1 --seed 42 --mode research_instructor \
 		--n-leads 3000 --out data/leadforge
 
-test: $(STAMP) ## run the whole test suite
-	$(BIN)/python -m pytest
+test: $(STAMP) ## run the whole test suite (TEST_WORKERS=1 for one process)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: $(STAMP) ## run the tests that train no model
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 lint: $(STAMP) ## ruff over the package and the tests, then the import contracts of docs/architecture.md
 	$(BIN)/ruff check src tests
