@@ -10,6 +10,7 @@ import pandas as pd
 from leadml.app.steps import load_model
 from leadml.config import Config, MappingConfig
 from leadml.data.clean import DataError
+from leadml.data.files import read_user_table
 from leadml.features import Feature
 from leadml.features.flat_catalog import flat_catalog
 from leadml.modeling.lead_model import LeadModel, ModelError
@@ -18,17 +19,8 @@ from leadml.scoring.flat import model_catalog
 
 
 def read_file(path: Path) -> pd.DataFrame:
-    """Read a CSV as text (cleaning decides the types) or a Parquet file."""
-    if not path.is_file():
-        raise DataError(f"file not found: {path}")
-    try:
-        if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        if path.suffix.lower() in (".csv", ".txt"):
-            return pd.read_csv(path, dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8-sig")
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path.name}: cannot be read: {exc}") from None
-    raise DataError(f"{path.name}: use a .csv or .parquet file")
+    """Read a flat export as text (cleaning decides the types): separator and encoding sniffed, or Parquet."""
+    return read_user_table(path)[0]
 
 
 def leads_path(location: str, mapping: MappingConfig) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,11 @@ import pandas as pd
 
 from leadml import __version__
 from leadml.app.steps import (
+    ScoreFiles,
     load_model,
     log_data_quality,
     open_data,
+    publish_scores,
     source_accounts,
     source_chunks,
     spark_reads_contract,
@@ -31,7 +32,7 @@ from leadml.features import Feature, feature_catalog
 from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.training import Stopwatch
 from leadml.reasons.words import check_language, combined_reasons, localise
-from leadml.reporting.export import file_sha256, json_safe, write_json, write_table
+from leadml.reporting.export import file_sha256, json_safe, write_json
 from leadml.reporting.publish_lock import exclusive
 from leadml.scoring.drift import DriftCounter, drift_report, no_profile_report
 from leadml.scoring.monitoring import NewestActivity, data_freshness, exit_code
@@ -80,7 +81,7 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
     export, freshness = _grade(config, data, result, version=version, as_of=as_of, newest=checks.newest.newest)
     drift = checks.drift(model, export, config)
     scored_seconds = time.perf_counter() - started
-    paths = _Paths.beside(out)
+    paths = ScoreFiles.beside(out)
     findings = json_safe({"as_of": str(as_of), "model_version": version, "drift_warning": drift["drift_warning"],
                           "is_stale": freshness["is_stale"], "freshness": freshness, "drift": drift})
     checks.stopwatch.lap("other")
@@ -89,7 +90,7 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
     if write_back:  # first: if the database refuses, no file of this run is published either
         write_back_scores(data, export, scores_table=config.export.scores_table,
                           history_table=config.export.history_table, as_of=as_of, model_version=version)
-    _publish(export, result.rejects, findings={**findings, "monitoring_run_id": monitoring_run}, paths=paths)
+    publish_scores(export, result.rejects, findings={**findings, "monitoring_run_id": monitoring_run}, paths=paths)
     summary = _summary(config, export, result, paths=paths, findings=findings, monitoring_run=monitoring_run,
                        write_back=write_back, lang=lang)
     write_json(_manifest(summary, export, result, data=data, fingerprint=fingerprint, findings=findings,
@@ -124,21 +125,6 @@ class _Checks:
                               limits=config.monitoring) if self.counter is not None else no_profile_report())
         self.stopwatch.lap("monitoring_checks")
         return drift
-
-
-@dataclass(frozen=True)
-class _Paths:
-    """The files a scoring run publishes: the export and, beside it, its rejects, drift summary and manifest."""
-
-    export: Path
-    rejects: Path
-    drift: Path
-    manifest: Path
-
-    @classmethod
-    def beside(cls, out: Path) -> _Paths:
-        return cls(out, out.with_name(f"{out.stem}.rejects.csv"), out.with_name(f"{out.stem}.drift.json"),
-                   out.with_name(f"{out.stem}.manifest.json"))
 
 
 def _catalog(config: Config, model: LeadModel, lang: str) -> tuple[Feature, ...]:
@@ -204,17 +190,7 @@ def _log_scoring_checks(config: Config, checks: dict[str, Any]) -> str:
                           metrics, documents={"drift.json": checks}, model_version=checks["model_version"])
 
 
-def _publish(export: pd.DataFrame, rejects: pd.DataFrame, *, findings: dict[str, Any], paths: _Paths) -> None:
-    """Write the rejects, the export and the drift summary (each atomically), then warn of what the checks found."""
-    write_table(rejects, paths.rejects)
-    write_table(export, paths.export)
-    write_json(findings, paths.drift)
-    freshness, drift = findings["freshness"], findings["drift"]
-    for line in drift["reasons"] + ([freshness["reason"]] if freshness["is_stale"] else []):
-        log.warning("monitoring: %s", line)
-
-
-def _summary(config: Config, export: pd.DataFrame, result: ScoringResult, *, paths: _Paths,
+def _summary(config: Config, export: pd.DataFrame, result: ScoringResult, *, paths: ScoreFiles,
              findings: dict[str, Any], monitoring_run: str | None, write_back: bool, lang: str) -> dict[str, Any]:
     """What the command prints: where everything went, how many leads per grade, what the checks found."""
     return {"out": str(paths.export), "rejects": str(paths.rejects), "manifest": str(paths.manifest),
@@ -228,7 +204,7 @@ def _summary(config: Config, export: pd.DataFrame, result: ScoringResult, *, pat
 
 
 def _manifest(summary: dict[str, Any], export: pd.DataFrame, result: ScoringResult, *, data: str, fingerprint: str,
-              findings: dict[str, Any], paths: _Paths, seconds: dict[str, float]) -> dict[str, Any]:
+              findings: dict[str, Any], paths: ScoreFiles, seconds: dict[str, float]) -> dict[str, Any]:
     """The run's record beside the export: the summary, the source, timings, checksums, data quality and checks."""
     return {**summary, "source": redact(data), "source_fingerprint": fingerprint, "leadml_version": __version__,
             "scored_at": str(export["scored_at"].iloc[0]) if len(export) else None, "seconds": seconds,

@@ -17,13 +17,13 @@ import pandas as pd
 
 from leadml import __version__
 from leadml.app.flat_steps import flat_mapping, flat_model, leads_path, read_file, reasons_catalog
-from leadml.app.steps import log_data_quality
+from leadml.app.steps import ScoreFiles, log_data_quality, publish_scores
 from leadml.config import Config
 from leadml.data.clean import DataError
 from leadml.data.sources import redact_location as redact
 from leadml.features.flat_export import MappedLeads, map_flat
 from leadml.reasons.words import check_language, combined_reasons
-from leadml.reporting.export import file_sha256, json_safe, write_json, write_table
+from leadml.reporting.export import file_sha256, json_safe, write_json
 from leadml.reporting.publish_lock import exclusive
 from leadml.scoring.flat import flat_accounts, flat_drift, score_mapped
 from leadml.scoring.monitoring import exit_code
@@ -65,7 +65,9 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
     drift = flat_drift(model, leads, probability, grades=config.grades, limits=config.monitoring)
     findings = json_safe({"as_of": str(as_of), "model_version": version, "drift_warning": drift["drift_warning"],
                           "is_stale": False, "freshness": FRESHNESS, "drift": drift, "monitoring_run_id": None})
-    paths = _publish(export, result.rejects, findings=findings, out=out)
+    files = ScoreFiles.beside(out)
+    publish_scores(export, result.rejects, findings=findings, paths=files)
+    paths = {"out": files.export, "rejects": files.rejects, "drift_summary": files.drift, "manifest": files.manifest}
     summary = _summary(config, export, result, leads=leads, findings=findings, paths=paths, lang=lang)
     write_json(summary | {"source": redact(str(path)), "source_fingerprint": file_sha256(path)[:16],
                           "leadml_version": __version__, "layout": "flat",
@@ -75,19 +77,6 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
                           "data_quality": leads.report.counts, "freshness": FRESHNESS, "drift": drift},
                paths["manifest"])
     return summary
-
-
-def _publish(export: pd.DataFrame, rejects: pd.DataFrame, *, findings: dict[str, Any], out: Path) -> dict[str, Path]:
-    """Write the rejects, the export and the drift summary beside it (each atomically); return every path."""
-    paths = {"out": out, "rejects": out.with_name(f"{out.stem}.rejects.csv"),
-             "drift_summary": out.with_name(f"{out.stem}.drift.json"),
-             "manifest": out.with_name(f"{out.stem}.manifest.json")}
-    write_table(rejects, paths["rejects"])
-    write_table(export, paths["out"])
-    write_json(findings, paths["drift_summary"])
-    for line in findings["drift"]["reasons"] if findings["drift_warning"] else ():
-        log.warning("monitoring: %s", line)
-    return paths
 
 
 def _summary(config: Config, export: pd.DataFrame, result: ScoringResult, *, leads: MappedLeads,

@@ -1,5 +1,6 @@
 """The steps several commands share: reading a source chunk by chunk with progress, the data-quality
-log, the model to score with, registering and promoting a trained model, and the code's provenance."""
+log, the model to score with, registering and promoting a trained model, publishing scores, and the
+code's provenance."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from tqdm import tqdm
@@ -21,6 +24,7 @@ from leadml.data.table_mapping import accounts_counts
 from leadml.features.spine import as_timestamp
 from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.promotion import Decision
+from leadml.reporting.export import write_json, write_table
 from leadml.tracking.registry import promote, register_model, resolve_model, save_local_copy
 from leadml.tracking.runs import log_results
 
@@ -119,3 +123,29 @@ def git_commit() -> str:
                               check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+@dataclass(frozen=True)
+class ScoreFiles:
+    """The files a scoring run publishes: the export and, beside it, its rejects, drift summary and manifest."""
+
+    export: Path
+    rejects: Path
+    drift: Path
+    manifest: Path
+
+    @classmethod
+    def beside(cls, out: Path) -> ScoreFiles:
+        return cls(out, out.with_name(f"{out.stem}.rejects.csv"), out.with_name(f"{out.stem}.drift.json"),
+                   out.with_name(f"{out.stem}.manifest.json"))
+
+
+def publish_scores(export: pd.DataFrame, rejects: pd.DataFrame, *, findings: dict[str, Any],
+                   paths: ScoreFiles) -> None:
+    """Write the rejects, the export and the drift summary (each atomically), then warn of what the checks found."""
+    write_table(rejects, paths.rejects)
+    write_table(export, paths.export)
+    write_json(findings, paths.drift)
+    freshness, drift = findings["freshness"], findings["drift"]
+    for line in drift["reasons"] + ([freshness["reason"]] if freshness["is_stale"] else []):
+        log.warning("monitoring: %s", line)

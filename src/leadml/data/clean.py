@@ -54,9 +54,19 @@ def to_utc(values: pd.Series) -> pd.Series:
 MISSING_IDS = ("", "nan", "none", "null", "<na>", "n/a")
 
 
+def as_written(values: pd.Series) -> pd.Series:
+    """Codes and ids as the user wrote them: a whole-number column that a reader made float (an integer
+    column with a gap, from Parquet or a database) reads "123", not "123.0"."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        finite = values.dropna()
+        if (finite == finite.round()).all():
+            return values.astype("Int64").astype("str").where(values.notna())
+    return values
+
+
 def to_id(values: pd.Series) -> pd.Series:
     """Return ids as stripped strings; empty ids and missing-value placeholders become missing."""
-    ids = values.astype("str").str.strip()
+    ids = as_written(values).astype("str").str.strip()
     return ids.where(~ids.str.lower().isin(MISSING_IDS))
 
 

@@ -36,6 +36,13 @@ def redact_location(location: str) -> str:
     return re.sub(r"(?i)(password|pwd)=[^&\s]*", r"\1=***", location)
 
 
+def _utc_connection() -> duckdb.DuckDBPyConnection:
+    """An in-process DuckDB connection whose timestamps are UTC."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -87,8 +94,7 @@ class DuckDBSource:
 
     def __init__(self, location: str | os.PathLike[str]):
         self.location = str(location)
-        self._con = duckdb.connect()
-        self._con.execute("SET TimeZone = 'UTC'")
+        self._con = _utc_connection()
         self._columns = {table: self._attach(table) for table in TABLES}
         require_columns(self._columns)
 
@@ -97,8 +103,7 @@ class DuckDBSource:
         """Serve tables mapped from a user's own (held in memory) through the same bucketed reads."""
         source = cls.__new__(cls)
         source.location, source.accounts = location, mapped.accounts
-        source._con = duckdb.connect()
-        source._con.execute("SET TimeZone = 'UTC'")
+        source._con = _utc_connection()
         for table in TABLES:
             source._con.register(f"mapped_{table}", mapped.tables.table(table))
             source._con.execute(f"CREATE VIEW {_quote('src_' + table)} AS SELECT * FROM {_quote('mapped_' + table)}")

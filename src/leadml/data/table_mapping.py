@@ -30,7 +30,7 @@ from leadml.config import (
     SourceTable,
     TablesMapping,
 )
-from leadml.data.clean import DataError, clean_tables, to_id
+from leadml.data.clean import DataError, as_written, clean_tables, to_id
 from leadml.data.contract import COLUMNS, LeadTables
 from leadml.data.files import DateFormat, find_column, parse_dates, parse_number_text, read_user_table
 
@@ -160,7 +160,7 @@ def _leads(spec: LeadsTable, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Inde
     account = TableAccount("leads", spec.file, read=len(frame))
     frame = _selected(frame, spec, account, key="mapping.leads")
     out = _renamed(frame, spec, "leads", "mapping.leads")
-    out.insert(0, "lead_id", to_id(_text(_column(frame, spec, spec.id, "mapping.leads.id"))))
+    out.insert(0, "lead_id", to_id(_column(frame, spec, spec.id, "mapping.leads.id")))
     out = out.reindex(columns=list(COLUMNS["leads"]))
     empty = LeadTables(leads=out, activities=_empty("activities"), opportunities=_empty("opportunities"))
     kept, rejects, report = clean_tables(empty)
@@ -176,16 +176,6 @@ def _leads(spec: LeadsTable, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Inde
     return out, pd.Index(kept.leads["lead_id"]), account
 
 
-def _text(values: pd.Series) -> pd.Series:
-    """Codes and ids as the user wrote them: a whole-number column that a reader made float (an integer
-    column with a gap, from Parquet or a database) reads "123", not "123.0"."""
-    if pd.api.types.is_float_dtype(values.dtype):
-        finite = values.dropna()
-        if (finite == finite.round()).all():
-            return values.astype("Int64").astype("str").where(values.notna())
-    return values
-
-
 def _activity_types(frame: pd.DataFrame, spec: ActivityTable, key: str, account: TableAccount) -> pd.Series:
     """Each row's activity type, from a constant or a mapped column; unmapped values and configured types the
     features do not know (they count as "other") are noted per value."""
@@ -193,7 +183,8 @@ def _activity_types(frame: pd.DataFrame, spec: ActivityTable, key: str, account:
     if mapping.value is not None:
         types = pd.Series(mapping.value, index=frame.index, dtype="str")
     else:
-        written = _text(_column(frame, spec, mapping.column, f"{key}.activity_type.column")).astype("str").str.strip()
+        column = _column(frame, spec, mapping.column, f"{key}.activity_type.column")
+        written = as_written(column).astype("str").str.strip()
         written = written.where(written != "")
         mapped = written.str.lower().map({k.strip().lower(): v for k, v in mapping.map.items()})
         unmapped = mapped.isna() & written.notna()
@@ -224,10 +215,10 @@ def _activities(spec: ActivityTable, frame: pd.DataFrame, created: pd.Series, *,
     account = TableAccount("activities", spec.file, read=len(frame))
     frame = _selected(frame, spec, account, key=key)
     out = _renamed(frame, spec, "activities", key)
-    out["lead_id"] = to_id(_text(out["lead_id"]))
+    out["lead_id"] = to_id(out["lead_id"])
     out["activity_type"] = _activity_types(frame, spec, key, account)
     if spec.id:
-        ids = to_id(_text(_column(frame, spec, spec.id, f"{key}.id")))
+        ids = to_id(_column(frame, spec, spec.id, f"{key}.id"))
         out["activity_id"] = spec.file + ":" + ids if spec.id == ROW_ID else ids
     out = out.reindex(columns=list(COLUMNS["activities"]))
     out = _placed(out, "occurred_at", account, created, row_ids=spec.id == ROW_ID)
@@ -240,7 +231,7 @@ def _selected(frame: pd.DataFrame, spec: SourceTable, account: TableAccount, *, 
     meets = pd.Series(True, index=frame.index)
     for column, values in spec.where.items():
         wanted = {v.strip().lower() for v in values}
-        written = _text(_column(frame, spec, column, f"{key}.where.{column}"))
+        written = as_written(_column(frame, spec, column, f"{key}.where.{column}"))
         ok = written.astype("str").str.strip().str.lower().isin(wanted) & written.notna()
         account.drop(f"{reason} ({column} not in {', '.join(values)})", (meets & ~ok).sum())
         meets &= ok
@@ -252,9 +243,9 @@ def _opportunities(spec: OpportunityTable, frame: pd.DataFrame,
     account = TableAccount("opportunities", spec.file, read=len(frame))
     frame = _selected(frame, spec, account, key="mapping.opportunities", reason="not a conversion")
     out = _renamed(frame, spec, "opportunities", "mapping.opportunities")
-    out["lead_id"] = to_id(_text(out["lead_id"]))
+    out["lead_id"] = to_id(out["lead_id"])
     if spec.id:
-        out["opportunity_id"] = to_id(_text(_column(frame, spec, spec.id, "mapping.opportunities.id")))
+        out["opportunity_id"] = to_id(_column(frame, spec, spec.id, "mapping.opportunities.id"))
     out = out.reindex(columns=list(COLUMNS["opportunities"]))
     return _placed(out, "created_at", account, created), account
 
