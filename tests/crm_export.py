@@ -26,14 +26,15 @@ def write_crm_export(folder: Path, leads: int = 1500, seed: int = 11) -> dict[st
         rng.integers(0, 86_400, leads), unit="s")
     warmth = rng.random(leads)
     ids = [f"L-{i:05d}" for i in range(leads)]
-    _write_leads(folder, ids, created, rng)
+    _write_leads(folder, ids, created, warmth, rng)
     calls = _write_calls(folder, ids, created, warmth, rng)
     sessions = _write_sessions(folder, ids, created, warmth, rng)
     deals = _write_deals(folder, ids, created, warmth, rng)
     return {"leads": leads, **calls, **sessions, **deals}
 
 
-def _write_leads(folder: Path, ids: list[str], created: pd.DatetimeIndex, rng: np.random.Generator) -> None:
+def _write_leads(folder: Path, ids: list[str], created: pd.DatetimeIndex, warmth: np.ndarray,
+                 rng: np.random.Generator) -> None:
     n = len(ids)
     frame = pd.DataFrame({
         "Lead ID": ids,
@@ -42,6 +43,8 @@ def _write_leads(folder: Path, ids: list[str], created: pd.DatetimeIndex, rng: n
         "Industry": rng.choice(["Software", "Retail", "Banking"], n),
         "Budget (EUR)": [f"{b:,.2f} €".replace(",", "X").replace(".", ",").replace("X", ".") for b in
                          rng.integers(1_000, 90_000, n)],  # 22.700,00 €
+        "Tier": np.where(warmth + rng.normal(0, 0.2, n) > 0.6, "Enterprise", "SMB"),  # the lead's own: a feature
+        "Opt-In": rng.choice(["Ja", "Nein", ""], n),  # a German yes/no flag, sometimes empty
         "Lead Status": rng.choice(["Contacted", "Qualified", "Junk"], n),  # written by sales: never read
         "Email": [f"person{i}@example.com" for i in range(n)],
     })
@@ -118,7 +121,10 @@ def crm_mapping() -> dict:
         "leads": {"file": "leads.csv", "id": "Lead ID",
                   "columns": {"created_at": "Created Time", "source": "Lead Source", "industry": "Industry",
                               "declared_budget": "Budget (EUR)", "email": "Email"},
-                  "dates": {"Created Time": "%d %b, %Y %H:%M:%S"}},
+                  "dates": {"Created Time": "%d %b, %Y %H:%M:%S"},
+                  "features": {"Tier": {"family": "fit", "type": "categorical"},
+                               "Opt-In": {"family": "engagement", "type": "flag", "name": "opted_in"}},
+                  "exclude": {"Lead Status": {"reason": "set by sales after contact"}}},
         "activities": [
             {"file": "calls.csv", "id": "Call ID", "dayfirst": True,
              "columns": {"lead_id": "Lead", "occurred_at": "Call Start", "value": "Duration (s)"},

@@ -87,7 +87,7 @@ def _contract_data(cfg: Config, command: str, why: str) -> None:
     if _flat(cfg):
         typer.echo(f"leadml: error: {command} needs the contract's leads/activities/opportunities tables ({why}); "
                    "this config maps a flat export (mapping.layout: flat): use train, score, evaluate --data, "
-                   "features and report", err=True)
+                   "features, monitor and report", err=True)
         raise typer.Exit(1)
 
 
@@ -190,13 +190,13 @@ def monitor(*, data: DataOpt = None, as_of: AsOfOpt = None,
                 "--exports", help="An earlier export (.csv/.parquet) to judge too; repeat for several.")] = None,
             out: Annotated[str | None, typer.Option("--out", help="Write the outcome report here (.json).")] = None,
             config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
-    """Judge earlier scoring runs whose horizon has passed: realised conversion per grade vs the promise."""
+    """Judge earlier scoring runs whose horizon has passed: realised conversion per grade vs the promise.
+
+    With a flat export: the runs of --exports judged against the labels of the file --data."""
     from leadml.app.as_of import as_of_or_now
     from leadml.app.monitor import monitor as run
 
     cfg = _config(config)
-    _contract_data(cfg, "monitor", "it judges earlier runs from the source's history of dated scores and "
-                   "opportunities")
 
     def render(result: dict[str, Any]) -> None:
         if json_out:
@@ -207,6 +207,12 @@ def monitor(*, data: DataOpt = None, as_of: AsOfOpt = None,
             typer.echo(f"pending: run as of {waiting['as_of'][:10]} ({waiting['model_version']}) until "
                        f"{waiting['horizon_end']}")
 
+    if _flat(cfg):  # the labels of a later file judge the earlier exports: no history, no horizon
+        from leadml.app.monitor_flat import monitor_flat
+
+        _run(lambda: monitor_flat(cfg, data or cfg.data.source, exports=exports, out=out, as_of_given=bool(as_of)),
+             json_out, render)
+        return
     _run(lambda: run(cfg, data or cfg.data.source, as_of=as_of_or_now(as_of), exports=exports, out=out), json_out,
          render)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -105,45 +106,7 @@ class MonitoringConfig(_Frozen):
     outcome_runs: int = Field(12, ge=1, description="leadml monitor: the latest scoring runs whose horizon passed")
 
 
-class FeaturesConfig(_Frozen):
-    windows_days: tuple[int, ...] = (7, 30, 90)
-    half_lives_days: tuple[int, ...] = (7, 30)
-    max_categories: int = Field(50, gt=1, description="most frequent values kept per categorical")
-
-    @field_validator("windows_days", "half_lives_days")
-    @classmethod
-    def _positive_sorted(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if not value or any(w <= 0 for w in value):
-            raise ValueError("must be a non-empty list of positive day counts")
-        return tuple(sorted(set(value)))
-
-
-class TrackingConfig(_Frozen):
-    uri: str = "sqlite:///mlflow.db"
-    artifact_root: str = "mlartifacts"
-    experiment: str = "leadml"
-    registered_model: str = Field("leadml-lead-scoring", pattern=r"^[A-Za-z0-9_.-]{1,100}$")
-
-
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
-
-
-class ExportConfig(_Frozen):
-    path: str = "data/scored_leads.csv"
-    top_reasons: int = Field(3, ge=1, le=10)
-    explainer: Literal["treeshap", "path"] = Field(
-        "treeshap", description="contributions behind reasons: exact TreeSHAP, or path attribution (~9x faster)")
-    scores_table: str = Field("lead_scores", pattern=IDENTIFIER, description="write-back: the latest scores")
-    history_table: str = Field("lead_score_history", pattern=IDENTIFIER, description="write-back: every run")
-    lang: Literal["en", "de"] = Field("en", description="language of reasons and of the report; columns stay English")
-
-
-class ReportConfig(_Frozen):
-    """The sales-ops HTML report (``leadml report``)."""
-
-    path: str = "data/report.html"
-    top_leads: int = Field(25, ge=1, le=1000, description="best-ranked leads listed with their reasons")
-    movers: int = Field(10, ge=1, le=1000, description="new A leads and movers up and down listed")
 
 
 ValueType = Literal["numeric", "categorical", "flag"]
@@ -166,6 +129,49 @@ class ExcludedColumn(_Frozen):
     type: ValueType = Field("categorical", description="how it enters the comparison run that shows the leak")
 
 
+class FeaturesConfig(_Frozen):
+    windows_days: tuple[int, ...] = (7, 30, 90)
+    half_lives_days: tuple[int, ...] = (7, 30)
+    max_categories: int = Field(50, gt=1, description="most frequent values kept per categorical")
+    lead_columns: dict[str, MappedFeature] = Field(
+        default_factory=dict, description="the leads table's own columns that are features; set by "
+                                          "mapping.leads.features of a table mapping, never by hand")
+
+    @field_validator("windows_days", "half_lives_days")
+    @classmethod
+    def _positive_sorted(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(w <= 0 for w in value):
+            raise ValueError("must be a non-empty list of positive day counts")
+        return tuple(sorted(set(value)))
+
+
+class TrackingConfig(_Frozen):
+    uri: str = "sqlite:///mlflow.db"
+    artifact_root: str = "mlartifacts"
+    experiment: str = "leadml"
+    registered_model: str = Field("leadml-lead-scoring", pattern=r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+
+
+class ExportConfig(_Frozen):
+    path: str = "data/scored_leads.csv"
+    top_reasons: int = Field(3, ge=1, le=10)
+    explainer: Literal["treeshap", "path"] = Field(
+        "treeshap", description="contributions behind reasons: exact TreeSHAP, or path attribution (~9x faster)")
+    scores_table: str = Field("lead_scores", pattern=IDENTIFIER, description="write-back: the latest scores")
+    history_table: str = Field("lead_score_history", pattern=IDENTIFIER, description="write-back: every run")
+    lang: Literal["en", "de"] = Field("en", description="language of reasons and of the report; columns stay English")
+
+
+class ReportConfig(_Frozen):
+    """The sales-ops HTML report (``leadml report``)."""
+
+    path: str = "data/report.html"
+    top_leads: int = Field(25, ge=1, le=1000, description="best-ranked leads listed with their reasons")
+    movers: int = Field(10, ge=1, le=1000, description="new A leads and movers up and down listed")
+
+
 class LabelMapping(_Frozen):
     """The outcome: a flag or status column with the values that mean converted, or an opportunities file."""
 
@@ -184,13 +190,28 @@ class LabelMapping(_Frozen):
         return self
 
 
+ROW_ID = "@row"
+
+
+class CsvOptions(_Frozen):
+    """How delimited text files are written; ``auto`` is sniffed where unambiguous (else a one-line error)."""
+
+    sep: str = Field("auto", description="auto, or the separator: ',', ';', tab, '|'")
+    encoding: str = Field("auto", description="auto (UTF-8, else Windows-1252), or a Python codec name")
+    quote: str = Field('"', min_length=1, max_length=1)
+
+
 class MappingConfig(_Frozen):
     """How a user's export maps onto the contract. ``flat``: one row per lead, engagement pre-aggregated,
     no history; evaluated by cross-validation (by creation time when created_at is mapped)."""
 
     layout: Literal["flat"]
     leads: str | None = Field(None, description="file in data.source; none when data.source is the file")
-    columns: dict[str, str] = Field(default_factory=dict, description="contract column -> the user's column")
+    csv: CsvOptions = Field(default_factory=lambda: CsvOptions(), description="how the files are written")
+    columns: dict[str, str] = Field(default_factory=dict, description="contract column -> the user's column; "
+                                    "lead_id may be '@row': the row number")
+    dates: dict[str, str] = Field(default_factory=dict, description="the user's date column -> strftime format")
+    dayfirst: bool = Field(False, description="dates without a format are day-first (31/12/2024)")
     label: LabelMapping
     features: dict[str, MappedFeature] = Field(default_factory=dict, description="the user's column -> feature")
     exclude: dict[str, ExcludedColumn] = Field(default_factory=dict, description="the user's column -> why")
@@ -211,7 +232,10 @@ class MappingConfig(_Frozen):
     @model_validator(mode="after")
     def _each_column_once(self) -> MappingConfig:
         if "lead_id" not in self.columns:
-            raise ValueError("columns.lead_id: name the column that identifies a lead")
+            raise ValueError(f"columns.lead_id: name the column that identifies a lead, or {ROW_ID!r}")
+        undated = sorted(set(self.dates) - {self.columns.get("created_at")})
+        if undated:
+            raise ValueError(f"dates: {undated[0]!r} is not the mapped date column (columns.created_at)")
         uses: dict[str, list[str]] = {}
         for role, names in (("columns", self.columns.values()), ("features", self.features),
                             ("exclude", self.exclude), ("label", [self.label.column] if self.label.column else [])):
@@ -223,16 +247,6 @@ class MappingConfig(_Frozen):
                                                                           for n, r in twice.items()))
         return self
 
-
-class CsvOptions(_Frozen):
-    """How delimited text files are written; ``auto`` is sniffed where unambiguous (else a one-line error)."""
-
-    sep: str = Field("auto", description="auto, or the separator: ',', ';', tab, '|'")
-    encoding: str = Field("auto", description="auto (UTF-8, else Windows-1252), or a Python codec name")
-    quote: str = Field('"', min_length=1, max_length=1)
-
-
-ROW_ID = "@row"
 
 
 class SourceTable(_Frozen):
@@ -261,14 +275,35 @@ class SourceTable(_Frozen):
 
 
 class LeadsTable(SourceTable):
-    """The user's leads: one row per lead. The id is the lead id."""
+    """The user's leads: one row per lead. The id is the lead id. Its own columns become features only when
+    named in ``features`` (known when the lead was created, as the user declares); ``exclude`` records why the
+    others that look useful are not (logged with every run)."""
+
+    features: dict[str, MappedFeature] = Field(default_factory=dict, description="the user's column -> feature")
+    exclude: dict[str, ExcludedColumn] = Field(default_factory=dict, description="the user's column -> why not")
 
     @model_validator(mode="after")
     def _contract(self) -> LeadsTable:
         self._check_columns(tuple(c for c in LEAD_COLUMNS if c != "lead_id"), ("created_at",), "lead_id")
         if not self.id:
             raise ValueError(f"id: name the lead id column, or {ROW_ID!r} for the row number")
+        mapped = {self.id, *self.columns.values()}
+        for key, names in (("features", self.features), ("exclude", self.exclude)):
+            twice = sorted(mapped.intersection(names))
+            if twice:
+                raise ValueError(f"{key}: {twice[0]!r} is already mapped as the id or a contract column")
+        both = sorted(set(self.features) & set(self.exclude))
+        if both:
+            raise ValueError(f"features and exclude both name {both[0]!r}: a column has one role only")
+        for column, name in self.feature_names().items():
+            if name in LEAD_COLUMNS:
+                raise ValueError(f"features.{column}: the name {name!r} is a contract column: "
+                                 f"set features.{column}.name")
         return self
+
+    def feature_names(self) -> dict[str, str]:
+        """The user's column -> the name of its feature (and of its column in the mapped leads table)."""
+        return {column: rule.name or snake_case(column) for column, rule in self.features.items()}
 
 
 class ActivityTypeMapping(_Frozen):
@@ -354,12 +389,32 @@ class Config(_Frozen):
     models_dir: str = "models"
     mapping: Annotated[MappingConfig | TablesMapping, Field(discriminator="layout")] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _lead_columns_from_mapping(cls, data: Any) -> Any:
+        """A table mapping's lead features reach the feature settings, which every pipeline reads."""
+        mapping = data.get("mapping") if isinstance(data, dict) else None
+        leads = mapping.get("leads") if isinstance(mapping, dict) and mapping.get("layout") == "tables" else None
+        columns = leads.get("features") if isinstance(leads, dict) else None
+        features = data.get("features") if isinstance(data, dict) else None
+        if isinstance(features, dict) and "lead_columns" in features:
+            raise ValueError("features.lead_columns: name the leads table's feature columns in mapping.leads.features")
+        if columns and isinstance(columns, dict):
+            data = {**data, "features": {**(features or {}), "lead_columns": columns}}
+        return data
+
     @model_validator(mode="after")
     def _grades_descend(self) -> Config:
         floors = list(self.grades.values())
         if not floors or floors != sorted(floors, reverse=True) or floors[-1] != 0.0:
             raise ValueError("grades must map names to descending probability floors ending at 0.0")
         return self
+
+
+def snake_case(column: str) -> str:
+    """Return a column name as a snake_case identifier ("Total Time Spent" -> "total_time_spent")."""
+    name = re.sub(r"[^0-9a-zA-Z]+", "_", column).strip("_").lower()
+    return name if name and not name[0].isdigit() else f"f_{name}"
 
 
 def load_config(path: str | Path | None = None, env: dict[str, str] | None = None) -> Config:

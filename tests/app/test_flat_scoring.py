@@ -148,7 +148,28 @@ def test_features_writes_the_mapped_matrix(flat: Flat, scored: dict) -> None:
     assert listed.exit_code == 0 and "minutes_on_site" in listed.stdout
 
 
-@pytest.mark.parametrize("command, args", [("monitor", []), ("retrain", []), ("score", ["--write-back"]),
+@pytest.mark.slow
+def test_monitor_judges_an_earlier_export_against_the_labels_of_a_later_file(flat: Flat, scored: dict) -> None:
+    labelled = flat.folder / "current_with_label.csv"
+    result = summary(invoke("monitor", "--config", flat.config, "--data", labelled, "--exports", scored["out"],
+                            "--json"))
+    export = read_table(scored["out"])
+    truth = pd.read_csv(labelled, dtype="str").drop_duplicates().set_index("Lead ID")["Outcome"]
+    truth = truth[~truth.index.duplicated(keep=False)]  # an id repeated with other values is rejected
+    known = export[export["lead_id"].isin(truth[truth.isin(["Won", "Lost"])].index)]
+    [run] = result["runs"]
+    assert run["leads"] == len(known) and run["unknown_outcome"] == len(export) - len(known)
+    assert run["converted"] == int((truth.reindex(known["lead_id"]) == "Won").sum())
+    by_grade = {g["grade"]: g for g in run["grades"]}
+    for grade, rows in known.groupby("grade"):
+        realised = (truth.reindex(rows["lead_id"]) == "Won").mean()
+        assert by_grade[grade]["leads"] == len(rows) and by_grade[grade]["realised"] == pytest.approx(realised)
+    assert run["roc_auc"] > 0.7 and result["accounts"]["rows_read"] == len(pd.read_csv(labelled))
+    missing = invoke("monitor", "--config", flat.config, "--data", labelled)
+    assert missing.exit_code == 1 and "--exports" in missing.output and len(missing.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command, args", [("retrain", []), ("score", ["--write-back"]),
                                            ("features", ["--as-of", AS_OF])])
 def test_what_a_flat_export_cannot_do_is_one_line(tmp_path: Path, command: str, args: list[str]) -> None:
     write_export(tmp_path, flat_export(n=300)[0])

@@ -36,6 +36,25 @@ def test_train_score_report_on_the_users_own_tables(crm_run) -> None:
 
 
 @pytest.mark.slow
+def test_the_leads_own_mapped_columns_are_features_and_no_other_column_is(crm_run, tmp_path: Path) -> None:
+    config, _, _ = crm_run
+    out = tmp_path / "features.parquet"
+    summary(invoke("features", "--config", config, "--as-of", AS_OF, "--out", out, "--json"))
+    matrix = pd.read_parquet(out)
+    leads = pd.read_csv(config.parent / "export" / "leads.csv", sep=";", encoding="cp1252", dtype="str",
+                        keep_default_na=False).set_index("Lead ID")
+    row = leads.reindex(matrix["lead_id"])
+    assert (matrix["tier"].to_numpy() == row["Tier"].to_numpy()).all()
+    expected = row["Opt-In"].map({"Ja": 1.0, "Nein": 0.0}).to_numpy()
+    assert ((matrix["opted_in"].to_numpy() == expected) | (pd.isna(expected) & matrix["opted_in"].isna())).all()
+    assert not {"lead_status", "email", "status"} & set(matrix.columns)
+    scored = summary(invoke("score", "--config", config, "--as-of", AS_OF, "--json"))
+    reasons = pd.read_csv(scored["out"])["top_reasons"]
+    assert reasons.str.contains("Tier: Enterprise|Tier: SMB").any()  # the mapped column in its user's words
+    assert not reasons.str.contains("Contacted|Qualified|Junk|@example").any()
+
+
+@pytest.mark.slow
 def test_the_accounts_reach_the_manifest_and_add_up(crm_run) -> None:
     config, planted, _ = crm_run
     scored = summary(invoke("score", "--config", config, "--as-of", AS_OF, "--json"))

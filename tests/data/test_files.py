@@ -8,13 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leadml.data.clean import DataError
+from leadml.data.clean import DataError, parse_number_text
 from leadml.data.files import (
     DateFormat,
     find_column,
     missing_column_message,
     parse_dates,
-    parse_number_text,
     read_user_table,
 )
 
@@ -95,6 +94,7 @@ def test_a_few_bad_dates_become_missing_for_cleaning_to_count() -> None:
     (["$22,700.00", "1,200", "(1,200.00)", "3e5", "EUR", "22 EUR", "12%", None, "-", "1 234"],
      [22700.0, 1200.0, -1200.0, 300000.0, np.nan, 22.0, 12.0, np.nan, np.nan, 1234.0]),
     (["22.700,00 €", "12,5", "1.234,56", "7"], [22700.0, 12.5, 1234.56, 7.0]),
+    (["CHF 1'200.50", "12 visits", "3x", "abc", "USD (5.00)"], [1200.5, np.nan, np.nan, np.nan, -5.0]),
 ])
 def test_numbers_written_for_people_parse(values: list, expected: list) -> None:
     np.testing.assert_array_equal(parse_number_text(pd.Series(values, dtype="str")).to_numpy(), np.array(expected))

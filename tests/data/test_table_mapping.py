@@ -8,9 +8,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from leadml.config import TablesMapping
+from leadml.config import Config, TablesMapping
 from leadml.data.clean import DataError, clean_tables
 from leadml.data.sources import open_source
+from leadml.features import feature_catalog
 from tests.crm_export import crm_mapping, write_crm_export
 
 
@@ -169,3 +170,25 @@ def test_row_numbers_are_the_files_own_after_a_where(tmp_path: Path) -> None:
                                              "columns": {"created_at": "Created"}}}
     with open_source(tmp_path, TablesMapping.model_validate(mapping)) as source:
         assert sorted(clean_tables(source.read_all())[0].leads["lead_id"]) == ["1", "3"]
+
+
+def test_lead_feature_columns_are_checked_like_every_mapped_column(crm) -> None:
+    folder, _ = crm
+    mapping = crm_mapping()
+    mapping["leads"]["exclude"] = {"Lead Stauts": {"reason": "set by sales after contact"}}
+    with pytest.raises(DataError, match=r"mapping.leads.exclude\): 'Lead Stauts' \(did you mean 'Lead Status'\?\)"):
+        open_source(folder, TablesMapping.model_validate(mapping))
+    for features, message in (({"Lead Status": {"family": "fit", "type": "categorical"}}, "one role only"),
+                              ({"Industry": {"family": "fit", "type": "categorical"}}, "already mapped"),
+                              ({"Tier": {"family": "fit", "type": "flag", "name": "source"}}, "a contract column")):
+        broken = crm_mapping()
+        broken["leads"]["features"] = features
+        with pytest.raises(ValueError, match=message):
+            TablesMapping.model_validate(broken)
+    renamed = {"Tier": {"family": "fit", "type": "categorical", "name": "seniority"}}
+    clash = Config.model_validate({"mapping": {**crm_mapping(), "leads": {**crm_mapping()["leads"],
+                                                                          "features": renamed}}})
+    with pytest.raises(ValueError, match="features.Tier: 'seniority' is a feature leadml builds itself"):
+        feature_catalog(clash.features)
+    with pytest.raises(ValueError, match="name the leads table's feature columns in mapping.leads.features"):
+        Config.model_validate({"features": {"lead_columns": {"Tier": {"family": "fit", "type": "categorical"}}}})

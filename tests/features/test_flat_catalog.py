@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from leadml.config import Config, FeaturesConfig
-from leadml.features.flat_catalog import CREATION_FEATURES, column_words, flat_catalog
+from leadml.features.catalog import column_words
+from leadml.features.flat_catalog import CREATION_FEATURES, flat_catalog
 from leadml.features.flat_export import map_flat
 from leadml.reasons.words import localise, say
 from tests.flat_export import flat_export, mapping_section

@@ -186,3 +186,47 @@ def test_the_x_education_config_loads_and_excludes_the_sales_columns() -> None:
             "Asymmetrique Profile Index", "Asymmetrique Activity Score", "Asymmetrique Profile Score"} <= set(
         config.mapping.exclude)
     assert all(len(rule.reason) > 20 for rule in config.mapping.exclude.values())
+
+
+def _european(raw: pd.DataFrame) -> pd.DataFrame:
+    """The same export as a German spreadsheet writes it: no id column, decimal commas and currency text,
+    text-month dates."""
+    frame = raw.drop(columns=["Lead ID"]).copy()
+    minutes = pd.to_numeric(frame["Minutes On Site"].str.replace(",", ""), errors="coerce")
+    frame["Minutes On Site"] = minutes.map(lambda v: "" if pd.isna(v) else f"{v:,.1f} €".replace(",", "_")
+                                           .replace(".", ",").replace("_", "."))
+    frame["Created"] = pd.to_datetime(frame["Created"]).dt.strftime("%d %b, %Y %H:%M:%S")
+    return frame
+
+
+def test_a_semicolon_file_with_decimal_commas_text_dates_and_no_id_maps_like_the_plain_one(tmp_path: Path,
+                                                                                            export) -> None:
+    raw, _, table = export
+    (tmp_path / "export.csv").write_bytes(_european(raw).to_csv(index=False, sep=";").encode("cp1252"))
+    mapping = _mapping(columns={"lead_id": "@row", "source": "Signup Channel", "country": "Nation",
+                                "created_at": "Created"}, dates={"Created": "%d %b, %Y %H:%M:%S"})
+    european = map_flat(read_flat(str(tmp_path), mapping)[0], mapping, table=table)
+    plain_mapping = _mapping(columns={"lead_id": "Lead ID", "source": "Signup Channel", "country": "Nation",
+                                      "created_at": "Created"})
+    plain = map_flat(raw, plain_mapping, table=table)
+    assert european.read == plain.read and european.lead_id.iloc[0] == "1"  # the first data row
+    assert european.features["minutes_on_site"].notna().sum() >= len(raw) - 10  # "1.234,0 €" parsed
+    shared = [c for c in plain.features.columns if c != "minutes_on_site"]
+    kept = european.lead_id.astype(int) - 1  # plain keeps other rows (its planted id conflicts): compare by row
+    plain_rows = plain.features.set_index(raw.index[raw["Lead ID"].isin(plain.lead_id)
+                                                    & ~raw.duplicated()][:len(plain.lead_id)])
+    common = kept[kept.isin(plain_rows.index)]
+    pd.testing.assert_frame_equal(european.features.loc[common.index, shared].reset_index(drop=True),
+                                  plain_rows.loc[common, shared].reset_index(drop=True), check_dtype=False)
+    assert (european.created_at.dt.date.to_numpy() == pd.to_datetime(raw["Created"]).iloc[kept].dt.date
+            .to_numpy()).all()
+
+
+def test_dates_that_do_not_parse_stop_with_the_setting_to_use(tmp_path: Path, export) -> None:
+    raw, _, _ = export
+    _european(raw).to_csv(tmp_path / "export.csv", index=False, sep=";")
+    mapping = _mapping(columns={"lead_id": "@row", "created_at": "Created"})
+    with pytest.raises(DataError, match=r"export.csv, column 'Created'.*e\.g\. '.*'.*mapping\.dates"):
+        read_flat(str(tmp_path), mapping)
+    with pytest.raises(ValueError, match="dates: 'Nation' is not the mapped date column"):
+        _mapping(columns={"lead_id": "Lead ID", "created_at": "Created"}, dates={"Nation": "%Y"})

@@ -26,7 +26,7 @@ def features(config: Config, data: str, *, out: str, as_of_given: bool = False, 
         raise ValueError("--engine spark reads the contract's tables; map a flat export with the local engine")
     mapping = flat_mapping(config)
     path = leads_path(data, mapping)
-    leads = map_flat(read_file(path), mapping, table=path.name, labelled=False, training=False)
+    leads = map_flat(read_file(path, mapping), mapping, table=path.name, labelled=False, training=False)
     log_data_quality(leads.report)
     if not len(leads.lead_id):
         raise DataError(f"{path.name}: no lead could be mapped ({len(leads.rejects)} rejected); nothing written")

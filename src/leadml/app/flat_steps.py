@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from leadml.app.steps import load_model
-from leadml.config import Config, MappingConfig
+from leadml.config import ROW_ID, Config, MappingConfig
 from leadml.data.clean import DataError
-from leadml.data.files import read_user_table
+from leadml.data.files import DateFormat, parse_dates, read_user_table, row_numbers
 from leadml.features import Feature
 from leadml.features.flat_catalog import flat_catalog
 from leadml.modeling.lead_model import LeadModel, ModelError
@@ -18,9 +18,18 @@ from leadml.reasons.words import localise
 from leadml.scoring.flat import model_catalog
 
 
-def read_file(path: Path) -> pd.DataFrame:
-    """Read a flat export as text (cleaning decides the types): separator and encoding sniffed, or Parquet."""
-    return read_user_table(path)[0]
+def read_file(path: Path, mapping: MappingConfig) -> pd.DataFrame:
+    """Read a flat export as text (cleaning decides the types): the separator and encoding as set or sniffed,
+    or Parquet; a ``@row`` lead id becomes the row number and the creation date is parsed as configured."""
+    options = mapping.csv
+    raw = read_user_table(path, sep=options.sep, encoding=options.encoding, quote=options.quote)[0]
+    if mapping.columns["lead_id"] == ROW_ID:
+        raw[ROW_ID] = row_numbers(raw)
+    created = mapping.columns.get("created_at")
+    if created is not None and created in raw.columns:  # a missing one is named by the mapping's column check
+        how = DateFormat(mapping.dates.get(created), mapping.dayfirst)
+        raw[created] = parse_dates(raw[created], how, table=path.name, column=created, key="mapping.dates")
+    return raw
 
 
 def leads_path(location: str, mapping: MappingConfig) -> Path:
@@ -37,11 +46,13 @@ def read_flat(location: str, mapping: MappingConfig) -> tuple[pd.DataFrame, pd.S
     """Return the leads file, the converted lead ids of the opportunities file (if the label uses one)
     and the leads file's name."""
     path = leads_path(location, mapping)
-    raw = read_file(path)
+    raw = read_file(path, mapping)
     converted = None
     if mapping.label.opportunities is not None:
         root = Path(location)  # the opportunities file lives in data.source, like the leads file
-        opportunities = read_file((root if root.is_dir() else root.parent) / mapping.label.opportunities)
+        options = mapping.csv
+        opportunities = read_user_table((root if root.is_dir() else root.parent) / mapping.label.opportunities,
+                                        sep=options.sep, encoding=options.encoding, quote=options.quote)[0]
         column = mapping.label.lead_id or mapping.columns["lead_id"]
         if column not in opportunities.columns:
             raise DataError(f"table {mapping.label.opportunities}: lead id column {column!r} not found "

@@ -44,7 +44,7 @@ def monitor(config: Config, data: str, *, as_of: pd.Timestamp, exports: list[str
         log.warning("no scoring run has passed its horizon by %s yet: %d pending", observed_until,
                     len(report["pending"]))
     report = json_safe({"as_of": str(as_of), **report})
-    run_id = _log_outcomes(config, report) if config.monitoring.mlflow else None
+    run_id = log_outcomes(config, report) if config.monitoring.mlflow else None
     if out:
         write_json({**report, "monitoring_run_id": run_id}, out)
     return {**report, "monitoring_run_id": run_id, "out": out}
@@ -62,7 +62,7 @@ def _scores(config: Config, data: str, *, as_of: pd.Timestamp, exports: list[str
     return scores
 
 
-def _log_outcomes(config: Config, report: dict[str, Any]) -> str:
+def log_outcomes(config: Config, report: dict[str, Any]) -> str:
     """Log realised against predicted conversion as an MLflow run: one point per judged scoring run."""
     series = []
     for run in report["runs"]:

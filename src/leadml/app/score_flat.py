@@ -54,8 +54,9 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
     lang = check_language(lang or config.export.lang)
     model, version = flat_model(config, model_ref)
     catalog = reasons_catalog(config, model, lang)
-    path = leads_path(data, flat_mapping(config))
-    leads = map_flat(read_file(path), flat_mapping(config), table=path.name, labelled=False, training=False)
+    mapping = flat_mapping(config)
+    path = leads_path(data, mapping)
+    leads = map_flat(read_file(path, mapping), mapping, table=path.name, labelled=False, training=False)
     log_data_quality(leads.report)
     if not leads.read:
         raise DataError(f"{path.name}: the file holds no lead; nothing published")

@@ -7,6 +7,7 @@ values, or whose creation time is missing, is rejected with its reason instead o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -50,6 +51,34 @@ def to_utc(values: pd.Series) -> pd.Series:
     return parsed.dt.as_unit("us")
 
 
+# what people write around a number: currency symbols, a leading or trailing currency code, spaces (also
+# no-break), apostrophes grouping thousands, a percent sign. Other text ("12 visits", "3x") is not a number.
+_NOT_NUMBER = re.compile(r"[\s$€£¥%'’]|^[A-Z]{3}(?=[\d\s.(+-])|(?<=[\d\s.)])[A-Z]{3}$")
+_SCIENTIFIC = re.compile(r"[-+]?\d*\.?\d+[eE][-+]?\d+")
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d{1,2}$|^[-+]?\d{1,3}(?:\.\d{3})+,\d+$|^[-+]?\d+,\d{4,}$")
+
+
+def parse_number_text(values: pd.Series) -> pd.Series:
+    """Parse numbers written for people: "$22,700.00", "22.700,00 €", "1 234,5", "12,5", "1,200", "3e5".
+
+    A column whose values show a decimal comma ("12,5", "1.234,56") is read with commas as decimals
+    and dots as thousands; otherwise commas group thousands. Anything else becomes missing.
+    """
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.astype("float64")
+    text = values.astype("str").str.strip()
+    stripped = text.str.replace(_NOT_NUMBER, "", regex=True)
+    negative = stripped.str.match(r"^\(.*\)$", na=False)  # accounting style (1,200.00)
+    stripped = stripped.str.strip("()")
+    stripped = stripped.where(~text.str.fullmatch(_SCIENTIFIC, na=False), text)
+    if stripped.str.contains(_DECIMAL_COMMA, na=False).any():
+        normal = stripped.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        normal = stripped.str.replace(",", "", regex=False)
+    number = pd.to_numeric(normal, errors="coerce").astype("float64")
+    return number.where(~negative, -number)
+
+
 # what spreadsheets and dataframe exports write for a missing value: never a real id
 MISSING_IDS = ("", "nan", "none", "null", "<na>", "n/a")
 
@@ -74,6 +103,8 @@ def clean_tables(raw: LeadTables) -> tuple[LeadTables, pd.DataFrame, CleanReport
     """Return typed tables, the rejected leads ``(lead_id, reason)`` and a report of counts."""
     report = CleanReport()
     typed = {name: _typed(name, raw.table(name), report) for name in COLUMNS}
+    for column in raw.lead_columns:  # a table mapping's lead feature columns follow as text; the features type them
+        typed["leads"][column] = raw.leads[column].astype("str").str.strip().replace("", pd.NA)
     leads, rejects = _unique_leads(typed["leads"], report)
     known = set(leads["lead_id"]).union(rejects["lead_id"])
     histories = {}
@@ -82,7 +113,7 @@ def clean_tables(raw: LeadTables) -> tuple[LeadTables, pd.DataFrame, CleanReport
         unknown = ~frame["lead_id"].isin(known)
         report.add(f"{name}: rows for unknown leads", unknown.sum())
         histories[name] = frame[~unknown & frame["lead_id"].isin(leads["lead_id"])].reset_index(drop=True)
-    return LeadTables(leads=leads, **histories), rejects, report
+    return LeadTables(leads=leads, **histories, lead_columns=raw.lead_columns), rejects, report
 
 
 def require_columns(columns: dict[str, Collection[str]]) -> None:

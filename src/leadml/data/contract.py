@@ -32,6 +32,7 @@ class LeadTables:
     leads: pd.DataFrame
     activities: pd.DataFrame
     opportunities: pd.DataFrame
+    lead_columns: tuple[str, ...] = ()  # the leads' own columns a table mapping made features; cleaning keeps them
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)

@@ -1,5 +1,5 @@
 """Reading a user's files without making them think: separator, encoding and quote sniffed, row-number
-ids, dates in the user's format, numbers with decimal commas or currency text.
+ids and dates in the user's format (numbers written for people are parsed by ``clean.parse_number_text``).
 
 Everything is read as text first (cleaning decides the types), so nothing is silently coerced by a
 reader's guess. Where a guess would be ambiguous the reader says so in one line, naming the file and
@@ -9,7 +9,6 @@ the setting that decides it.
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,27 +179,3 @@ def _to_datetime(text: pd.Series, how: DateFormat) -> pd.Series:
     if how.dayfirst:
         return pd.to_datetime(text, format="mixed", dayfirst=True, errors="coerce", utc=True)
     return pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
-
-
-_NOT_NUMBER = re.compile(r"[^\d,.\-+]")  # currency symbols and codes, spaces (also no-break), percent signs
-_SCIENTIFIC = re.compile(r"[-+]?\d*\.?\d+[eE][-+]?\d+")
-_DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d{1,2}$|^[-+]?\d{1,3}(?:\.\d{3})+,\d+$|^[-+]?\d+,\d{4,}$")
-
-
-def parse_number_text(values: pd.Series) -> pd.Series:
-    """Parse numbers written for people: "$22,700.00", "22.700,00 €", "1 234,5", "12,5", "1,200", "3e5".
-
-    A column whose values show a decimal comma ("12,5", "1.234,56") is read with commas as decimals
-    and dots as thousands; otherwise commas group thousands. Anything else becomes missing.
-    """
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        return values.astype("float64")
-    text = values.astype("str").str.strip()
-    negative = text.str.match(r"^\(.*\)$", na=False)  # accounting style (1,200.00)
-    stripped = text.str.replace(_NOT_NUMBER, "", regex=True).where(~text.str.fullmatch(_SCIENTIFIC, na=False), text)
-    if stripped.str.contains(_DECIMAL_COMMA, na=False).any():
-        normal = stripped.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    else:
-        normal = stripped.str.replace(",", "", regex=False)
-    number = pd.to_numeric(normal, errors="coerce").astype("float64")
-    return number.where(~negative, -number)

@@ -91,6 +91,7 @@ class DuckDBSource:
     """A DuckDB file or a folder of CSV/Parquet files, read through an in-process DuckDB connection."""
 
     accounts: tuple[TableAccount, ...] = ()
+    _extra: tuple[str, ...] = ()  # the lead feature columns of a table mapping, read beside the contract's
 
     def __init__(self, location: str | os.PathLike[str]):
         self.location = str(location)
@@ -108,6 +109,7 @@ class DuckDBSource:
             source._con.register(f"mapped_{table}", mapped.tables.table(table))
             source._con.execute(f"CREATE VIEW {_quote('src_' + table)} AS SELECT * FROM {_quote('mapped_' + table)}")
         source._columns = {table: list(mapped.tables.table(table).columns) for table in TABLES}
+        source._extra = tuple(c for c in source._columns["leads"] if c not in COLUMNS["leads"])
         return source
 
     def __enter__(self) -> DuckDBSource:
@@ -154,6 +156,7 @@ class DuckDBSource:
 
     def _select(self, table: str) -> str:
         present = [c for c in COLUMNS[table] if c in self._columns[table]]
+        present += list(self._extra if table == "leads" else ())
         # ids are text end to end: an integer id column with a NULL must not turn 1 into "1.0"
         return ", ".join("CAST(lead_id AS VARCHAR) AS lead_id" if c == "lead_id" else _quote(c) for c in present)
 
@@ -198,7 +201,7 @@ class DuckDBSource:
             ).df()
             for table in TABLES
         }
-        return LeadTables(**frames)
+        return LeadTables(**frames, lead_columns=self._extra)
 
     def read_all(self) -> LeadTables:
         return self.read_bucket(0, 1)

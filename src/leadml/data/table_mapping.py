@@ -30,9 +30,9 @@ from leadml.config import (
     SourceTable,
     TablesMapping,
 )
-from leadml.data.clean import DataError, as_written, clean_tables, to_id
+from leadml.data.clean import DataError, as_written, clean_tables, parse_number_text, to_id
 from leadml.data.contract import COLUMNS, LeadTables
-from leadml.data.files import DateFormat, find_column, parse_dates, parse_number_text, read_user_table
+from leadml.data.files import DateFormat, find_column, parse_dates, read_user_table
 
 TableReader = Callable[[str], pd.DataFrame]  # the user's table name -> its rows as they are stored
 
@@ -108,7 +108,8 @@ def map_tables(mapping: TablesMapping, read: Callable[[SourceTable], pd.DataFram
     else:
         opportunities = _empty("opportunities")
     tables = LeadTables(leads=leads, activities=pd.concat(activities, ignore_index=True) if activities
-                        else _empty("activities"), opportunities=opportunities)
+                        else _empty("activities"), opportunities=opportunities,
+                        lead_columns=tuple(mapping.leads.feature_names().values()))
     return MappedTables(tables, _distinct(accounts))
 
 
@@ -162,7 +163,12 @@ def _leads(spec: LeadsTable, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Inde
     out = _renamed(frame, spec, "leads", "mapping.leads")
     out.insert(0, "lead_id", to_id(_column(frame, spec, spec.id, "mapping.leads.id")))
     out = out.reindex(columns=list(COLUMNS["leads"]))
-    empty = LeadTables(leads=out, activities=_empty("activities"), opportunities=_empty("opportunities"))
+    for column in spec.exclude:  # a misspelt exclusion is named, as a misspelt feature is
+        _column(frame, spec, column, "mapping.leads.exclude")
+    for column, name in spec.feature_names().items():  # the lead's own columns the user made features, as text
+        out[name] = as_written(_column(frame, spec, column, "mapping.leads.features"))
+    empty = LeadTables(leads=out, activities=_empty("activities"), opportunities=_empty("opportunities"),
+                       lead_columns=tuple(spec.feature_names().values()))
     kept, rejects, report = clean_tables(empty)
     account.drop("exact duplicate of another row", report.counts.get("leads: duplicate rows dropped", 0))
     conflicting = rejects["reason"].eq("duplicate lead_id with conflicting values")

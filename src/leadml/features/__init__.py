@@ -14,6 +14,7 @@ from leadml.features.budget import budget_features
 from leadml.features.catalog import Feature, feature_catalog
 from leadml.features.engagement import engagement_features
 from leadml.features.fit import fit_features
+from leadml.features.lead_columns import lead_column_features
 
 __all__ = ["Feature", "build_features", "feature_catalog"]
 
@@ -29,5 +30,6 @@ def build_features(spine: pd.DataFrame, tables: LeadTables, settings: FeaturesCo
     rows.index = spine.index
     engagement = engagement_features(spine, tables.activities, settings.windows_days, settings.half_lives_days)
     engagement["lead_age_days"] = (spine["as_of"] - rows["created_at"]) / pd.Timedelta(days=1)
-    matrix = pd.concat([engagement, fit_features(rows), budget_features(rows)], axis=1)
+    matrix = pd.concat([engagement, fit_features(rows), budget_features(rows),
+                        lead_column_features(rows, settings.lead_columns)], axis=1)
     return matrix[[feature.name for feature in feature_catalog(settings)]]

@@ -3,10 +3,12 @@ worded from (templates and nouns); ``leadml.reasons.words`` turns a value into t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from leadml.config import FeaturesConfig
+from leadml.config import FeaturesConfig, MappedFeature
+from leadml.config import snake_case as feature_name
 from leadml.features.engagement import HIGH_INTENT, SILENCE_DAYS, VELOCITY_DAYS, activity_types, window_name
 
 ACTIVITY_NOUNS = {
@@ -35,6 +37,7 @@ ACTIVITY_NOUNS = {
     "high_intent": ("high-intent touch", "high-intent touches"),
 }
 DAYS = ("day", "days")
+MAPPED_FROM = "the user's column "  # how ``computed`` begins for a mapped column: its words come from the name
 
 
 @dataclass(frozen=True)
@@ -90,10 +93,38 @@ def _decayed(half_lives: Sequence[int]) -> list[Feature]:
     return features
 
 
+def column_words(column: str) -> str:
+    """Return a column's name as words for people ("TotalVisits" -> "Total Visits", "page_views" -> "page views")."""
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", column)
+    return re.sub(r"[_\s]+", " ", spaced).strip() or column
+
+
+def mapped_feature(column: str, rule: MappedFeature) -> Feature:
+    """A mapped column as a catalog feature: its reason says the column's name and the lead's value."""
+    words = column_words(column)
+    literal = words.replace("{", "{{").replace("}", "}}")  # a brace in a column name is text, not a placeholder
+    common = {"name": rule.name or feature_name(column), "family": rule.family, "description": words,
+              "missing": f"{words}: unknown", "computed": f"{MAPPED_FROM}{column!r} ({rule.type})"}
+    if rule.type == "flag":
+        return Feature(**common, binary=(f"{words}: no", f"{words}: yes"))
+    if rule.type == "numeric":  # up to ten digits: the value as the file wrote it, with thousands separated
+        return Feature(**common, template=f"{literal}: {{value:,.10g}}")
+    return Feature(**common, kind="categorical", template=f"{literal}: {{value}}")
+
+
 def feature_catalog(settings: FeaturesConfig) -> tuple[Feature, ...]:
-    """Return every feature the pipeline builds, in the order the model sees them."""
-    return tuple(_counts(settings.windows_days) + _decayed(settings.half_lives_days) + _activity_and_recency()
-                 + _product_responses_and_flags() + _fit() + _budget())
+    """Return every feature the pipeline builds, in the order the model sees them: the contract's, then the
+    leads table's own columns a table mapping makes features."""
+    own = _counts(settings.windows_days) + _decayed(settings.half_lives_days) + _activity_and_recency() \
+        + _product_responses_and_flags() + _fit() + _budget()
+    taken = {feature.name for feature in own}
+    mapped = [mapped_feature(column, rule) for column, rule in settings.lead_columns.items()]
+    for column, feature in zip(settings.lead_columns, mapped, strict=True):
+        if feature.name in taken:
+            raise ValueError(f"mapping.leads.features.{column}: {feature.name!r} is a feature leadml builds itself: "
+                             f"set mapping.leads.features.{column}.name")
+        taken.add(feature.name)
+    return tuple(own + mapped)
 
 
 def _activity_and_recency() -> list[Feature]:

@@ -8,14 +8,13 @@ lead also gets the month and weekday it was created: known at creation, honest a
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
-from leadml.config import FeaturesConfig, MappedFeature, MappingConfig
-from leadml.features.catalog import Feature, feature_catalog
+from leadml.config import FeaturesConfig, MappingConfig
+from leadml.features.catalog import MAPPED_FROM, Feature, feature_catalog, feature_name, mapped_feature
 
-MAPPED_FROM = "the flat export's column "  # how ``computed`` begins for a mapped column: its words come from the name
+__all__ = ["MAPPED_FROM", "feature_name", "flat_catalog", "creation_features"]
+
 CREATION_FEATURES = ("created_month", "created_weekday")  # only with a mapped created_at
 # The contract columns each fit or budget feature is computed from: it exists only if they are all mapped.
 DERIVED_FROM = {
@@ -33,31 +32,6 @@ CREATION_CATALOG = (
     Feature("created_weekday", "engagement", "Weekday the lead was created (UTC)", "categorical",
             template="Created on a {value}", missing="Creation weekday unknown", computed="day name of created_at"),
 )
-
-
-def feature_name(column: str) -> str:
-    """Return a column name as a snake_case identifier ("Total Time Spent" -> "total_time_spent")."""
-    name = re.sub(r"[^0-9a-zA-Z]+", "_", column).strip("_").lower()
-    return name if name and not name[0].isdigit() else f"f_{name}"
-
-
-def column_words(column: str) -> str:
-    """Return a column's name as words for people ("TotalVisits" -> "Total Visits", "page_views" -> "page views")."""
-    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", column)
-    return re.sub(r"[_\s]+", " ", spaced).strip() or column
-
-
-def mapped_feature(column: str, rule: MappedFeature) -> Feature:
-    """A mapped column as a catalog feature: its reason says the column's name and the lead's value."""
-    words = column_words(column)
-    literal = words.replace("{", "{{").replace("}", "}}")  # a brace in a column name is text, not a placeholder
-    common = {"name": rule.name or feature_name(column), "family": rule.family, "description": words,
-              "missing": f"{words}: unknown", "computed": f"{MAPPED_FROM}{column!r} ({rule.type})"}
-    if rule.type == "flag":
-        return Feature(**common, binary=(f"{words}: no", f"{words}: yes"))
-    if rule.type == "numeric":  # up to ten digits: the value as the file wrote it, with thousands separated
-        return Feature(**common, template=f"{literal}: {{value:,.10g}}")
-    return Feature(**common, kind="categorical", template=f"{literal}: {{value}}")
 
 
 def flat_catalog(mapping: MappingConfig, settings: FeaturesConfig) -> tuple[Feature, ...]:

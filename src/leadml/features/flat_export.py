@@ -17,14 +17,13 @@ import numpy as np
 import pandas as pd
 
 from leadml.config import MappingConfig
-from leadml.data.clean import PLAUSIBLE, CleanReport, DataError, to_id, to_utc
+from leadml.data.clean import PLAUSIBLE, CleanReport, DataError, parse_number_text, to_id, to_utc
 from leadml.data.contract import LEAD_COLUMNS, NUMERIC_COLUMNS
 from leadml.features.budget import budget_features
 from leadml.features.fit import fit_features
 from leadml.features.flat_catalog import DERIVED_FROM, creation_features, feature_name
+from leadml.features.lead_columns import FALSE_WORDS, TRUE_WORDS
 
-TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0", "ja"})
-FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "0.0", "nein"})
 CONTRACT_FEATURES = {"fit": fit_features, "budget": budget_features}
 
 
@@ -70,9 +69,9 @@ def merge_spellings(text: pd.Series, column: str, report: CleanReport) -> pd.Ser
 
 def parse_numbers(text: pd.Series, column: str, report: CleanReport, *, low: float | None = None,
                   high: float | None = None) -> pd.Series:
-    """Parse numbers ("1,200" too); text, infinite or out-of-range values become missing and are reported."""
-    cleaned = text.str.replace(r"(?<=\d),(?=\d{3}\b)", "", regex=True)
-    number = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    """Parse numbers as people write them ("1,200", "$22,700.00", "12,5"); text, infinite or out-of-range values
+    become missing and are reported."""
+    number = parse_number_text(text)
     stray = number.isna() & text.notna()
     if stray.any():
         lines = ", ".join(str(i + 2) for i in text.index[stray][:5]) + (", ..." if stray.sum() > 5 else "")

@@ -51,6 +51,7 @@ def truncate(tables: LeadTables, as_of: pd.Timestamp) -> LeadTables:
         leads=tables.leads[tables.leads["created_at"] <= as_of],
         activities=tables.activities[tables.activities["occurred_at"] <= as_of],
         opportunities=tables.opportunities[tables.opportunities["created_at"] <= as_of],
+        lead_columns=tables.lead_columns,
     )
 
 

@@ -85,6 +85,13 @@ def _run_outcome(run: pd.DataFrame, opportunities: pd.DataFrame, horizon_days: i
                  ) -> dict[str, Any]:
     spine = run[["lead_id", "as_of"]].reset_index(drop=True)
     y = label(spine, opportunities, horizon_days).to_numpy()
+    as_of = run["as_of"].iloc[0]
+    return {"as_of": str(as_of), "model_version": str(run["model_version"].iloc[0]),
+            "horizon_end": str(as_of + pd.Timedelta(days=horizon_days)), **judged(run, y, grades)}
+
+
+def judged(run: pd.DataFrame, y: Any, grades: list[str]) -> dict[str, Any]:
+    """One run's promise against its outcomes ``y`` (aligned with the run's rows): overall and per grade."""
     p = run["probability"].to_numpy(dtype="float64")
     grade = run["grade"].astype("str").to_numpy()
     metrics = classification_metrics(y, p)
@@ -92,12 +99,27 @@ def _run_outcome(run: pd.DataFrame, opportunities: pd.DataFrame, horizon_days: i
                  "predicted": float(p[mask].mean()), "realised": float(y[mask].mean()),
                  "gap": float(y[mask].mean() - p[mask].mean())}
                 for g in grades if (mask := grade == g).any()]
-    as_of = run["as_of"].iloc[0]
-    return {"as_of": str(as_of), "model_version": str(run["model_version"].iloc[0]),
-            "horizon_end": str(as_of + pd.Timedelta(days=horizon_days)), "leads": int(len(y)),
-            "converted": int(y.sum()), "predicted": float(p.mean()), "realised": float(y.mean()),
+    return {"leads": int(len(y)), "converted": int(y.sum()), "predicted": float(p.mean()), "realised": float(y.mean()),
             "roc_auc": metrics.get("roc_auc"), "pr_auc": metrics.get("pr_auc"), "brier": metrics.get("brier"),
             "ece": metrics.get("ece"), "grades": by_grade}
+
+
+def labelled_outcome_report(scores: pd.DataFrame, outcomes: pd.DataFrame, *, grades: list[str]) -> dict[str, Any]:
+    """Judge earlier runs against outcomes known per lead (``outcomes``: lead_id, converted), as a flat export
+    labels them: no horizon to wait for. Leads a run scored that the outcomes do not hold are counted as
+    unknown, never as not converted."""
+    known = outcomes.drop_duplicates("lead_id").set_index("lead_id")["converted"]
+    judged_runs = []
+    for (as_of, version), run in scores.groupby(["as_of", "model_version"], sort=True):
+        found = run[run["lead_id"].isin(known.index)]
+        if len(found):
+            y = known.loc[found["lead_id"]].to_numpy(dtype="int64")
+            judged_runs.append({"as_of": str(as_of), "model_version": str(version), **judged(found, y, grades),
+                                "unknown_outcome": int(len(run) - len(found))})
+    lines = [f"{g['grade']} leads scored on {run['as_of'][:10]} ({run['model_version']}): predicted "
+             f"{g['predicted']:.1%}, realised {g['realised']:.1%} ({g['converted']} of {g['leads']})"
+             for run in judged_runs for g in run["grades"]]
+    return {"runs": judged_runs, "pending": [], "lines": lines}
 
 
 def combine_scores(frames: list[pd.DataFrame]) -> pd.DataFrame:
