@@ -39,8 +39,11 @@ def flat_export(n: int = 2000, seed: int = 5) -> tuple[pd.DataFrame, Truth]:
     visits = rng.poisson(4, n).astype("float64")
     minutes = rng.gamma(2.0, 400.0, n).round()
     newsletter = rng.random(n) < 0.3
-    logit = (-1.2 + 0.35 * visits + 0.0008 * minutes + np.select([role == "Manager", role == "Student"], [1.2, -1.0], 0)
-             + np.select([channel == "Referral", channel == "Webinar"], [1.0, 0.6], 0) + 0.5 * newsletter)
+    # thresholds and interactions, as buying behaviour has them (a linear logit would favour logistic regression)
+    logit = (-0.6 + 1.8 * (visits >= 5) - 1.2 * (visits <= 1) + 1.0 * (minutes > 1200)
+             + np.select([role == "Manager", role == "Student"], [1.4, -1.2], 0)
+             + np.select([channel == "Referral", channel == "Webinar"], [1.6, 1.0], 0) * (minutes > 500)
+             + 0.5 * newsletter * (role != "Student"))
     converted = rng.random(n) < 1 / (1 + np.exp(-(logit - 1.0)))
     frame = pd.DataFrame({
         "Lead ID": [f"L{i:05d}" for i in range(n)],

@@ -4,7 +4,8 @@ and exit with a code.
 Exit code 0 means the command did all of its work; 1 means bad input or config (the reason is one
 line on stderr); 2 is a usage error. With ``--json`` the last line on stdout is one JSON object.
 ``score`` published everything but exits 3 (drift) or 4 (stale source) when ``monitoring`` in the
-config asks for it (docs/monitoring.md).
+config asks for it (docs/monitoring.md). ``train`` (and ``retrain``) exit 5 when the model was registered
+but has no lift: its ROC AUC interval reaches 0.5 or it is worse than the best simple baseline.
 """
 
 from __future__ import annotations
@@ -116,16 +117,23 @@ def train(*, data: DataOpt = None, as_of: AsOfOpt = None,
     With a flat export (config mapping.layout: flat): cross-validate beside baselines and the leak."""
     cfg = _config(config)
     if _flat(cfg):  # a flat export has no history to cut at a moment: --as-of is refused, not parsed
+        from leadml.app.summary import flat_summary
         from leadml.app.train_flat import train_flat
 
-        _run(lambda: train_flat(cfg, data or cfg.data.source, as_of_given=bool(as_of), tune_trials=tune), json_out,
-             lambda result: None if json_out else typer.echo(result["report"]))
+        result = _run(lambda: train_flat(cfg, data or cfg.data.source, as_of_given=bool(as_of), tune_trials=tune),
+                      json_out, lambda result: None if json_out else typer.echo(flat_summary(result)))
+        if result.get("exit_code"):  # registered, not champion: no lift (README "Exit codes")
+            raise typer.Exit(result["exit_code"])
         return
     from leadml.app.as_of import as_of_or_now
+    from leadml.app.summary import train_summary
     from leadml.app.train import train as run
 
-    _run(lambda: run(cfg, data or cfg.data.source, as_of=as_of_or_now(as_of), tune_trials=tune,
-                     engine=engine.value), json_out)
+    result = _run(lambda: run(cfg, data or cfg.data.source, as_of=as_of_or_now(as_of), tune_trials=tune,
+                              engine=engine.value), json_out,
+                  lambda result: None if json_out else typer.echo(train_summary(result)))
+    if result.get("exit_code"):  # registered, not champion: no lift (README "Exit codes")
+        raise typer.Exit(result["exit_code"])
 
 
 @app.command()

@@ -65,6 +65,10 @@ class TrainingConfig(_Frozen):
     seed: int = 42
     leakage_max_auc: float = Field(0.95, gt=0.5, le=1.0, description="single-feature ROC AUC that stops training")
     leakage_allow: tuple[str, ...] = ()
+    dominance_columns: int = Field(3, ge=0, description="the most important features refitted without, one by one, "
+                                                        "to see whether one carries the model (0: skip)")
+    dominance_share: float = Field(0.25, gt=0.0, le=1.0, description="warn when dropping one feature takes this "
+                                                                      "share of the model's lift over chance")
 
 
 class ModelConfig(_Frozen):
@@ -76,7 +80,13 @@ class ModelConfig(_Frozen):
 
 
 class EvaluationConfig(_Frozen):
+    """How figures are measured and when they are too few to trust."""
+
     sales_capacity: int = Field(200, gt=0, description="leads sales can work per horizon: precision at top K")
+    min_conversions: int = Field(120, ge=1, description="fewer conversions among the test leads: the figures are "
+                                                       "flagged as resting on too few (Salesforce asks for 120)")
+    min_grade_leads: int = Field(30, ge=1, description="a grade with fewer scored leads than this: too few to tell")
+    bootstrap_resamples: int = Field(500, ge=50, description="resamples behind every 95% interval")
 
 
 class PromotionConfig(_Frozen):
@@ -89,6 +99,8 @@ class PromotionConfig(_Frozen):
         90, gt=0, description="a champion trained longer ago than this gives way to a challenger that is close")
     stale_champion_min_ratio: float = Field(
         0.95, gt=0.0, le=1.0, description="... close: reaching this share of the old champion's metric")
+    require_lift: bool = Field(True, description="a model whose ROC AUC interval reaches 0.5, or that is worse than "
+                                                 "the best simple baseline beyond its interval, never becomes champion")
 
 
 class MonitoringConfig(_Frozen):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from leadml.app.train_flat import evaluate_flat, read_flat
+from leadml.app.train_flat import evaluate_flat, flat_verdict, read_flat
 from leadml.config import load_config
 from leadml.features.flat_export import MappedLeads
 from leadml.modeling.cross_validation import make_folds, stratified_folds, time_folds
@@ -20,7 +20,7 @@ from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.leakage import LeakageError
 from leadml.modeling.training import InsufficientDataError
 from tests.conftest import invoke, summary
-from tests.flat_export import flat_export, write_export, write_flat_config
+from tests.flat_export import flat_export, mapping_section, write_export, write_flat_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,7 +69,7 @@ def test_as_of_and_tuning_are_refused_for_a_flat_export(flat_config: Path, flag:
     assert result.exit_code == 1 and match in result.output
 
 
-@pytest.mark.parametrize("command", ["monitor", "retrain"])  # score, evaluate, features: tests/app/test_flat_scoring.py
+@pytest.mark.parametrize("command", ["retrain"])  # score, evaluate, features, monitor: tests/app/test_flat_scoring.py
 def test_commands_that_need_the_contract_tables_refuse_a_flat_export(flat_config: Path, command: str) -> None:
     result = invoke(command, "--config", str(flat_config))
     assert result.exit_code == 1 and f"{command} needs the contract's" in result.output
@@ -84,6 +84,29 @@ def test_a_leak_left_among_the_features_stops_training_and_is_named(flat_config:
     raw, converted, table = read_flat(config.data.source, mapping)
     with pytest.raises(LeakageError, match=r"sales_status \(ROC AUC 1\.000\)"):
         evaluate_flat(config, raw, converted, table)
+
+
+@pytest.mark.slow
+def test_a_post_outcome_column_that_carries_the_model_is_named(tmp_path: Path) -> None:
+    frame, _ = flat_export()
+    won = frame["Outcome"].eq("Won").to_numpy()
+    rng = np.random.default_rng(4)  # the length of the sales call, known only once the deal is talked through
+    frame["Call Seconds"] = (rng.gamma(2.0, 60.0, len(frame)) + won * rng.gamma(3.0, 70.0, len(frame))).round()
+    frame["Call Seconds"] = frame["Call Seconds"].astype(int).astype(str)
+    write_export(tmp_path, frame)
+    features = {**mapping_section()["features"], "Call Seconds": {"family": "engagement", "type": "numeric"}}
+    config = load_config(write_flat_config(tmp_path, compare_excluded=False, features=features), env={})
+    raw, converted, table = read_flat(config.data.source, config.mapping)
+    evaluation = evaluate_flat(config, raw, converted, table)
+    effects = evaluation.effects.set_index("feature")
+    assert evaluation.probe["call_seconds"] < config.training.leakage_max_auc  # the single-column probe is silent
+    assert effects.index[0] == "call_seconds" and effects.loc["call_seconds", "share_of_lift"] >= 0.25
+    warnings = flat_verdict(evaluation.metrics, config, evaluation.effects).warnings
+    [named] = [w for w in warnings if w.startswith("call_seconds carries")]
+    assert f"alone ROC AUC {evaluation.probe['call_seconds']:.3f}" in named and "known before the outcome" in named
+    honest = evaluate_flat(load_config(write_flat_config(tmp_path, compare_excluded=False), env={}), raw, converted,
+                           table)
+    assert effects.loc["call_seconds", "roc_auc_without"] == pytest.approx(honest.metrics["roc_auc"], abs=0.02)
 
 
 @pytest.mark.slow

@@ -24,8 +24,10 @@ from leadml.data.table_mapping import accounts_counts
 from leadml.features.spine import as_timestamp
 from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.promotion import Decision
+from leadml.modeling.promotion import without_lift as refuse_without_lift
+from leadml.modeling.verdict import Verdict
 from leadml.reporting.export import write_json, write_table
-from leadml.tracking.registry import promote, register_model, resolve_model, save_local_copy
+from leadml.tracking.registry import champion_version, promote, register_model, resolve_model, save_local_copy
 from leadml.tracking.runs import log_results
 
 log = logging.getLogger("leadml")
@@ -95,13 +97,20 @@ def load_model(config: Config, model_ref: str | None) -> tuple[LeadModel, str]:
     return resolve_model(model_ref, config.tracking, Path(config.models_dir))
 
 
+def without_lift(decision: Decision, verdict: Verdict, config: Config) -> Decision:
+    """``decision``, refused when the verdict finds no lift (naming the version that stays champion)."""
+    return refuse_without_lift(decision, verdict, config.promotion,
+                               champion=champion_version(config.tracking.registered_model))
+
+
 def register_and_promote(model: LeadModel, *, example: pd.DataFrame, decision: Decision, config: Config,
                          run_id: str) -> tuple[dict[str, str], Path]:
     """Register the model of the active run as the next version, keep a local copy under ``models_dir``,
     and make it champion when ``decision`` says so. Return what the registry recorded and the copy's folder."""
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = model.save(Path(tmp) / "model")
-        registered = register_model(model, model_dir, example, config.tracking)
+        registered = register_model(model, model_dir, example, config.tracking, challenger=decision.lift,
+                                    tags={"verdict": decision.reason if not decision.lift else "lift"})
         local = Path(config.models_dir) / f"{registered['model_name']}-v{registered['model_version']}"
         save_local_copy(model_dir, local, run_id)
     if decision.promote:

@@ -22,6 +22,7 @@ from leadml.app.steps import (
     source_accounts,
     source_chunks,
     spark_reads_contract,
+    without_lift,
 )
 from leadml.config import Config
 from leadml.data.clean import CleanReport
@@ -32,6 +33,7 @@ from leadml.modeling.lead_model import ModelError
 from leadml.modeling.promotion import Decision, decide
 from leadml.modeling.snapshots import Snapshot, build_snapshot
 from leadml.modeling.training import TrainingResult, fit_model
+from leadml.modeling.verdict import EXIT_NO_LIFT, Verdict, lift_verdict
 from leadml.reporting import plots
 from leadml.tracking.registry import champion_version
 from leadml.tracking.runs import command_run, log_results, log_trial
@@ -68,22 +70,31 @@ def train(config: Config, data: str, *, as_of: pd.Timestamp, tune_trials: int = 
                      **({"mapping.json": config.mapping.model_dump()} if config.mapping is not None else {})},
                     tables={**result.tables, "slices": result.slices, "importance": result.importance},
                     figures=_figures(result), dataset=snapshot.features.head(100_000))
-        decision = champion["decision"] if "decision" in champion else decide(
-            _gate_metrics(result.metrics), champion.get("metrics"), config.promotion, champion.get("age_days"))
+        verdict = lift_verdict(result.metrics, ("logistic", "points"),
+                               min_conversions=config.evaluation.min_conversions)
+        decision = _decision(result, champion, verdict, config)
         registered, local = register_and_promote(result.model, example=snapshot.features.head(50),
                                                  decision=decision, config=config, run_id=run_id)
         seconds = round(time.perf_counter() - started, 3)
         result.metrics["seconds_mlflow_logging_and_registry"] = seconds
         log_promotion(decision, {"seconds_mlflow_logging_and_registry": seconds}, {"promotion.json": asdict(decision)})
-    log.info("trained %s version %s: ROC AUC %.3f, PR AUC %.3f on the held-out cutoff; %s: %s",
-             registered["model_name"], registered["model_version"], result.metrics.get("roc_auc", float("nan")),
-             result.metrics.get("pr_auc", float("nan")), "champion" if decision.promote else "challenger",
-             decision.reason)
+    for warning in verdict.warnings:
+        log.warning("%s", warning)
+    log.info("trained %s version %s: %s; %s: %s", registered["model_name"], registered["model_version"],
+             verdict.sentence, "champion" if decision.promote else "not champion", decision.reason)
     return {"as_of": str(as_of), **registered, "run_id": run_id, "local_model": str(local),
-            "tracking_uri": redact(config.tracking.uri), "promoted": decision.promote,
-            "promotion_reason": decision.reason, "champion_version": champion_version(registered["model_name"]),
-            "data_fingerprint": fingerprint, "promotion": asdict(decision),
-            "test_cutoff": str(cutoffs["holdout"][0]), **result.metrics}
+            "tracking_uri": redact(config.tracking.uri), "experiment": config.tracking.experiment,
+            "promoted": decision.promote, "promotion_reason": decision.reason,
+            "champion_version": champion_version(registered["model_name"]), "verdict": verdict.as_dict(),
+            "exit_code": 0 if decision.lift else EXIT_NO_LIFT, "data_fingerprint": fingerprint,
+            "promotion": asdict(decision), "test_cutoff": str(cutoffs["holdout"][0]), **result.metrics}
+
+
+def _decision(result: TrainingResult, champion: dict[str, Any], verdict: Verdict, config: Config) -> Decision:
+    """The promotion decision: no lift, no champion; else the champion gate on the same test rows."""
+    decision = champion["decision"] if "decision" in champion else decide(
+        _gate_metrics(result.metrics), champion.get("metrics"), config.promotion, champion.get("age_days"))
+    return without_lift(decision, verdict, config)
 
 
 def _snapshot(config: Config, data: str, *, cutoffs: dict[str, list[pd.Timestamp]], as_of: pd.Timestamp,

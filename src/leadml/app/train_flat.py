@@ -10,33 +10,43 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
 from leadml import __version__
 from leadml.app.flat_steps import flat_mapping, read_flat
-from leadml.app.steps import log_promotion, register_and_promote
+from leadml.app.steps import log_promotion, register_and_promote, without_lift
 from leadml.config import Config
 from leadml.data.clean import DataError
 from leadml.data.sources import redact_location as redact
 from leadml.features.flat_export import ExtremeClipper, MappedLeads, feature_name, map_flat
-from leadml.modeling.cross_validation import CrossValidation, Folds, cross_validate, fit_final, make_folds
-from leadml.modeling.evaluation import classification_metrics
+from leadml.modeling.cross_validation import (
+    CrossValidation,
+    Folds,
+    cross_validate,
+    fit_final,
+    make_folds,
+    refit_without,
+)
+from leadml.modeling.evaluation import classification_metrics, margin_intervals, with_intervals
 from leadml.modeling.lead_model import LeadModel
-from leadml.modeling.leakage import check_leakage, single_feature_auc
+from leadml.modeling.leakage import check_leakage, column_effects, dominance_warnings, single_feature_auc
 from leadml.modeling.profile import training_profile
 from leadml.modeling.promotion import Decision, decide
 from leadml.modeling.training import InsufficientDataError
+from leadml.modeling.verdict import EXIT_NO_LIFT, Verdict, lift_verdict
 from leadml.reporting import plots
 from leadml.reporting.export import file_sha256
 from leadml.tracking.registry import champion_run, champion_version
 from leadml.tracking.runs import command_run, log_results, log_text, nested_run
 
 log = logging.getLogger("leadml")
+FLAT_BASELINES = ("logistic", "lightgbm_defaults")
 SCORER_NAMES = {"model": "leadml (LightGBM, early-stopped)", "logistic": "logistic regression, one-hot",
                 "lightgbm_defaults": "LightGBM, library defaults", "constant": "base rate"}
 
@@ -122,6 +132,7 @@ class FlatEvaluation:
     model: LeadModel
     comparison: pd.DataFrame
     report: str
+    effects: pd.DataFrame  # the most important features' own ROC AUC and drop-column effect
     leaky: CrossValidation | None = None
     leaky_metrics: dict[str, float] | None = None
     leaky_probe: pd.Series | None = None
@@ -160,10 +171,11 @@ def evaluate_flat(config: Config, raw: pd.DataFrame, converted: pd.Series | None
     calibrated = model.calibrator.predict(honest.scores["model"][tested])
     model.profile = training_profile(leads.features.iloc[np.flatnonzero(tested)], model.spec, calibrated, y[tested],
                                      grades=config.grades)  # the out-of-fold population, for drift when scoring
-    metrics = honest.summary() | {f"oof_{k}": v for k, v in classification_metrics(y[tested], calibrated).items()}
+    metrics = honest.summary() | pooled_intervals(honest, y, tested, config, calibrated=calibrated)
     metrics |= {"brier": metrics["oof_brier"], "leads": float(len(y)), "conversions": float(y.sum()),
                 "rejected_rows": float(len(leads.rejects)), "n_features": float(leads.features.shape[1]),
                 "max_single_feature_auc": float(probe.max()), "num_boost_round": float(model.info["num_boost_round"])}
+    effects = _dominance(leads, honest, model, folds=folds, probe=probe, config=config, full_auc=metrics["roc_auc"])
     numeric = [c for c in leads.features if c not in leads.categorical]
     clipper = ExtremeClipper(mapping.outlier_fence).fit(leads.features, numeric)
     for name, n in clipper.outside(leads.features).items():
@@ -173,8 +185,45 @@ def evaluate_flat(config: Config, raw: pd.DataFrame, converted: pd.Series | None
     leaky = _leaky_run(config, raw, converted, table=table, honest=leads, folds=folds)
     comparison = _comparison(metrics, leaky[1] if leaky else None)
     report = report_markdown(leads, folds, comparison, leaky[2] if leaky else None)
-    return FlatEvaluation(leads, folds, honest, metrics, probe, model, comparison, report,
+    return FlatEvaluation(leads, folds, honest, metrics, probe, model, comparison, report, effects,
                           *(leaky if leaky else (None, None, None)))
+
+
+def _dominance(leads: MappedLeads, honest: CrossValidation, model: LeadModel, *, folds: Folds, probe: pd.Series,
+               config: Config, full_auc: float) -> pd.DataFrame:
+    """The most important features' own ROC AUC and drop-column effect (``training.dominance_columns``)."""
+    gain = pd.Series(model.booster.feature_importance("gain"), index=model.spec.names)
+    top = gain.sort_values(ascending=False).index[: config.training.dominance_columns].tolist()
+    without = refit_without(leads, folds, honest, config, fence=config.mapping.outlier_fence, columns=top)
+    return column_effects(probe, full_auc, without)
+
+
+def pooled_intervals(honest: CrossValidation, y: np.ndarray, tested: np.ndarray, config: Config, *,
+                     calibrated: np.ndarray) -> dict[str, float]:
+    """Over every tested lead, pooled: the model's (``calibrated``) top-decile lift and its ROC AUC, PR AUC and
+    lift intervals, and its paired margins over the baselines (``oof_`` figures, for the verdict)."""
+    resamples, seed = config.evaluation.bootstrap_resamples, config.training.seed
+    y = y[tested]
+    metrics = with_intervals(classification_metrics(y, calibrated, prefix="oof_"), y, calibrated, prefix="oof_",
+                             resamples=resamples, seed=seed)
+    baselines = {name: honest.scores[name][tested] for name in FLAT_BASELINES}  # decision values: ranks only
+    for name, scores in baselines.items():
+        metrics[f"oof_{name}_roc_auc"] = float(roc_auc_score(y, scores))
+    for (name, metric), (low, high) in margin_intervals(y, calibrated, baselines, resamples=resamples,
+                                                         seed=seed).items():
+        if metric == "roc_auc":
+            key = f"oof_margin_roc_auc_vs_{name}"
+            metrics |= {key: metrics["oof_roc_auc"] - metrics[f"oof_{name}_roc_auc"], f"{key}_ci_low": low,
+                        f"{key}_ci_high": high}
+    return metrics
+
+
+def flat_verdict(metrics: dict[str, float], config: Config, effects: pd.DataFrame) -> Verdict:
+    """The verdict on the pooled out-of-fold figures, warning of any feature that carries the model."""
+    pooled = {k[len("oof_"):]: v for k, v in metrics.items() if k.startswith("oof_")}
+    verdict = lift_verdict(pooled, FLAT_BASELINES, min_conversions=config.evaluation.min_conversions,
+                           what="leads out of fold")
+    return replace(verdict, warnings=(*verdict.warnings, *dominance_warnings(effects, config.training.dominance_share)))
 
 
 def _figures(evaluation: FlatEvaluation) -> dict[str, Any]:
@@ -218,16 +267,23 @@ def train_flat(config: Config, data: str, *, as_of_given: bool = False, tune_tri
     evaluation.model.info["data_fingerprint"] = fingerprint  # `leadml evaluate` tells a file the model trained on
     with command_run(config.tracking, run_name=f"{table}: flat cross-validation") as run_id:
         _log_evaluation(config, evaluation, data=data, fingerprint=fingerprint, table=table)
-        decision = _gate(metrics, signature, config)
+        verdict = flat_verdict(metrics, config, evaluation.effects)
+        decision = without_lift(_gate(metrics, signature, config), verdict, config)
         registered, local = register_and_promote(evaluation.model, example=leads.features.head(50),
                                                  decision=decision, config=config, run_id=run_id)
         log_promotion(decision)
-    log.info("cross-validated %s: ROC AUC %.3f, PR AUC %.3f (logistic %.3f, LightGBM defaults %.3f)", table,
-             metrics["roc_auc"], metrics["pr_auc"], metrics["logistic_roc_auc"], metrics["lightgbm_defaults_roc_auc"])
+    log.info("cross-validated %s: ROC AUC %.3f, PR AUC %.3f (logistic %.3f, LightGBM defaults %.3f); %s", table,
+             metrics["roc_auc"], metrics["pr_auc"], metrics["logistic_roc_auc"], metrics["lightgbm_defaults_roc_auc"],
+             verdict.sentence)
+    for warning in verdict.warnings:
+        log.warning("%s", warning)
     result = {"layout": "flat", "evaluation": evaluation.folds.describe(), "as_of_semantics": False, **registered,
               "run_id": run_id, "local_model": str(local), "tracking_uri": redact(config.tracking.uri),
               "promoted": decision.promote, "promotion_reason": decision.reason,
               "champion_version": champion_version(registered["model_name"]), "data_fingerprint": fingerprint,
+              "verdict": verdict.as_dict(), "exit_code": 0 if decision.lift else EXIT_NO_LIFT,
+              "feature_dominance": evaluation.effects.to_dict("records"),
+              "experiment": config.tracking.experiment,
               "excluded_columns": list(mapping.exclude), "data_quality": leads.report.counts, **metrics}
     if evaluation.leaky_metrics is not None:
         result |= {f"with_excluded_{k}": v for k, v in evaluation.leaky_metrics.items() if not k.startswith("margin")}
@@ -248,7 +304,8 @@ def _log_evaluation(config: Config, evaluation: FlatEvaluation, *, data: str, fi
                  "ignored_columns.json": {"ignored": leads.ignored}},
                 tables={"comparison": evaluation.comparison.set_index("scorer"),
                         "fold_metrics": evaluation.honest.fold_metrics,
-                        "single_feature_auc": evaluation.probe.rename("roc_auc").to_frame(), "rejects": leads.rejects},
+                        "single_feature_auc": evaluation.probe.rename("roc_auc").to_frame(), "rejects": leads.rejects,
+                        "feature_dominance": evaluation.effects.set_index("feature")},
                 figures=_figures(evaluation), dataset=leads.features, dataset_name="flat leads")
     log_text(evaluation.report, "report.md")
     if evaluation.leaky is not None:

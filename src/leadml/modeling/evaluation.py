@@ -104,6 +104,49 @@ class RankedScores:
         precision = np.divide(tp, seen, out=np.zeros_like(tp), where=seen > 0)
         return roc, float(np.sum(np.diff(tpr) * precision))
 
+    def lift(self, weights: np.ndarray, share: float = 0.10) -> float:
+        """Conversion rate of the best ``share`` of the (weighted) leads over the base rate."""
+        w = np.asarray(weights, dtype="float64")[self.order]
+        seen = np.cumsum(w)
+        top = seen <= max(share * seen[-1], w[w > 0][0] if (w > 0).any() else 0.0)
+        hits = w * self.hit
+        base = hits.sum() / seen[-1] if seen[-1] else float("nan")
+        return float(hits[top].sum() / w[top].sum() / base) if base and w[top].sum() else float("nan")
+
+
+HEADLINES = ("roc_auc", "pr_auc", "lift_top10")
+
+
+def headline_intervals(y: np.ndarray, probability: np.ndarray, *, resamples: int = 500, seed: int = 0,
+                       level: float = 0.95) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap intervals of ROC AUC, PR AUC and top-decile lift: how far each figure could move
+    with another draw of the same number of test leads. Resamples with one class only are skipped."""
+    y = np.asarray(y)
+    ranked = RankedScores(y, probability)
+    rng = np.random.default_rng(seed)
+    values: dict[str, list[float]] = {name: [] for name in HEADLINES}
+    for _ in range(resamples):
+        rows = rng.integers(0, len(y), len(y))
+        if 0 < y[rows].sum() < len(rows):
+            counts = np.bincount(rows, minlength=len(y))
+            roc, pr = ranked.scores(counts)
+            for name, value in zip(HEADLINES, (roc, pr, ranked.lift(counts)), strict=True):
+                values[name].append(value)
+    tails = [50 * (1 - level), 50 * (1 + level)]
+    return {name: tuple(float(v) for v in np.nanpercentile(found, tails)) if found else (float("nan"), float("nan"))
+            for name, found in values.items()}
+
+
+def with_intervals(metrics: dict[str, float], y: np.ndarray, probability: np.ndarray, *, prefix: str = "",
+                   resamples: int = 500, seed: int = 0) -> dict[str, float]:
+    """``metrics`` with ``<prefix><headline>_ci_low`` and ``_ci_high`` added for every headline figure."""
+    if len(np.unique(np.asarray(y))) < 2:
+        return metrics
+    out = dict(metrics)
+    for name, (low, high) in headline_intervals(y, probability, resamples=resamples, seed=seed).items():
+        out[f"{prefix}{name}_ci_low"], out[f"{prefix}{name}_ci_high"] = low, high
+    return out
+
 
 def margin_intervals(y: np.ndarray, model: np.ndarray, baselines: dict[str, np.ndarray], *, resamples: int = 500,
                      seed: int = 0, level: float = 0.95) -> dict[tuple[str, str], tuple[float, float]]:

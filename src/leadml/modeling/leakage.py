@@ -57,3 +57,23 @@ def check_leakage(aucs: pd.Series, max_auc: float, allowed: tuple[str, ...]) -> 
         named = ", ".join(f"{name} (ROC AUC {auc:.3f})" for name, auc in suspects.items())
         raise LeakageError(f"possible leakage: {named} alone predict(s) the validation label; check that these "
                            "values exist before the outcome, or allow them in training.leakage_allow")
+
+
+def column_effects(own_auc: pd.Series, full_auc: float, without: dict[str, float]) -> pd.DataFrame:
+    """Per refitted-without column: its own ROC AUC, the model's ROC AUC without it, and the share of the
+    model's lift over chance (ROC AUC - 0.5) that goes with it. A leak that dominates a model shows here
+    even when it is not alone above the probe's threshold: the rest cannot make up for it."""
+    lift = full_auc - 0.5
+    rows = [{"feature": name, "own_roc_auc": float(own_auc.get(name, np.nan)), "model_roc_auc": full_auc,
+             "roc_auc_without": auc, "drop": full_auc - auc,
+             "share_of_lift": (full_auc - auc) / lift if lift > 0 else np.nan} for name, auc in without.items()]
+    columns = ["feature", "own_roc_auc", "model_roc_auc", "roc_auc_without", "drop", "share_of_lift"]
+    return pd.DataFrame(rows, columns=columns).sort_values("drop", ascending=False, ignore_index=True)
+
+
+def dominance_warnings(effects: pd.DataFrame, share: float) -> list[str]:
+    """One sentence per feature that carries at least ``share`` of the model's lift over chance."""
+    return [f"{row.feature} carries {row.share_of_lift:.0%} of the model: alone ROC AUC {row.own_roc_auc:.3f}; "
+            f"without it the model falls from {row.model_roc_auc:.3f} to {row.roc_auc_without:.3f}: is it known "
+            "before the outcome? (a column known only after it belongs in mapping exclude)"
+            for row in effects.itertuples() if row.share_of_lift >= share]

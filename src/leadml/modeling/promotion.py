@@ -1,4 +1,5 @@
-"""The champion gate: a new model replaces the champion only if it is better on the same rows.
+"""The champion gate: a new model replaces the champion only if it has lift (``verdict``) and is better
+than the champion on the same rows.
 
 Or, when the champion has grown old (``max_champion_age_days``), if it comes close to it
 (``stale_champion_min_ratio`` of the champion's metric): a model fitted on recent behaviour is
@@ -7,9 +8,10 @@ worth a little ranking power measured on a single cutoff.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from leadml.config import PromotionConfig
+from leadml.modeling.verdict import Verdict
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,16 @@ class Decision:
     challenger: dict[str, float]
     champion: dict[str, float] | None
     champion_age_days: float | None = None
+    lift: bool = True  # False: the model ranks no better than chance or a simple baseline, whatever the champion
+
+
+def without_lift(decision: Decision, verdict: Verdict, rule: PromotionConfig, *, champion: str | None) -> Decision:
+    """No lift, no champion: while ``rule.require_lift`` holds, a model whose verdict finds no lift is refused
+    whatever the champion gate said, and the reason names the version that stays champion."""
+    if verdict.lift or not rule.require_lift:
+        return decision
+    stays = f"the champion stays version {champion}" if champion else "no version is champion"
+    return replace(decision, promote=False, lift=False, reason=f"{verdict.sentence}; {stays}")
 
 
 def decide(challenger: dict[str, float], champion: dict[str, float] | None, rule: PromotionConfig,

@@ -27,6 +27,7 @@ from leadml.modeling.evaluation import (
     margin_intervals,
     reliability_table,
     slice_metrics,
+    with_intervals,
 )
 from leadml.modeling.lead_model import FeatureSpec, LeadModel
 from leadml.modeling.leakage import check_leakage, single_feature_auc
@@ -237,8 +238,10 @@ def _test_metrics(y_test: np.ndarray, probabilities: dict[str, np.ndarray], unca
     metrics |= classification_metrics(y_test, uncalibrated, prefix="uncalibrated_")
     for name in ("logistic", "points", "constant"):
         metrics |= classification_metrics(y_test, probabilities[name], prefix=f"{name}_", capacity=capacity)
+    resamples, seed = config.evaluation.bootstrap_resamples, config.training.seed
+    metrics = with_intervals(metrics, y_test, probabilities["model"], resamples=resamples, seed=seed)
     baselines = {name: probabilities[name] for name in ("logistic", "points")}
-    intervals = margin_intervals(y_test, probabilities["model"], baselines, seed=config.training.seed)
+    intervals = margin_intervals(y_test, probabilities["model"], baselines, resamples=resamples, seed=seed)
     for (name, metric), (low, high) in intervals.items():
         metrics[f"margin_{metric}_vs_{name}"] = metrics[metric] - metrics[f"{name}_{metric}"]
         metrics[f"margin_{metric}_vs_{name}_ci_low"], metrics[f"margin_{metric}_vs_{name}_ci_high"] = low, high

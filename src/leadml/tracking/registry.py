@@ -26,9 +26,10 @@ CHALLENGER = "challenger"
 HISTORY_TAG = "champion_history"
 
 
-def register_model(model: LeadModel, model_dir: Path, example: pd.DataFrame,
-                   tracking: TrackingConfig) -> dict[str, str]:
-    """Log the model of the active run as a pyfunc, register it and alias it ``challenger``."""
+def register_model(model: LeadModel, model_dir: Path, example: pd.DataFrame, tracking: TrackingConfig, *,
+                   challenger: bool = True, tags: dict[str, str] | None = None) -> dict[str, str]:
+    """Log the model of the active run as a pyfunc, register it with ``tags``, and alias it ``challenger``
+    unless told not to (a model without lift leaves every alias where it was)."""
     example = model.spec.prepare(example).astype({name: "object" for name in model.spec.categories})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -40,9 +41,10 @@ def register_model(model: LeadModel, model_dir: Path, example: pd.DataFrame,
         )
     version = str(info.registered_model_version)
     client = MlflowClient()
-    client.set_registered_model_alias(tracking.registered_model, CHALLENGER, version)
-    client.set_model_version_tag(tracking.registered_model, version, "trained_as_of",
-                                 str(model.info.get("trained_as_of")))
+    if challenger:
+        client.set_registered_model_alias(tracking.registered_model, CHALLENGER, version)
+    for key, value in {"trained_as_of": str(model.info.get("trained_as_of")), **(tags or {})}.items():
+        client.set_model_version_tag(tracking.registered_model, version, key, value[:5000])
     return {"run_id": mlflow.active_run().info.run_id, "model_uri": info.model_uri,
             "model_name": tracking.registered_model, "model_version": version}
 
@@ -125,7 +127,8 @@ def list_versions(name: str) -> list[dict[str, Any]]:
         rows.append({"version": int(version.version), "aliases": list(version.aliases),
                      "created": pd.Timestamp(version.creation_timestamp, unit="ms", tz="UTC").isoformat(),
                      "roc_auc": metrics.get("roc_auc"), "pr_auc": metrics.get("pr_auc"),
-                     "brier": metrics.get("brier"), "trained_as_of": version.tags.get("trained_as_of")})
+                     "brier": metrics.get("brier"), "trained_as_of": version.tags.get("trained_as_of"),
+                     "verdict": version.tags.get("verdict")})
     return sorted(rows, key=lambda row: -row["version"])
 
 
