@@ -1,7 +1,7 @@
 """What the benchmarks share: the leadml command, cached generated databases, a config whose
 stores live in the benchmark's folder, the machine line, and writing the results files.
 
-Databases are cached per generator version: a changed ``generate.py`` makes new data.
+Databases are cached per generator version: a changed ``data/demo_generator.py`` makes new data.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def run_json(command: list[str], env: dict | None = None) -> dict:
 
 
 def generator_tag() -> str:
-    return hashlib.sha256((ROOT / "src" / "leadml" / "generate.py").read_bytes()).hexdigest()[:8]
+    return hashlib.sha256((ROOT / "src" / "leadml" / "data" / "demo_generator.py").read_bytes()).hexdigest()[:8]
 
 
 def generated_database(work: Path, leads: int, seed: int, stem: str = "leads") -> Path:

@@ -181,15 +181,21 @@ def evaluate(*, data: DataOpt = None, as_of: AsOfOpt = None, model: ModelOpt = N
     """Score the population at --as-of and report how well it predicted the conversions after it."""
     from leadml.app.as_of import as_of_or_now
     from leadml.app.evaluate import evaluate as run
+    from leadml.app.summary import evaluate_summary
 
     cfg = _config(config)
+
+    def render(result: dict[str, Any]) -> None:
+        if not json_out:
+            typer.echo(evaluate_summary(result))
+
     if _flat(cfg):  # a labelled file: the model's figures against its labels
         from leadml.app.evaluate_flat import evaluate_flat_file
 
         _run(lambda: evaluate_flat_file(cfg, data or cfg.data.source, model_ref=model, as_of_given=bool(as_of)),
-             json_out)
+             json_out, render)
         return
-    _run(lambda: run(cfg, data or cfg.data.source, as_of=as_of_or_now(as_of), model_ref=model), json_out)
+    _run(lambda: run(cfg, data or cfg.data.source, as_of=as_of_or_now(as_of), model_ref=model), json_out, render)
 
 
 @app.command()
@@ -240,9 +246,12 @@ def retrain(*, data: DataOpt = None, as_of: AsOfOpt = None,
 
     def render(result: dict[str, Any]) -> None:
         if not json_out:
-            typer.echo(f"{result['outcome']}: {result['reason']}\ndecision: {result['decision_file']}")
+            typer.echo((result["summary"] + "\n" if "summary" in result else "")
+                       + f"retrain: {result['outcome']}: {result['reason']}\ndecision: {result['decision_file']}")
 
-    _run(lambda: run(cfg, data or cfg.data.source, as_of=as_of_or_now(as_of), out=out), json_out, render)
+    result = _run(lambda: run(cfg, data or cfg.data.source, as_of=as_of_or_now(as_of), out=out), json_out, render)
+    if result.get("exit_code"):  # the challenger was registered without lift (README "Exit codes")
+        raise typer.Exit(result["exit_code"])
 
 
 @app.command()

@@ -1,6 +1,7 @@
 """Every command runs: --help for each, and the whole loop on a tiny generated database."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -131,6 +132,11 @@ def test_train_score_evaluate_features_end_to_end(trained: Trained, tmp_path: Pa
     assert backtest["outcomes_seen_in_training"] is False and backtest["positives"] >= 10
     assert backtest["roc_auc"] > backtest["constant_roc_auc"] + 0.2
     assert backtest["pr_auc"] > 3 * backtest["constant_pr_auc"]
+    assert backtest["roc_auc_ci_low"] < backtest["roc_auc"] < backtest["roc_auc_ci_high"]
+    shown = invoke("evaluate", "--config", str(config_file), "--data", str(db), "--as-of", "2026-09-01",
+                   "--model", "models:/leadml-lead-scoring/2").output
+    assert re.search(r"leadml\s+0\.\d{3} \[0\.\d{3}, 0\.\d{3}\]", shown) and "MLflow run " in shown
+    assert f"{int(backtest['positives']):,} conversions" in shown
 
     # promotion by hand and rollback move the champion alias; the history is kept
     listed = summary(invoke("models", "list", "--config", str(config_file), "--json"))

@@ -14,8 +14,15 @@ from leadml.config import Config
 from leadml.data.clean import DataError, clean_tables
 from leadml.data.sources import redact_location as redact
 from leadml.features.spine import as_timestamp, label
-from leadml.modeling.evaluation import classification_metrics, grade_table, lift_table, reliability_table
+from leadml.modeling.evaluation import (
+    classification_metrics,
+    grade_table,
+    lift_table,
+    reliability_table,
+    with_intervals,
+)
 from leadml.modeling.lead_model import LeadModel
+from leadml.modeling.verdict import sample_warnings
 from leadml.scoring.population import population_matrix
 from leadml.tracking.runs import command_run, log_results
 
@@ -25,7 +32,8 @@ log = logging.getLogger("leadml")
 def evaluate(config: Config, data: str, *, as_of: pd.Timestamp, model_ref: str | None) -> dict[str, Any]:
     """Score the population at ``as_of`` and measure it against conversions in the horizon after it."""
     model, version, y, p = _outcomes_and_scores(config, data, as_of=as_of, model_ref=model_ref)
-    metrics = classification_metrics(y, p)
+    metrics = with_intervals(classification_metrics(y, p), y, p, resamples=config.evaluation.bootstrap_resamples,
+                             seed=config.training.seed)
     metrics |= classification_metrics(y, pd.Series(y.mean(), index=range(len(y))).to_numpy(), prefix="constant_")
     trained_as_of = model.info.get("trained_as_of")
     seen = bool(trained_as_of) and as_of < as_timestamp(trained_as_of)
@@ -33,8 +41,12 @@ def evaluate(config: Config, data: str, *, as_of: pd.Timestamp, model_ref: str |
         log.warning("the model was trained as of %s, after %s: its training saw outcomes of this period, so "
                     "these figures are optimistic; evaluate a model trained before --as-of for a backtest",
                     trained_as_of, as_of)
+    warnings = sample_warnings(metrics, config.evaluation.min_conversions, what="leads scored as of the moment")
+    for warning in warnings:
+        log.warning("%s", warning)
     result = {"as_of": str(as_of), "model_version": version, "horizon_days": config.horizon_days,
-              "model_trained_as_of": trained_as_of, "outcomes_seen_in_training": seen, **metrics}
+              "model_trained_as_of": trained_as_of, "outcomes_seen_in_training": seen, "warnings": warnings,
+              "tracking_uri": redact(config.tracking.uri), "experiment": config.tracking.experiment, **metrics}
     tables = {"grade_outcomes": grade_table(y, p, config.grades), "lift": lift_table(y, p),
               "reliability": reliability_table(y, p)}
     with command_run(config.tracking, run_name=f"evaluate {version} as of {as_of.date()}") as run_id:

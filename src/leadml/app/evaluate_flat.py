@@ -17,7 +17,14 @@ from leadml.config import Config
 from leadml.data.clean import DataError
 from leadml.data.sources import redact_location as redact
 from leadml.features.flat_export import map_flat
-from leadml.modeling.evaluation import classification_metrics, grade_table, lift_table, reliability_table
+from leadml.modeling.evaluation import (
+    classification_metrics,
+    grade_table,
+    lift_table,
+    reliability_table,
+    with_intervals,
+)
+from leadml.modeling.verdict import sample_warnings
 from leadml.reporting.export import file_sha256
 from leadml.tracking.runs import command_run, log_results
 
@@ -39,8 +46,12 @@ def evaluate_flat_file(config: Config, data: str, *, model_ref: str | None, as_o
         raise DataError(f"table {table}: {len(y)} labelled leads with {int(y.sum())} conversions; evaluating needs "
                         "converted and not converted leads")
     p = model.predict_proba(leads.features)
-    metrics = classification_metrics(y, p)
+    metrics = with_intervals(classification_metrics(y, p), y, p, resamples=config.evaluation.bootstrap_resamples,
+                             seed=config.training.seed)
     metrics |= classification_metrics(y, np.full(len(y), y.mean()), prefix="constant_")
+    warnings = sample_warnings(metrics, config.evaluation.min_conversions, what=f"labelled leads of {table}")
+    for warning in warnings:
+        log.warning("%s", warning)
     seen = model.info.get("data_fingerprint") == file_sha256(leads_path(data, mapping))[:16]
     if seen:
         log.warning("%s is the file model %s was trained on: these figures are optimistic; evaluate leads it never "
@@ -55,4 +66,5 @@ def evaluate_flat_file(config: Config, data: str, *, model_ref: str | None, as_o
                     {"command": "evaluate", "outcomes_seen_in_training": str(seen), "leadml_version": __version__,
                      "model_version": version}, {"data_quality.json": leads.report.counts}, tables=tables, figures={})
     return {"layout": "flat", "data": redact(data), "model_version": version, "outcomes_seen_in_training": seen,
+            "warnings": warnings, "tracking_uri": redact(config.tracking.uri), "experiment": config.tracking.experiment,
             **accounts, **metrics, "data_quality": leads.report.counts, "run_id": run_id}

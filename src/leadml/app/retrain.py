@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from leadml.app.summary import train_summary
 from leadml.app.train import train
 from leadml.config import Config
 from leadml.features.spine import as_timestamp
@@ -71,4 +72,5 @@ def _challenge(config: Config, data: str, *, as_of: pd.Timestamp, before: dict[s
             "champion": promotion["champion"] and {"version": before and before["version"],
                                                    "age_days": promotion["champion_age_days"],
                                                    "metrics": promotion["champion"]},
-            "champion_after": trained["champion_version"], "run_id": run_id}
+            "champion_after": trained["champion_version"], "run_id": run_id, "verdict": trained["verdict"],
+            "exit_code": trained["exit_code"], "summary": train_summary(trained)}

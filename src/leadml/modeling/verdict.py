@@ -40,16 +40,20 @@ def sample_words(metrics: dict[str, float], what: str = "test leads") -> str:
     return f"on {int(metrics['rows']):,} {what} ({int(metrics['positives']):,} conversions)"
 
 
+def sample_warnings(metrics: dict[str, float], min_conversions: int, *, what: str) -> list[str]:
+    """A warning when the figures rest on fewer conversions than ``evaluation.min_conversions``."""
+    if metrics.get("positives", 0) >= min_conversions:
+        return []
+    return [f"only {int(metrics.get('positives', 0)):,} conversions among the {what} (fewer than {min_conversions}, "
+            "evaluation.min_conversions): every figure rests on few outcomes; add history or leads before trusting it"]
+
+
 def lift_verdict(metrics: dict[str, float], baselines: tuple[str, ...], *, min_conversions: int,
                  what: str = "test leads") -> Verdict:
     """Judge ``metrics`` (ROC AUC with ``_ci_low``/``_ci_high``, ``rows``, ``positives`` and, per baseline,
     ``<baseline>_roc_auc`` and ``margin_roc_auc_vs_<baseline>`` with its interval)."""
     sample = sample_words(metrics, what)
-    warnings = []
-    if metrics["positives"] < min_conversions:
-        warnings.append(f"only {int(metrics['positives']):,} conversions among the {what} (fewer than "
-                        f"{min_conversions}, evaluation.min_conversions): every figure rests on few outcomes; "
-                        "add history or leads before trusting it")
+    warnings = sample_warnings(metrics, min_conversions, what=what)
     figure = f"ROC AUC {interval(metrics, 'roc_auc')}"
     if not metrics.get("roc_auc_ci_low", math.nan) > 0.5:
         return Verdict(False, f"no lift: {figure} {sample}, an interval that reaches 0.5 (chance)",
