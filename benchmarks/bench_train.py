@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import LEADML, ROOT, arguments, local_config, meta, publish, run_json  # noqa: E402
 from leadml.config import Config, load_config  # noqa: E402
 from leadml.data.clean import CleanReport  # noqa: E402
-from leadml.data.demo_generator import GenerateSpec, HiddenState, generate_with_hidden, oracle_probability  # noqa: E402
+from leadml.data.demo_generator import GenerateSpec, HiddenState, generate_with_hidden  # noqa: E402
+from leadml.data.demo_oracle import oracle_probability  # noqa: E402
 from leadml.data.sources import open_source  # noqa: E402
 from leadml.features.spine import as_timestamp  # noqa: E402
 from leadml.modeling.lead_model import LeadModel  # noqa: E402

@@ -13,8 +13,8 @@ from leadml.data.demo_generator import (
     HiddenState,
     generate_chunks,
     generate_with_hidden,
-    oracle_probability,
 )
+from leadml.data.demo_oracle import oracle_probability
 from leadml.data.sources import open_source, write_database
 from leadml.features.spine import build_spine, label
 
