@@ -9,7 +9,7 @@ from leadml.config import load_config
 from leadml.data.clean import CleanReport
 from leadml.data.sources import DuckDBSource
 from leadml.features.spine import as_timestamp, training_cutoffs
-from leadml.modeling.leakage import LeakageError
+from leadml.modeling.leakage import LeakageError, dominance_warnings
 from leadml.modeling.snapshots import Snapshot, build_snapshot
 from leadml.modeling.training import InsufficientDataError, fit_model
 from tests.conftest import write_config
@@ -51,9 +51,15 @@ def test_an_allowed_leak_trains_and_the_honest_set_passes(snapshot, tmp_path: Pa
     snap, cutoffs = snapshot
     leaky = fit_model(_with_leak(snap), cutoffs, _config(tmp_path, leakage_allow=["n_meeting_held_all"]), AS_OF)
     assert leaky.metrics["max_single_feature_auc"] == pytest.approx(1.0)
+    effects = leaky.tables["feature_dominance"].set_index("feature")
+    assert effects.index[0] == "n_meeting_held_all" and effects["share_of_lift"].iloc[0] >= 0.25
+    [named] = dominance_warnings(leaky.tables["feature_dominance"], 0.25)
+    assert named.startswith("n_meeting_held_all carries") and "alone ROC AUC 1.000" in named
     honest = fit_model(snap, cutoffs, _config(tmp_path), AS_OF)
     assert honest.metrics["max_single_feature_auc"] < 0.95 and honest.metrics["roc_auc"] > 0.7
     assert honest.model.info["trained_as_of"] == str(AS_OF)
+    assert len(honest.tables["feature_dominance"]) == 3 and not dominance_warnings(honest.tables["feature_dominance"],
+                                                                                   0.25)
 
 
 def test_the_model_and_its_baselines_are_measured_on_the_same_rows(snapshot, tmp_path: Path) -> None:

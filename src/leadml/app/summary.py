@@ -42,6 +42,7 @@ def train_summary(result: dict[str, Any]) -> str:
              *figures_table(result, scorers),
              f"  sample: {int(result['rows']):,} test leads, {int(result['positives']):,} conversions "
              f"(base rate {result['base_rate']:.2%}); 95% bootstrap intervals",
+             *dominance_lines(result.get("feature_dominance", []), quick=True),
              f"verdict: {verdict['sentence']}",
              *(f"warning: {w}" for w in verdict["warnings"]),
              f"promotion: {'champion' if result['promoted'] else 'not champion'}: {result['promotion_reason']}"
@@ -80,11 +81,11 @@ def flat_summary(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def dominance_lines(effects: list[dict[str, Any]]) -> list[str]:
-    """The most important features refitted without, one line each."""
+def dominance_lines(effects: list[dict[str, Any]], *, quick: bool = False) -> list[str]:
+    """The most important features refitted without, one line each (``quick``: a quick model's figures)."""
     if not effects:
         return []
-    lines = ["the most important features, the model refitted without each:"]
+    lines = [f"the most important features, {'a quick model' if quick else 'the model'} refitted without each:"]
     for row in effects:
         lines.append(f"  {row['feature']}: alone ROC AUC {row['own_roc_auc']:.3f}; without it "
                      f"{row['roc_auc_without']:.3f} (from {row['model_roc_auc']:.3f}: {row['share_of_lift']:.0%} "

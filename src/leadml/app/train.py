@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import pandas as pd
@@ -30,6 +30,7 @@ from leadml.data.sources import redact_location as redact
 from leadml.features.spine import as_timestamp, training_cutoffs
 from leadml.modeling.evaluation import classification_metrics
 from leadml.modeling.lead_model import ModelError
+from leadml.modeling.leakage import dominance_warnings
 from leadml.modeling.promotion import Decision, decide
 from leadml.modeling.snapshots import Snapshot, build_snapshot
 from leadml.modeling.training import TrainingResult, fit_model
@@ -72,6 +73,9 @@ def train(config: Config, data: str, *, as_of: pd.Timestamp, tune_trials: int = 
                     figures=_figures(result), dataset=snapshot.features.head(100_000))
         verdict = lift_verdict(result.metrics, ("logistic", "points"),
                                min_conversions=config.evaluation.min_conversions)
+        effects = result.tables["feature_dominance"]
+        verdict = replace(verdict, warnings=(*verdict.warnings,
+                                             *dominance_warnings(effects, config.training.dominance_share)))
         decision = _decision(result, champion, verdict, config)
         registered, local = register_and_promote(result.model, example=snapshot.features.head(50),
                                                  decision=decision, config=config, run_id=run_id)
@@ -87,7 +91,8 @@ def train(config: Config, data: str, *, as_of: pd.Timestamp, tune_trials: int = 
             "promoted": decision.promote, "promotion_reason": decision.reason,
             "champion_version": champion_version(registered["model_name"]), "verdict": verdict.as_dict(),
             "exit_code": 0 if decision.lift else EXIT_NO_LIFT, "data_fingerprint": fingerprint,
-            "promotion": asdict(decision), "test_cutoff": str(cutoffs["holdout"][0]), **result.metrics}
+            "promotion": asdict(decision), "test_cutoff": str(cutoffs["holdout"][0]),
+            "feature_dominance": effects.to_dict("records"), **result.metrics}
 
 
 def _decision(result: TrainingResult, champion: dict[str, Any], verdict: Verdict, config: Config) -> Decision:

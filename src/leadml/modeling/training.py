@@ -20,6 +20,7 @@ from leadml.config import Config
 from leadml.features import feature_catalog
 from leadml.modeling.baselines import LogisticBaseline, points_score
 from leadml.modeling.calibration import CALIBRATORS, SigmoidCalibrator
+from leadml.modeling.dominance import quick_drop_column_effects
 from leadml.modeling.evaluation import (
     classification_metrics,
     grade_table,
@@ -187,6 +188,10 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
 
     importance = _importance(model, test.features.head(20_000))
     clock.lap("evaluation")
+    effects = quick_drop_column_effects(
+        booster_params(config, train.labels, tuned), spec, train, test, own_auc=aucs, rounds=booster.best_iteration,
+        columns=importance.index[: config.training.dominance_columns].tolist(), seed=config.training.seed)
+    clock.lap("feature_dominance")
     metrics |= {f"seconds_{stage}": seconds for stage, seconds in clock.laps.items()}
     return TrainingResult(
         model=model, metrics=metrics, test=test, probabilities=probabilities, uncalibrated=uncalibrated,
@@ -196,7 +201,7 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
                 "reliability_after": reliability_table(y_test, probabilities["model"]),
                 "grade_outcomes": grade_table(y_test, probabilities["model"], config.grades),
                 "lift": lift_table(y_test, probabilities["model"]),
-                "single_feature_auc": aucs.rename("roc_auc").to_frame()})
+                "single_feature_auc": aucs.rename("roc_auc").to_frame(), "feature_dominance": effects})
 
 
 def _split(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]],
