@@ -19,6 +19,7 @@ HOSTILE_ID = '<script>document.title="pwned"</script>'
 SAFE_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "h1", "div", "span", "b", "main", "section",
              "h2", "h3", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "p", "figure", "figcaption", "img",
              "footer"}
+LIMITS = {"min_grade_leads": 30, "min_conversions": 120}  # the configuration's defaults (evaluation.*)
 HOSTILE_REASON = '"><img src=x onerror="document.title=1">Industry: =HYPERLINK("http://evil.invalid")'
 
 
@@ -58,7 +59,7 @@ def test_grade_counts_new_a_and_movers_follow_the_exports(roundtrip) -> None:
     previous = before[["lead_id", "score", "grade", "as_of"]]
     data = build_report(now, GRADES, previous, pd.DataFrame({"lead_id": [], "reason": []}), evaluation=None,
                         horizon_days=30,
-                        data_end=AS_OF - pd.Timedelta(hours=3), leadml_version="x", top=10, movers=500)
+                        data_end=AS_OF - pd.Timedelta(hours=3), leadml_version="x", **LIMITS, top=10, movers=500)
     assert data.grades["leads"].tolist() == [int((now["grade"] == g).sum()) for g in GRADES]
     assert data.grades["share"].sum() == pytest.approx(1.0)
     was = before.set_index("lead_id")
@@ -90,7 +91,7 @@ def test_every_value_is_escaped_and_nothing_is_loaded_from_outside(roundtrip) ->
     rejects = pd.DataFrame({"lead_id": [HOSTILE_ID, "L1", "L2"], "reason": ["<i>created_at</i> missing"] * 2
                             + ["duplicate lead_id"]})
     html = render(build_report(now, GRADES, before, rejects, evaluation=evaluation(), horizon_days=30, data_end=None,
-                               leadml_version="x", top=len(now)), "en")
+                               leadml_version="x", **LIMITS, top=len(now)), "en")
     tags = set(re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", html))
     assert tags <= SAFE_TAGS, tags - SAFE_TAGS  # no script, no injected img or b
     assert not re.search(r"<[^>]*\son\w+\s*=", html)  # no event handler attribute on any tag
@@ -108,18 +109,63 @@ def test_quality_sentences_come_from_the_grade_table(roundtrip) -> None:
     now, before = roundtrip
     measured = evaluation()
     html = render(build_report(now, GRADES, before, pd.DataFrame({"lead_id": [], "reason": []}),
-                               evaluation=measured, horizon_days=30, data_end=None, leadml_version="x"), "en")
+                               evaluation=measured, horizon_days=30, data_end=None, leadml_version="x", **LIMITS), "en")
     a = measured.grades.set_index("grade").loc["A"]
     assert (f"Of leads graded A, {a['conversion_rate']:.0%} became opportunities within 30 days "
             f"({int(a['converted'])} of {int(a['rows']):,}).") in html
     assert html.count('src="data:image/png;base64,') == 2
 
 
+def small_a_evaluation() -> Evaluation:
+    """A backtest whose grade A holds 17 leads (2 converted) beside large grades B, C and D (152 conversions)."""
+    parts = [(17, 0.5, 2), (400, 0.2, 80), (600, 0.1, 60), (1000, 0.01, 10)]  # leads, probability, converted
+    probability = np.concatenate([np.full(n, p) for n, p, _ in parts])
+    y = np.concatenate([np.arange(n) < converted for n, _, converted in parts]).astype(int)
+    return Evaluation("evaluate", "run", "2026-09-02", grade_table(y, probability, GRADES), lift_table(y, probability))
+
+
+def outcome_sentences(html: str) -> dict[str, str]:
+    """The quality section's sentence of each grade, by grade."""
+    return dict(re.findall(r'<p class="sentence[^"]*" data-grade="([^"]+)">(.*?)</p>', html))
+
+
+@pytest.mark.parametrize(("min_grade_leads", "small_a"), [(30, True), (18, True), (17, False)])
+def test_a_grade_on_fewer_leads_than_the_setting_is_too_few_to_tell(min_grade_leads: int, small_a: bool) -> None:
+    now = check_export(export_frame(7), "x")
+    data = build_report(now, GRADES, pd.DataFrame({"lead_id": [], "score": [], "grade": []}),
+                        pd.DataFrame({"lead_id": [], "reason": []}), evaluation=small_a_evaluation(),
+                        horizon_days=30, data_end=None, leadml_version="x", min_grade_leads=min_grade_leads,
+                        min_conversions=120)
+    html = render(data, "en")
+    sentences = outcome_sentences(html)
+    assert set(sentences) == set(GRADES)
+    assert ("too few to tell" in sentences["A"]) is small_a
+    assert ("12%" in sentences["A"]) is not small_a  # 2 of 17: no rate beside "too few to tell"
+    assert "2 of 17" in sentences["A"]
+    for grade, rate in (("B", "20%"), ("C", "10%"), ("D", "1%")):  # 400, 600 and 1,000 leads: rates as measured
+        assert "too few to tell" not in sentences[grade] and f"graded {grade}, {rate} became" in sentences[grade]
+    assert (f"A grade measured on fewer than {min_grade_leads} leads says “too few to tell” "
+            "(setting evaluation.min_grade_leads).") in html
+    assert "evaluation.min_conversions" not in html  # 152 conversions: enough
+
+
+def test_rates_on_fewer_conversions_than_the_setting_say_so() -> None:
+    now = check_export(export_frame(8), "x")
+    data = build_report(now, GRADES, pd.DataFrame({"lead_id": [], "score": [], "grade": []}),
+                        pd.DataFrame({"lead_id": [], "reason": []}), evaluation=small_a_evaluation(),
+                        horizon_days=30, data_end=None, leadml_version="x", min_grade_leads=30, min_conversions=200)
+    assert ("Every rate here rests on only 152 conversions, fewer than 200 (setting evaluation.min_conversions)"
+            in render(data, "en"))
+    german = render(data, "de")
+    assert "Jede Rate hier beruht auf nur 152 Konversionen" in german
+    assert "Von den Leads der Klasse A: zu wenige für eine Aussage" in german
+
+
 def test_german_report_translates_headings_not_grades_or_ids(roundtrip) -> None:
     now, before = roundtrip
     measured = evaluation()
     html = render(build_report(now, GRADES, before, rejects_summary(pd.DataFrame({"lead_id": [], "reason": []})),
-                               evaluation=measured, horizon_days=30, data_end=None, leadml_version="x"), "de")
+                               evaluation=measured, horizon_days=30, data_end=None, leadml_version="x", **LIMITS), "de")
     a = measured.grades.set_index("grade").loc["A"]
     rate = f"{a['conversion_rate']:.0%}".replace("%", "\u00a0%")
     assert "Lead-Scoring-Bericht" in html and "Neue A-Leads seit dem letzten Lauf" in html and 'lang="de"' in html
@@ -131,7 +177,7 @@ def test_report_without_history_or_evaluation_says_so() -> None:
     now = check_export(export_frame(4), "x")
     html = render(build_report(now, GRADES, pd.DataFrame({"lead_id": [], "score": [], "grade": []}),
                                pd.DataFrame({"lead_id": [], "reason": []}), evaluation=None, horizon_days=30,
-                               data_end=None, leadml_version="x"), "en")
+                               data_end=None, leadml_version="x", **LIMITS), "en")
     assert "No earlier run to compare with" in html and "No evaluation of this model" in html
     assert "Every lead of the population was scored." in html
 
@@ -149,5 +195,5 @@ def test_header_says_how_old_the_data_is(data_end: pd.Timestamp, shown: str) -> 
     now = check_export(export_frame(6), "x")
     html = render(build_report(now, GRADES, pd.DataFrame({"lead_id": [], "score": [], "grade": []}),
                                pd.DataFrame({"lead_id": [], "reason": []}), evaluation=None,
-                               horizon_days=30, data_end=data_end, leadml_version="x"), "en")
+                               horizon_days=30, data_end=data_end, leadml_version="x", **LIMITS), "en")
     assert shown in html and "leadml/3" in html

@@ -126,6 +126,18 @@ TEXT: dict[str, tuple[str, str]] = {
                       "({converted} of {rows}).",
                       "Von den Leads der Klasse {grade} wurden {rate} innerhalb von {days} Tagen zur "
                       "Verkaufschance ({converted} von {rows})."),
+    "grade_outcome_few": ("Of leads graded {grade}: too few to tell", "Von den Leads der Klasse {grade}: zu wenige "
+                                                                      "für eine Aussage"),
+    "grade_outcome_raw": ("({converted} of {rows} became opportunities within {days} days)",
+                          "({converted} von {rows} wurden innerhalb von {days} Tagen zur Verkaufschance)"),
+    "grade_outcome_min": ("A grade measured on fewer than {min} leads says “too few to tell” "
+                          "(setting evaluation.min_grade_leads).",
+                          "Eine Klasse, die an weniger als {min} Leads gemessen wurde, zeigt „zu wenige für eine "
+                          "Aussage“ (Einstellung evaluation.min_grade_leads)."),
+    "few_conversions": ("Every rate here rests on only {converted} conversions, fewer than {min} (setting "
+                        "evaluation.min_conversions): read them as a rough guide, not a measurement.",
+                        "Jede Rate hier beruht auf nur {converted} Konversionen, weniger als {min} (Einstellung "
+                        "evaluation.min_conversions): nur als grobe Richtung lesen, nicht als Messung."),
     "evaluation_source": ("Measured on {rows} leads at the held-out cutoff {cutoff}, which the model did not train "
                           "on ({source}).",
                           "Gemessen an {rows} Leads zum zurückgehaltenen Stichtag {cutoff}, auf dem das Modell "

@@ -37,6 +37,9 @@ class ReportData:
     rejects: pd.DataFrame
     rejected: int
     evaluation: Evaluation | None
+    outcomes: list[dict[str, Any]]  # per grade of the evaluation, see ``grade_outcomes``
+    min_grade_leads: int  # evaluation.min_grade_leads: a grade measured on fewer leads is too few to tell
+    min_conversions: int  # evaluation.min_conversions: rates resting on fewer conversions are said to be rough
     leadml_version: str
     movers: int = 10  # rows listed of new A leads and of each mover table
 
@@ -119,8 +122,10 @@ def freshness_hours(as_of: pd.Timestamp, data_end: pd.Timestamp | None) -> float
 
 def build_report(export: pd.DataFrame, grades: dict[str, float], previous: pd.DataFrame, rejects: pd.DataFrame, *,
                  evaluation: Evaluation | None, horizon_days: int, data_end: pd.Timestamp | None,
-                 leadml_version: str, top: int = 25, movers: int = 10) -> ReportData:
-    """Gather everything the report shows from a checked export and what surrounds it."""
+                 min_grade_leads: int, min_conversions: int, leadml_version: str, top: int = 25,
+                 movers: int = 10) -> ReportData:
+    """Gather everything the report shows from a checked export and what surrounds it; ``min_grade_leads`` and
+    ``min_conversions`` are the configuration's ``evaluation`` thresholds below which figures are too few."""
     as_of = export["as_of"].iloc[0] if len(export) else pd.NaT
     scored_at = pd.to_datetime(export["scored_at"].iloc[0], utc=True) if len(export) and "scored_at" in export \
         else None
@@ -134,14 +139,22 @@ def build_report(export: pd.DataFrame, grades: dict[str, float], previous: pd.Da
         top=top_leads(export, top), new_a=new_a, up=up, down=down,
         previous_as_of=None if previous_as_of is None or pd.isna(previous_as_of) else previous_as_of,
         rejects=rejects_summary(rejects), rejected=len(rejects), evaluation=evaluation,
-        leadml_version=leadml_version, movers=movers)
+        outcomes=[] if evaluation is None else grade_outcomes(evaluation, min_grade_leads),
+        min_grade_leads=min_grade_leads, min_conversions=min_conversions, leadml_version=leadml_version,
+        movers=movers)
 
 
-def grade_outcomes(evaluation: Evaluation) -> list[dict[str, Any]]:
-    """Per grade with leads: the figures for "of leads graded A, 38% became opportunities"."""
+def grade_outcomes(evaluation: Evaluation, min_leads: int) -> list[dict[str, Any]]:
+    """Per grade with leads: the figures for "of leads graded A, 38% became opportunities", and whether the
+    grade holds at least ``min_leads`` leads (``enough``); below that its rate is too few to tell."""
     rows = []
     for row in evaluation.grades.itertuples(index=False):
         if row.rows > 0 and not np.isnan(row.conversion_rate):
             rows.append({"grade": row.grade, "rate": float(row.conversion_rate), "converted": int(row.converted),
-                         "rows": int(row.rows)})
+                         "rows": int(row.rows), "enough": int(row.rows) >= min_leads})
     return rows
+
+
+def evaluation_conversions(evaluation: Evaluation) -> int:
+    """The conversions among the evaluated leads: the sample every rate of the quality section rests on."""
+    return int(evaluation.grades["converted"].sum())

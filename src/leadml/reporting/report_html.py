@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from leadml.reasons.words import number, text
 from leadml.reporting import plots
-from leadml.reporting.report_data import ReportData, freshness_hours, grade_outcomes
+from leadml.reporting.report_data import Evaluation, ReportData, evaluation_conversions, freshness_hours
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 GRADE_COLOURS = {"A": "#2E7D32", "B": "#7CB342", "C": "#F9A825", "D": "#9E9E9E"}
@@ -49,6 +49,7 @@ padding:1px 6px}
 figcaption{font-size:13px;color:#444;margin-bottom:4px}
 .sentence{font-size:15px;margin:4px 0}
 .note{font-size:13px;color:#555}
+.sentence.few{color:#555}.small{font-size:12px;color:#666}.sentence.warning{color:#9a3412}
 footer{font-size:12px;color:#666;padding:0 32px 24px}
 """
 
@@ -122,17 +123,39 @@ def _grades(data: ReportData, lang: str) -> str:
     return f'<section id="grades"><h2>{escape(text("grades", lang))}</h2>{table}</section>'
 
 
+def _outcome(row: dict, days: int, lang: str) -> str:
+    """One grade's outcome in a sentence; a grade on too few leads says so instead of giving a rate."""
+    converted, rows = number(row["converted"], ",d", lang), number(row["rows"], ",d", lang)
+    grade = escape(row["grade"])
+    if not row["enough"]:
+        raw = text("grade_outcome_raw", lang, converted=converted, rows=rows, days=days)
+        return (f'<p class="sentence few" data-grade="{grade}">'
+                f'{escape(text("grade_outcome_few", lang, grade=row["grade"]))} '
+                f'<span class="small">{escape(raw)}</span></p>')
+    words = text("grade_outcome", lang, grade=row["grade"], rate=number(row["rate"], ".0%", lang), days=days,
+                 converted=converted, rows=rows)
+    return f'<p class="sentence" data-grade="{grade}">{escape(words)}</p>'
+
+
+def _outcomes(data: ReportData, evaluation: Evaluation, lang: str) -> str:
+    """The grades' outcomes, the threshold below which a grade is too few to tell, and a warning in words when
+    every rate rests on fewer conversions than ``evaluation.min_conversions``."""
+    parts = [_outcome(row, data.horizon_days, lang) for row in data.outcomes]
+    parts.append(f'<p class="note" id="grade-outcome-min">'
+                 f'{escape(text("grade_outcome_min", lang, min=number(data.min_grade_leads, ",d", lang)))}</p>')
+    conversions = evaluation_conversions(evaluation)
+    if conversions < data.min_conversions:
+        warning = text("few_conversions", lang, converted=number(conversions, ",d", lang),
+                       min=number(data.min_conversions, ",d", lang))
+        parts.append(f'<p class="sentence warning" id="few-conversions">{escape(warning)}</p>')
+    return "".join(parts)
+
+
 def _quality(data: ReportData, lang: str) -> str:
     title = f'<h2>{escape(text("model_quality", lang))}</h2>'
     evaluation = data.evaluation
     if evaluation is None:
         return f'<section id="quality">{title}<p class="note">{escape(text("no_evaluation", lang))}</p></section>'
-    sentences = "".join(
-        '<p class="sentence">' + escape(text("grade_outcome", lang, grade=row["grade"],
-                                             rate=number(row["rate"], ".0%", lang), days=data.horizon_days,
-                                             converted=number(row["converted"], ",d", lang),
-                                             rows=number(row["rows"], ",d", lang))) + "</p>"
-        for row in grade_outcomes(evaluation))
     rows = int(evaluation.grades["rows"].sum())
     source = text("source_evaluate" if evaluation.source == "evaluate" else "source_training", lang)
     note = text("evaluation_source", lang, rows=number(rows, ",d", lang), cutoff=evaluation.cutoff, source=source)
@@ -146,7 +169,7 @@ def _quality(data: ReportData, lang: str) -> str:
         charts.append((text("calibration_chart", lang), png_data_uri(figure), "calibration-chart"))
     figures = "".join(f'<figure><figcaption>{escape(caption)}</figcaption><img id="{ident}" src="{uri}" '
                       f'alt="{escape(caption)}"></figure>' for caption, uri, ident in charts)
-    return (f'<section id="quality">{title}{sentences}<p class="note">{escape(note)}</p>'
+    return (f'<section id="quality">{title}{_outcomes(data, evaluation, lang)}<p class="note">{escape(note)}</p>'
             f'<div class="charts">{figures}</div></section>')
 
 
