@@ -15,7 +15,7 @@ import yaml
 from leadml.app.train_flat import evaluate_flat, flat_verdict, read_flat
 from leadml.config import load_config
 from leadml.features.flat_export import MappedLeads
-from leadml.modeling.cross_validation import make_folds, stratified_folds, time_folds
+from leadml.modeling.cross_validation import fold_scheme_gap, make_folds, stratified_folds, time_folds
 from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.leakage import LeakageError
 from leadml.modeling.training import InsufficientDataError
@@ -124,6 +124,18 @@ def test_a_creation_date_splits_the_folds_by_time(flat_config: Path) -> None:
     assert untested.sum() >= len(untested) // 5  # the first block is never tested
     assert evaluation.metrics["roc_auc"] > 0.6  # the first fold learns from a fifth of the leads only
     assert "forward-chaining" in evaluation.report and "no as-of semantics" in evaluation.report
+    assert 0.6 < evaluation.metrics["stratified_roc_auc"] < 1 and evaluation.metrics["stratified_roc_auc_std"] > 0
+
+
+@pytest.mark.parametrize(("stratified", "time", "flagged"), [(0.95, 0.80, True), (0.81, 0.80, False)])
+def test_a_gap_between_fold_schemes_beyond_their_intervals_is_flagged(stratified: float, time: float,
+                                                                     flagged: bool) -> None:
+    metrics = {"roc_auc": time, "roc_auc_std": 0.02, "stratified_roc_auc": stratified, "stratified_roc_auc_std": 0.01}
+    warning = fold_scheme_gap(metrics, 5)
+    assert (warning is not None) == flagged
+    if flagged:
+        assert "stratified folds give ROC AUC 0.950, time-ordered folds 0.800: a gap of +0.150" in warning
+    assert fold_scheme_gap({"roc_auc": 0.8, "roc_auc_std": 0.02}, 5) is None  # no time folds, nothing to compare
 
 
 @pytest.mark.slow

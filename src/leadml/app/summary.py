@@ -74,6 +74,9 @@ def flat_summary(result: dict[str, Any]) -> str:
              f"{int(pooled['rows']):,} leads ({int(pooled['positives']):,} conversions), 95% bootstrap intervals",
              *figures_table(pooled, {"": "leadml (LightGBM)"}),
              *dominance_lines(result.get("feature_dominance", [])),
+             *([f"fold schemes: time-ordered ROC AUC {result['roc_auc']:.3f} ± {result['roc_auc_std']:.3f}, "
+                f"stratified {result['stratified_roc_auc']:.3f} ± {result['stratified_roc_auc_std']:.3f} "
+                "(mean ± spread over folds)"] if "stratified_roc_auc" in result else []),
              f"verdict: {verdict['sentence']}",
              *(f"warning: {w}" for w in verdict["warnings"]),
              f"promotion: {'champion' if result['promoted'] else 'not champion'}: {result['promotion_reason']}",

@@ -30,8 +30,10 @@ from leadml.modeling.cross_validation import (
     Folds,
     cross_validate,
     fit_final,
+    fold_scheme_gap,
     make_folds,
     refit_without,
+    stratified_beside,
 )
 from leadml.modeling.evaluation import classification_metrics, margin_intervals, with_intervals
 from leadml.modeling.lead_model import LeadModel
@@ -176,6 +178,8 @@ def evaluate_flat(config: Config, raw: pd.DataFrame, converted: pd.Series | None
                 "rejected_rows": float(len(leads.rejects)), "n_features": float(leads.features.shape[1]),
                 "max_single_feature_auc": float(probe.max()), "num_boost_round": float(model.info["num_boost_round"])}
     effects = _dominance(leads, honest, model, folds=folds, probe=probe, config=config, full_auc=metrics["roc_auc"])
+    if folds.kind == "time":  # the figure beside the one stratified folds give: a gap says the scheme matters
+        metrics |= stratified_beside(leads, folds, config, fence=mapping.outlier_fence)
     numeric = [c for c in leads.features if c not in leads.categorical]
     clipper = ExtremeClipper(mapping.outlier_fence).fit(leads.features, numeric)
     for name, n in clipper.outside(leads.features).items():
@@ -223,7 +227,9 @@ def flat_verdict(metrics: dict[str, float], config: Config, effects: pd.DataFram
     pooled = {k[len("oof_"):]: v for k, v in metrics.items() if k.startswith("oof_")}
     verdict = lift_verdict(pooled, FLAT_BASELINES, min_conversions=config.evaluation.min_conversions,
                            what="leads out of fold")
-    return replace(verdict, warnings=(*verdict.warnings, *dominance_warnings(effects, config.training.dominance_share)))
+    gap = fold_scheme_gap(metrics, config.mapping.cv_folds)
+    return replace(verdict, warnings=(*verdict.warnings, *dominance_warnings(effects, config.training.dominance_share),
+                                      *([gap] if gap else [])))
 
 
 def _figures(evaluation: FlatEvaluation) -> dict[str, Any]:
