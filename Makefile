@@ -62,8 +62,9 @@ bench-monitoring: $(STAMP) ## drift checks and `leadml monitor` beside scoring, 
 bench-spark: $(STAMP) ## leadml score --engine spark beside the local engine: 100k and 1M leads, same Parquet
 	$(BIN)/python benchmarks/bench_spark.py
 
-docs: $(STAMP) ## regenerate docs/features.md from the feature catalog
+docs: $(STAMP) ## regenerate docs/features.md from the feature catalog and docs/mapping.md from the config schema
 	$(BIN)/leadml features --list --markdown --config configs/default.yaml > docs/features.md
+	$(BIN)/leadml map --reference > docs/mapping.md
 
 mlflow-ui: $(STAMP) ## open the MLflow UI on the project's tracking store (http://127.0.0.1:5000)
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_URI) --port $(MLFLOW_PORT) --workers 1

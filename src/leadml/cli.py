@@ -287,12 +287,22 @@ def features(*, data: DataOpt = None, as_of: AsOfOpt = None,
 
 @app.command("map")
 def map_(*, data: DataOpt = None,
-         out: Annotated[str, typer.Option("--out", help="A folder (Parquet or CSV files) or a .duckdb file.")],
+         out: Annotated[str | None, typer.Option("--out", help="A folder (Parquet or CSV files) or a .duckdb file.")]
+         = None,
          fmt: Annotated[str, typer.Option("--format", help="Folder format: parquet or csv.")] = "parquet",
+         reference: Annotated[bool, typer.Option("--reference", help="Print every mapping key (Markdown).")] = False,
          config: ConfigOpt = DEFAULT_CONFIG, json_out: JsonOpt = False) -> None:
     """Write the contract's tables that mapping.layout: tables builds from your own, with every row's account."""
+    if reference:
+        from leadml.app.mapping_reference import mapping_reference
+
+        typer.echo(mapping_reference())
+        return
     from leadml.app.map_tables import map_tables
 
+    if out is None:
+        typer.echo("leadml: error: name the folder or .duckdb file to write with --out", err=True)
+        raise typer.Exit(1)
     cfg = _config(config)
     _run(lambda: map_tables(cfg, data or cfg.data.source, out=out, fmt=fmt), json_out)
 

@@ -127,8 +127,8 @@ ValueType = Literal["numeric", "categorical", "flag"]
 class MappedFeature(_Frozen):
     """An extra column of the user's data that becomes a feature: its family and value type."""
 
-    family: Literal["fit", "engagement", "budget"]
-    type: ValueType
+    family: Literal["fit", "engagement", "budget"] = Field(description="the sub-score it adds to")
+    type: ValueType = Field(description="numeric (as people write numbers), categorical, or flag (yes/no words)")
     name: str | None = Field(None, pattern=IDENTIFIER, description="feature name; default: the column in snake_case")
     min: float | None = Field(None, description="smaller values are implausible: set missing and reported")
     max: float | None = Field(None, description="larger values are implausible: set missing and reported")
@@ -137,7 +137,7 @@ class MappedFeature(_Frozen):
 class ExcludedColumn(_Frozen):
     """A column known only after the outcome: never a feature; the reason is logged with every run."""
 
-    reason: str = Field(min_length=3)
+    reason: str = Field(min_length=3, description="why it is known only after the outcome (logged with every run)")
     type: ValueType = Field("categorical", description="how it enters the comparison run that shows the leak")
 
 
@@ -187,7 +187,7 @@ class ReportConfig(_Frozen):
 class LabelMapping(_Frozen):
     """The outcome: a flag or status column with the values that mean converted, or an opportunities file."""
 
-    column: str | None = None
+    column: str | None = Field(None, description="the user's column holding the outcome")
     positive: tuple[str, ...] = Field((), description="values of the column that mean converted (any case)")
     negative: tuple[str, ...] = Field((), description="if given, values in neither list are rejected")
     opportunities: str | None = Field(None, description="file in data.source: a lead converted if it is listed")
@@ -210,14 +210,14 @@ class CsvOptions(_Frozen):
 
     sep: str = Field("auto", description="auto, or the separator: ',', ';', tab, '|'")
     encoding: str = Field("auto", description="auto (UTF-8, else Windows-1252), or a Python codec name")
-    quote: str = Field('"', min_length=1, max_length=1)
+    quote: str = Field('"', min_length=1, max_length=1, description="the character that quotes a field")
 
 
 class MappingConfig(_Frozen):
     """How a user's export maps onto the contract. ``flat``: one row per lead, engagement pre-aggregated,
     no history; evaluated by cross-validation (by creation time when created_at is mapped)."""
 
-    layout: Literal["flat"]
+    layout: Literal["flat"] = Field(description="flat: one row per lead")
     leads: str | None = Field(None, description="file in data.source; none when data.source is the file")
     csv: CsvOptions = Field(default_factory=lambda: CsvOptions(), description="how the files are written")
     columns: dict[str, str] = Field(default_factory=dict, description="contract column -> the user's column; "
@@ -229,7 +229,7 @@ class MappingConfig(_Frozen):
     exclude: dict[str, ExcludedColumn] = Field(default_factory=dict, description="the user's column -> why")
     missing_values: tuple[str, ...] = Field(("", "select", "unknown", "n/a", "na", "null", "none", "nan", "-", "?"),
                                             description="placeholders that mean missing (any case)")
-    cv_folds: int = Field(5, ge=2, le=20)
+    cv_folds: int = Field(5, ge=2, le=20, description="folds of the cross-validation")
     outlier_fence: float = Field(3.0, gt=0, description="clip beyond the 1st/99th percentile by this many ranges")
     compare_excluded: bool = Field(True, description="also cross-validate with the excluded columns, to show the leak")
 
@@ -364,7 +364,7 @@ class OpportunityTable(SourceTable):
 class TablesMapping(_Frozen):
     """How a user's CRM tables map onto the contract's leads, activities and opportunities."""
 
-    layout: Literal["tables"]
+    layout: Literal["tables"] = Field(description="tables: the user's own tables, each mapped")
     csv: CsvOptions = CsvOptions()
     leads: LeadsTable
     activities: tuple[ActivityTable, ...] = Field((), description="one or more tables, each mapped on its own")

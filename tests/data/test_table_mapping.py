@@ -192,3 +192,13 @@ def test_lead_feature_columns_are_checked_like_every_mapped_column(crm) -> None:
         feature_catalog(clash.features)
     with pytest.raises(ValueError, match="name the leads table's feature columns in mapping.leads.features"):
         Config.model_validate({"features": {"lead_columns": {"Tier": {"family": "fit", "type": "categorical"}}}})
+
+
+def test_docs_mapping_md_is_generated_from_the_config_schema() -> None:
+    from leadml.app.mapping_reference import mapping_reference
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "mapping.md").read_text(encoding="utf-8")
+    assert page.strip() == mapping_reference().strip(), "docs/mapping.md is stale: run `make docs`"
+    for key in ("mapping.leads.features.<column>.family", "mapping.activities[].activity_type.map",
+                "mapping.opportunities.where", "mapping.label.positive", "mapping.dates", "mapping.csv.sep"):
+        assert f"| `{key}` |" in page
