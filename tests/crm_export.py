@@ -43,7 +43,7 @@ def _write_leads(folder: Path, ids: list[str], created: pd.DatetimeIndex, warmth
         "Industry": rng.choice(["Software", "Retail", "Banking"], n),
         "Budget (EUR)": [f"{b:,.2f} €".replace(",", "X").replace(".", ",").replace("X", ".") for b in
                          rng.integers(1_000, 90_000, n)],  # 22.700,00 €
-        "Tier": np.where(warmth + rng.normal(0, 0.2, n) > 0.6, "Enterprise", "SMB"),  # the lead's own: a feature
+        "Tier (Sales)": np.where(warmth + rng.normal(0, 0.2, n) > 0.6, "Enterprise", "SMB"),  # a lead feature
         "Opt-In": rng.choice(["Ja", "Nein", ""], n),  # a German yes/no flag, sometimes empty
         "Lead Status": rng.choice(["Contacted", "Qualified", "Junk"], n),  # written by sales: never read
         "Email": [f"person{i}@example.com" for i in range(n)],
@@ -122,7 +122,7 @@ def crm_mapping() -> dict:
                   "columns": {"created_at": "Created Time", "source": "Lead Source", "industry": "Industry",
                               "declared_budget": "Budget (EUR)", "email": "Email"},
                   "dates": {"Created Time": "%d %b, %Y %H:%M:%S"},
-                  "features": {"Tier": {"family": "fit", "type": "categorical"},
+                  "features": {"Tier (Sales)": {"family": "fit", "type": "categorical"},  # not an MLflow name
                                "Opt-In": {"family": "engagement", "type": "flag", "name": "opted_in"}},
                   "exclude": {"Lead Status": {"reason": "set by sales after contact"}}},
         "activities": [

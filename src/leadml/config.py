@@ -245,6 +245,9 @@ class MappingConfig(_Frozen):
     def _each_column_once(self) -> MappingConfig:
         if "lead_id" not in self.columns:
             raise ValueError(f"columns.lead_id: name the column that identifies a lead, or {ROW_ID!r}")
+        if self.columns["lead_id"] == ROW_ID and self.label.opportunities:
+            raise ValueError(f"label.opportunities: its leads cannot be found by row number ({ROW_ID!r} in "
+                             "columns.lead_id): map the leads' id column, or define the label by a column")
         undated = sorted(set(self.dates) - {self.columns.get("created_at")})
         if undated:
             raise ValueError(f"dates: {undated[0]!r} is not the mapped date column (columns.created_at)")

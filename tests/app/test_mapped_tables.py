@@ -44,13 +44,13 @@ def test_the_leads_own_mapped_columns_are_features_and_no_other_column_is(crm_ru
     leads = pd.read_csv(config.parent / "export" / "leads.csv", sep=";", encoding="cp1252", dtype="str",
                         keep_default_na=False).set_index("Lead ID")
     row = leads.reindex(matrix["lead_id"])
-    assert (matrix["tier"].to_numpy() == row["Tier"].to_numpy()).all()
+    assert (matrix["tier_sales"].to_numpy() == row["Tier (Sales)"].to_numpy()).all()
     expected = row["Opt-In"].map({"Ja": 1.0, "Nein": 0.0}).to_numpy()
     assert ((matrix["opted_in"].to_numpy() == expected) | (pd.isna(expected) & matrix["opted_in"].isna())).all()
     assert not {"lead_status", "email", "status"} & set(matrix.columns)
     scored = summary(invoke("score", "--config", config, "--as-of", AS_OF, "--json"))
     reasons = pd.read_csv(scored["out"])["top_reasons"]
-    assert reasons.str.contains("Tier: Enterprise|Tier: SMB").any()  # the mapped column in its user's words
+    assert reasons.str.contains(r"Tier \(Sales\): (?:Enterprise|SMB)").any()  # the mapped column in its user's words
     assert not reasons.str.contains("Contacted|Qualified|Junk|@example").any()
 
 

@@ -95,6 +95,8 @@ def test_a_few_bad_dates_become_missing_for_cleaning_to_count() -> None:
      [22700.0, 1200.0, -1200.0, 300000.0, np.nan, 22.0, 12.0, np.nan, np.nan, 1234.0]),
     (["22.700,00 €", "12,5", "1.234,56", "7"], [22700.0, 12.5, 1234.56, 7.0]),
     (["CHF 1'200.50", "12 visits", "3x", "abc", "USD (5.00)"], [1200.5, np.nan, np.nan, np.nan, -5.0]),
+    (["$22,700.00", "$1,200.50", "(1,200.00)", "12,5"], [22700.0, 1200.5, -1200.0, np.nan]),  # the majority decides
+    (["12,5", "7,25", "1.234,56", "22,700.00"], [12.5, 7.25, 1234.56, np.nan]),
 ])
 def test_numbers_written_for_people_parse(values: list, expected: list) -> None:
     np.testing.assert_array_equal(parse_number_text(pd.Series(values, dtype="str")).to_numpy(), np.array(expected))

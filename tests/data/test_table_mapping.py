@@ -180,15 +180,16 @@ def test_lead_feature_columns_are_checked_like_every_mapped_column(crm) -> None:
         open_source(folder, TablesMapping.model_validate(mapping))
     for features, message in (({"Lead Status": {"family": "fit", "type": "categorical"}}, "one role only"),
                               ({"Industry": {"family": "fit", "type": "categorical"}}, "already mapped"),
-                              ({"Tier": {"family": "fit", "type": "flag", "name": "source"}}, "a contract column")):
+                              ({"Tier (Sales)": {"family": "fit", "type": "flag", "name": "source"}},
+                               "a contract column")):
         broken = crm_mapping()
         broken["leads"]["features"] = features
         with pytest.raises(ValueError, match=message):
             TablesMapping.model_validate(broken)
-    renamed = {"Tier": {"family": "fit", "type": "categorical", "name": "seniority"}}
+    renamed = {"Tier (Sales)": {"family": "fit", "type": "categorical", "name": "seniority"}}
     clash = Config.model_validate({"mapping": {**crm_mapping(), "leads": {**crm_mapping()["leads"],
                                                                           "features": renamed}}})
-    with pytest.raises(ValueError, match="features.Tier: 'seniority' is a feature leadml builds itself"):
+    with pytest.raises(ValueError, match=r"features.Tier \(Sales\): 'seniority' is a feature leadml builds itself"):
         feature_catalog(clash.features)
     with pytest.raises(ValueError, match="name the leads table's feature columns in mapping.leads.features"):
         Config.model_validate({"features": {"lead_columns": {"Tier": {"family": "fit", "type": "categorical"}}}})
@@ -202,3 +203,29 @@ def test_docs_mapping_md_is_generated_from_the_config_schema() -> None:
     for key in ("mapping.leads.features.<column>.family", "mapping.activities[].activity_type.map",
                 "mapping.opportunities.where", "mapping.label.positive", "mapping.dates", "mapping.csv.sep"):
         assert f"| `{key}` |" in page
+
+
+@pytest.mark.parametrize(("column", "kind", "why"), [("Email", "categorical", "look like e-mail addresses"),
+                                                     ("Lead ID", "categorical", "100% of its values are distinct")])
+def test_personal_data_and_identifiers_are_never_lead_features(tmp_path: Path, column: str, kind: str,
+                                                                why: str) -> None:
+    write_crm_export(tmp_path, leads=300)
+    leads = pd.read_csv(tmp_path / "leads.csv", sep=";", encoding="cp1252", dtype="str")
+    leads["Lead Ref"] = leads["Lead ID"]  # the id under another name: a feature only by mistake
+    leads.to_csv(tmp_path / "leads.csv", sep=";", index=False, encoding="cp1252")
+    mapping = crm_mapping()
+    mapping["leads"]["columns"].pop("email")
+    rule = {"family": "fit", "type": kind, "name": "contact"}  # 'email' itself is refused as a contract name
+    mapping["leads"]["features"] = {("Lead Ref" if column == "Lead ID" else column): rule}
+    with pytest.raises(DataError, match=f"mapping.leads.features.*{why}.*never are"):
+        open_source(tmp_path, TablesMapping.model_validate(mapping))
+
+
+def test_values_a_lead_feature_cannot_read_are_counted(tmp_path: Path) -> None:
+    write_crm_export(tmp_path, leads=300)
+    leads = pd.read_csv(tmp_path / "leads.csv", sep=";", encoding="cp1252", dtype="str", keep_default_na=False)
+    leads.loc[:6, "Opt-In"] = "vielleicht"  # neither yes nor no: 7 rows
+    leads.to_csv(tmp_path / "leads.csv", sep=";", index=False, encoding="cp1252")
+    with open_source(tmp_path, TablesMapping.model_validate(crm_mapping())) as source:
+        notes = _accounts(source)["leads.csv"]["notes"]
+    assert notes["Opt-In: not a yes/no value, set missing"] == 7

@@ -15,6 +15,7 @@ from leadml.app.score import score
 from leadml.app.steps import data_end_day
 from leadml.app.train import train
 from leadml.config import Config
+from leadml.modeling.lead_model import ModelError
 
 
 def demo(config: Config, leads: int | None = None) -> dict[str, Any]:
@@ -23,6 +24,9 @@ def demo(config: Config, leads: int | None = None) -> dict[str, Any]:
     generated = generate(config, leads=leads or config.generate.leads, seed=config.generate.seed, out=data)
     as_of = data_end_day(data)
     trained = train(config, data, as_of=as_of)
+    if not trained["promoted"]:  # scoring would take another champion, or none
+        raise ModelError(f"the demo model (version {trained['model_version']}) did not become champion: "
+                         f"{trained['promotion_reason']}")
     with tempfile.TemporaryDirectory() as tmp:  # last week's run, so the report has a history to compare
         score(config, data, as_of=as_of - pd.Timedelta(days=7), out=str(Path(tmp) / "last_week.csv"),
               model_ref=None, write_back=True)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from leadml.app.flat_steps import flat_mapping, read_flat
 from leadml.app.monitor import log_outcomes
-from leadml.config import Config
+from leadml.config import ROW_ID, Config
 from leadml.data.clean import DataError
 from leadml.features.flat_export import map_flat
 from leadml.reporting.export import json_safe, read_export, write_json
@@ -33,6 +33,9 @@ def monitor_flat(config: Config, data: str, *, exports: list[str] | None, out: s
         raise DataError("a flat export keeps no history of scores: name the earlier exports to judge with "
                         "--exports FILE (repeat for several)")
     mapping = flat_mapping(config)
+    if mapping.columns["lead_id"] == ROW_ID:
+        raise DataError(f"mapping.columns.lead_id is {ROW_ID!r}: an earlier export's row numbers name other leads in "
+                        "a later file; monitoring needs the leads' own id column")
     raw, converted, table = read_flat(data, mapping)
     leads = map_flat(raw, mapping, converted, table=table, training=False)
     outcomes = pd.DataFrame({"lead_id": leads.lead_id, "converted": leads.labels})
@@ -41,8 +44,9 @@ def monitor_flat(config: Config, data: str, *, exports: list[str] | None, out: s
     for line in report["lines"]:
         log.info("outcomes: %s", line)
     if not report["runs"]:
-        log.warning("none of the %d scored leads is among the %d labelled leads of %s", len(scores), len(outcomes),
-                    table)
+        report["lines"] = [f"none of the {len(scores):,} scored leads is among the {len(outcomes):,} labelled leads "
+                           f"of {table}: judge an export of the same leads"]
+        log.warning("%s", report["lines"][0])
     accounts = {"rows_read": leads.read, "labelled": len(outcomes), "duplicates_dropped": leads.duplicates,
                 "rejected": len(leads.rejects)}
     report = json_safe({"as_of": str(pd.Timestamp.now(tz="UTC").floor("s")), "observed_until": f"file {table}",

@@ -103,14 +103,15 @@ def without_lift(decision: Decision, verdict: Verdict, config: Config) -> Decisi
                                champion=champion_version(config.tracking.registered_model))
 
 
-def register_and_promote(model: LeadModel, *, example: pd.DataFrame, decision: Decision, config: Config,
-                         run_id: str) -> tuple[dict[str, str], Path]:
-    """Register the model of the active run as the next version, keep a local copy under ``models_dir``,
-    and make it champion when ``decision`` says so. Return what the registry recorded and the copy's folder."""
+def register_and_promote(model: LeadModel, *, example: pd.DataFrame, decision: Decision, verdict: Verdict,
+                         config: Config, run_id: str) -> tuple[dict[str, str], Path]:
+    """Register the model of the active run as the next version tagged with its verdict, keep a local copy
+    under ``models_dir``, and make it champion when ``decision`` says so. Return what the registry recorded
+    and the copy's folder."""
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = model.save(Path(tmp) / "model")
         registered = register_model(model, model_dir, example, config.tracking, challenger=decision.lift,
-                                    tags={"verdict": decision.reason if not decision.lift else "lift"})
+                                    tags={"verdict": verdict.sentence})
         local = Path(config.models_dir) / f"{registered['model_name']}-v{registered['model_version']}"
         save_local_copy(model_dir, local, run_id)
     if decision.promote:

@@ -88,7 +88,8 @@ def dominance_lines(effects: list[dict[str, Any]], *, quick: bool = False) -> li
     """The most important features refitted without, one line each (``quick``: a quick model's figures)."""
     if not effects:
         return []
-    lines = [f"the most important features, {'a quick model' if quick else 'the model'} refitted without each:"]
+    lines = [f"the most important features, {'a quick model' if quick else 'the model'} refitted without each"
+             + (" (test ROC AUC):" if quick else " (ROC AUC, mean over folds):")]
     for row in effects:
         lines.append(f"  {row['feature']}: alone ROC AUC {row['own_roc_auc']:.3f}; without it "
                      f"{row['roc_auc_without']:.3f} (from {row['model_roc_auc']:.3f}: {row['share_of_lift']:.0%} "

@@ -78,7 +78,7 @@ def train(config: Config, data: str, *, as_of: pd.Timestamp, tune_trials: int = 
                                              *dominance_warnings(effects, config.training.dominance_share)))
         decision = _decision(result, champion, verdict, config)
         registered, local = register_and_promote(result.model, example=snapshot.features.head(50),
-                                                 decision=decision, config=config, run_id=run_id)
+                                                 decision=decision, verdict=verdict, config=config, run_id=run_id)
         seconds = round(time.perf_counter() - started, 3)
         result.metrics["seconds_mlflow_logging_and_registry"] = seconds
         log_promotion(decision, {"seconds_mlflow_logging_and_registry": seconds}, {"promotion.json": asdict(decision)})
@@ -153,7 +153,8 @@ def _champion_on(result: TrainingResult, config: Config) -> dict[str, Any]:
 def _train_params(config: Config, data: str, *, as_of: pd.Timestamp, cutoffs: dict, result: TrainingResult,
                   fingerprint: str, tune_trials: int) -> dict[str, Any]:
     """The run's parameters: the whole config (locations redacted), the data, the cutoffs and the features."""
-    settings = json.loads(config.model_dump_json(exclude={"mapping"}))  # a mapping's keys are the user's column
+    settings = json.loads(config.model_dump_json(exclude={"mapping": True, "features": {"lead_columns"}}))  # a
+    # mapping's keys (and the lead columns it makes features) are the user's column
     flat = pd.json_normalize(settings, sep=".").iloc[0].to_dict()     # names, which MLflow may refuse: mapping.json
     flat["data.source"] = redact(str(flat.get("data.source", "")))
     flat["tracking.uri"] = redact(str(flat.get("tracking.uri", "")))

@@ -276,7 +276,7 @@ def train_flat(config: Config, data: str, *, as_of_given: bool = False, tune_tri
         verdict = flat_verdict(metrics, config, evaluation.effects)
         decision = without_lift(_gate(metrics, signature, config), verdict, config)
         registered, local = register_and_promote(evaluation.model, example=leads.features.head(50),
-                                                 decision=decision, config=config, run_id=run_id)
+                                                 decision=decision, verdict=verdict, config=config, run_id=run_id)
         log_promotion(decision)
     log.info("cross-validated %s: ROC AUC %.3f, PR AUC %.3f (logistic %.3f, LightGBM defaults %.3f); %s", table,
              metrics["roc_auc"], metrics["pr_auc"], metrics["logistic_roc_auc"], metrics["lightgbm_defaults_roc_auc"],

@@ -55,14 +55,17 @@ def to_utc(values: pd.Series) -> pd.Series:
 # no-break), apostrophes grouping thousands, a percent sign. Other text ("12 visits", "3x") is not a number.
 _NOT_NUMBER = re.compile(r"[\s$€£¥%'’]|^[A-Z]{3}(?=[\d\s.(+-])|(?<=[\d\s.)])[A-Z]{3}$")
 _SCIENTIFIC = re.compile(r"[-+]?\d*\.?\d+[eE][-+]?\d+")
+_DECIMAL_DOT = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^[-+]?\d*\.\d{1,2}$|^[-+]?\d+\.\d{4,}$")
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d{1,2}$|^[-+]?\d{1,3}(?:\.\d{3})+,\d+$|^[-+]?\d+,\d{4,}$")
 
 
 def parse_number_text(values: pd.Series) -> pd.Series:
     """Parse numbers written for people: "$22,700.00", "22.700,00 €", "1 234,5", "12,5", "1,200", "3e5".
 
-    A column whose values show a decimal comma ("12,5", "1.234,56") is read with commas as decimals
-    and dots as thousands; otherwise commas group thousands. Anything else becomes missing.
+    The column's convention is decided by its values' majority: more values showing a decimal comma
+    ("12,5", "1.234,56") than a decimal dot or grouping commas ("1.5", "1,200") reads commas as decimals
+    and dots as thousands, otherwise the reverse. Values written the minority's way, and anything else,
+    become missing (for cleaning to count) rather than a number a thousand times off.
     """
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values.astype("float64")
@@ -71,12 +74,42 @@ def parse_number_text(values: pd.Series) -> pd.Series:
     negative = stripped.str.match(r"^\(.*\)$", na=False)  # accounting style (1,200.00)
     stripped = stripped.str.strip("()")
     stripped = stripped.where(~text.str.fullmatch(_SCIENTIFIC, na=False), text)
-    if stripped.str.contains(_DECIMAL_COMMA, na=False).any():
-        normal = stripped.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    comma = stripped.str.contains(_DECIMAL_COMMA, na=False)
+    dot = stripped.str.contains(_DECIMAL_DOT, na=False)
+    if comma.sum() > dot.sum():
+        normal = stripped.where(~dot).str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     else:
-        normal = stripped.str.replace(",", "", regex=False)
+        normal = stripped.where(~comma).str.replace(",", "", regex=False)
     number = pd.to_numeric(normal, errors="coerce").astype("float64")
     return number.where(~negative, -number)
+
+
+TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0", "ja"})
+FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "0.0", "nein"})
+
+
+def not_a_feature(values: pd.Series, kind: str) -> str | None:
+    """Why a column the user named as a feature must not be one, or None: e-mail addresses (personal data),
+    or a categorical whose values are nearly all distinct (an id, a name, free text: nothing to learn from,
+    and people's names in MLflow's logged examples)."""
+    text = values.dropna().astype("str").str.strip()
+    text = text[text != ""]
+    if len(text) and text.str.contains("@", regex=False).mean() > 0.5:
+        return "its values look like e-mail addresses"
+    if kind == "categorical" and len(text) >= 50 and text.nunique() > 0.9 * len(text):
+        return f"{text.nunique() / len(text):.0%} of its values are distinct (an id, a name or free text?)"
+    return None
+
+
+def unreadable(values: pd.Series, kind: str) -> int:
+    """How many present values of a numeric or flag column are neither a number nor a yes/no word."""
+    present = values.notna() & (values.astype("str").str.strip() != "")
+    if kind == "numeric":
+        return int((present & parse_number_text(values).isna()).sum())
+    if kind == "flag":
+        words = values.astype("str").str.strip().str.lower()
+        return int((present & ~words.isin(TRUE_WORDS | FALSE_WORDS)).sum())
+    return 0
 
 
 # what spreadsheets and dataframe exports write for a missing value: never a real id

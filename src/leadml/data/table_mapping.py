@@ -30,7 +30,7 @@ from leadml.config import (
     SourceTable,
     TablesMapping,
 )
-from leadml.data.clean import DataError, as_written, clean_tables, parse_number_text, to_id
+from leadml.data.clean import DataError, as_written, clean_tables, not_a_feature, parse_number_text, to_id, unreadable
 from leadml.data.contract import COLUMNS, LeadTables
 from leadml.data.files import DateFormat, find_column, parse_dates, read_user_table
 
@@ -167,6 +167,13 @@ def _leads(spec: LeadsTable, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Inde
         _column(frame, spec, column, "mapping.leads.exclude")
     for column, name in spec.feature_names().items():  # the lead's own columns the user made features, as text
         out[name] = as_written(_column(frame, spec, column, "mapping.leads.features"))
+        kind = spec.features[column].type
+        why = not_a_feature(out[name], kind)
+        if why:
+            raise DataError(f"mapping.leads.features.{column}: {why}: not a feature (personal data and identifiers "
+                            "never are); remove it from the mapping")
+        account.note(f"{column}: not a {'number' if kind == 'numeric' else 'yes/no value'}, set missing",
+                     unreadable(out[name], kind))
     empty = LeadTables(leads=out, activities=_empty("activities"), opportunities=_empty("opportunities"),
                        lead_columns=tuple(spec.feature_names().values()))
     kept, rejects, report = clean_tables(empty)

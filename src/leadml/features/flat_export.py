@@ -17,12 +17,21 @@ import numpy as np
 import pandas as pd
 
 from leadml.config import MappingConfig
-from leadml.data.clean import PLAUSIBLE, CleanReport, DataError, parse_number_text, to_id, to_utc
+from leadml.data.clean import (
+    FALSE_WORDS,
+    PLAUSIBLE,
+    TRUE_WORDS,
+    CleanReport,
+    DataError,
+    not_a_feature,
+    parse_number_text,
+    to_id,
+    to_utc,
+)
 from leadml.data.contract import LEAD_COLUMNS, NUMERIC_COLUMNS
 from leadml.features.budget import budget_features
 from leadml.features.fit import fit_features
 from leadml.features.flat_catalog import DERIVED_FROM, creation_features, feature_name
-from leadml.features.lead_columns import FALSE_WORDS, TRUE_WORDS
 
 CONTRACT_FEATURES = {"fit": fit_features, "budget": budget_features}
 
@@ -257,6 +266,10 @@ def _extra_features(values: dict[str, pd.Series], mapping: MappingConfig, report
     the leak)."""
     columns, families, categorical = {}, {}, []
     for column, rule in mapping.features.items():
+        why = not_a_feature(values[column], rule.type)
+        if why:
+            raise DataError(f"mapping.features.{column}: {why}: not a feature (personal data and identifiers never "
+                            "are); remove it from the mapping")
         name = rule.name or feature_name(column)
         columns[name] = _typed(values[column], rule.type, column, report, low=rule.min, high=rule.max)
         families[name] = rule.family

@@ -11,14 +11,11 @@ import numpy as np
 import pandas as pd
 
 from leadml.config import MappedFeature, snake_case
-from leadml.data.clean import parse_number_text
-
-TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0", "ja"})
-FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "0.0", "nein"})
+from leadml.data.clean import FALSE_WORDS, TRUE_WORDS, parse_number_text
 
 
 def flag_values(text: pd.Series) -> pd.Series:
-    """1.0 for yes words, 0.0 for no words, missing for anything else."""
+    """1.0 for yes words, 0.0 for no words, missing for anything else (counted when the table is mapped)."""
     lower = text.astype("str").str.strip().str.lower()
     return pd.Series(np.select([lower.isin(TRUE_WORDS), lower.isin(FALSE_WORDS)], [1.0, 0.0], np.nan),
                      index=text.index)

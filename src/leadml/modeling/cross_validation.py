@@ -194,7 +194,7 @@ def refit_without(leads: MappedLeads, folds: Folds, result: CrossValidation, con
 def stratified_beside(leads: MappedLeads, folds: Folds, config: Config, *, fence: float) -> dict[str, float]:
     """With time-ordered folds, the model's ROC AUC over stratified folds too: a gap between the two larger
     than their intervals means the figure depends on the fold scheme (a trend, or a leak that shuffled
-    folds hide). Returns the stratified mean and spread, and whether the gap is flagged."""
+    folds hide; ``fold_scheme_gap`` says whether it does). Returns the stratified mean and spread."""
     y = leads.labels.to_numpy()
     stratified = stratified_folds(y, len(folds.folds), config.training.seed)
     aucs = []

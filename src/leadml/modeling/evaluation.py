@@ -107,8 +107,8 @@ class RankedScores:
     def lift(self, weights: np.ndarray, share: float = 0.10) -> float:
         """Conversion rate of the best ``share`` of the (weighted) leads over the base rate."""
         w = np.asarray(weights, dtype="float64")[self.order]
-        seen = np.cumsum(w)
-        top = seen <= max(share * seen[-1], w[w > 0][0] if (w > 0).any() else 0.0)
+        seen = np.cumsum(w)  # the best round(share * leads) leads, as classification_metrics counts them
+        top = seen <= max(1.0, float(np.round(share * seen[-1])))
         hits = w * self.hit
         base = hits.sum() / seen[-1] if seen[-1] else float("nan")
         return float(hits[top].sum() / w[top].sum() / base) if base and w[top].sum() else float("nan")
