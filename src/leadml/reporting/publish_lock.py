@@ -2,7 +2,8 @@
 
 Two nightly jobs that publish the same export would interleave their files; the second one fails
 at once with a clear message instead. The kernel drops the lock when its process dies, so a killed
-run never leaves a stale lock behind.
+run never leaves a stale lock behind. A run killed outright (SIGKILL) cannot remove its temporary files;
+the next run of the same output removes them once it holds the lock, when no one else can be writing them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def exclusive(output: Path) -> Iterator[None]:
         except BlockingIOError:
             raise BusyError(f"another leadml run is publishing {output} (lock {lock}); "
                             "nothing done, try again when it has finished") from None
+        for leftover in output.parent.glob(f".{output.stem}*.tmp.*"):  # what a killed run of this output left
+            leftover.unlink(missing_ok=True)
         yield
     finally:
         os.close(descriptor)
