@@ -15,11 +15,10 @@ from leadml.data.clean import DataError, clean_tables
 from leadml.data.sources import redact_location as redact
 from leadml.features.spine import as_timestamp, label
 from leadml.modeling.evaluation import (
-    classification_metrics,
     grade_table,
     lift_table,
+    outcome_figures,
     reliability_table,
-    with_intervals,
 )
 from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.verdict import sample_warnings
@@ -32,9 +31,7 @@ log = logging.getLogger("leadml")
 def evaluate(config: Config, data: str, *, as_of: pd.Timestamp, model_ref: str | None) -> dict[str, Any]:
     """Score the population at ``as_of`` and measure it against conversions in the horizon after it."""
     model, version, y, p = _outcomes_and_scores(config, data, as_of=as_of, model_ref=model_ref)
-    metrics = with_intervals(classification_metrics(y, p), y, p, resamples=config.evaluation.bootstrap_resamples,
-                             seed=config.training.seed)
-    metrics |= classification_metrics(y, pd.Series(y.mean(), index=range(len(y))).to_numpy(), prefix="constant_")
+    metrics = outcome_figures(y, p, resamples=config.evaluation.bootstrap_resamples, seed=config.training.seed)
     trained_as_of = model.info.get("trained_as_of")
     seen = bool(trained_as_of) and as_of < as_timestamp(trained_as_of)
     if seen:

@@ -18,11 +18,10 @@ from leadml.data.clean import DataError
 from leadml.data.sources import redact_location as redact
 from leadml.features.flat_export import map_flat
 from leadml.modeling.evaluation import (
-    classification_metrics,
     grade_table,
     lift_table,
+    outcome_figures,
     reliability_table,
-    with_intervals,
 )
 from leadml.modeling.verdict import sample_warnings
 from leadml.reporting.export import file_sha256
@@ -46,9 +45,7 @@ def evaluate_flat_file(config: Config, data: str, *, model_ref: str | None, as_o
         raise DataError(f"table {table}: {len(y)} labelled leads with {int(y.sum())} conversions; evaluating needs "
                         "converted and not converted leads")
     p = model.predict_proba(leads.features)
-    metrics = with_intervals(classification_metrics(y, p), y, p, resamples=config.evaluation.bootstrap_resamples,
-                             seed=config.training.seed)
-    metrics |= classification_metrics(y, np.full(len(y), y.mean()), prefix="constant_")
+    metrics = outcome_figures(y, p, resamples=config.evaluation.bootstrap_resamples, seed=config.training.seed)
     warnings = sample_warnings(metrics, config.evaluation.min_conversions, what=f"labelled leads of {table}")
     for warning in warnings:
         log.warning("%s", warning)

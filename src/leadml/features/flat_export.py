@@ -18,9 +18,7 @@ import pandas as pd
 
 from leadml.config import MappingConfig
 from leadml.data.clean import (
-    FALSE_WORDS,
     PLAUSIBLE,
-    TRUE_WORDS,
     CleanReport,
     DataError,
     not_a_feature,
@@ -32,6 +30,7 @@ from leadml.data.contract import LEAD_COLUMNS, NUMERIC_COLUMNS
 from leadml.features.budget import budget_features
 from leadml.features.fit import fit_features
 from leadml.features.flat_catalog import DERIVED_FROM, creation_features, feature_name
+from leadml.features.lead_columns import flag_values
 
 CONTRACT_FEATURES = {"fit": fit_features, "budget": budget_features}
 
@@ -94,9 +93,7 @@ def parse_numbers(text: pd.Series, column: str, report: CleanReport, *, low: flo
 
 def parse_flags(text: pd.Series, column: str, report: CleanReport) -> pd.Series:
     """Yes/No, True/False, 1/0 (any case) become 1.0/0.0; anything else is missing and reported."""
-    lower = text.str.lower()
-    flag = pd.Series(np.where(lower.isin(TRUE_WORDS), 1.0, np.where(lower.isin(FALSE_WORDS), 0.0, np.nan)),
-                     index=text.index)
+    flag = flag_values(text)
     report.add(f"{column}: not a yes/no value set missing", (flag.isna() & text.notna()).sum())
     return flag
 

@@ -137,6 +137,15 @@ def headline_intervals(y: np.ndarray, probability: np.ndarray, *, resamples: int
             for name, found in values.items()}
 
 
+def outcome_figures(y: np.ndarray, probability: np.ndarray, *, resamples: int = 500, seed: int = 0
+                    ) -> dict[str, float]:
+    """What ``evaluate`` reports of probabilities against outcomes: every metric, the headline intervals, and
+    the base rate's figures (``constant_``) beside them."""
+    y = np.asarray(y, dtype="int64")
+    metrics = with_intervals(classification_metrics(y, probability), y, probability, resamples=resamples, seed=seed)
+    return metrics | classification_metrics(y, np.full(len(y), y.mean() if len(y) else 0.0), prefix="constant_")
+
+
 def with_intervals(metrics: dict[str, float], y: np.ndarray, probability: np.ndarray, *, prefix: str = "",
                    resamples: int = 500, seed: int = 0) -> dict[str, float]:
     """``metrics`` with ``<prefix><headline>_ci_low`` and ``_ci_high`` added for every headline figure."""
