@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from leadml.config import ConfigError, load_config
+from leadml.config import Config, ConfigError, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -15,7 +15,24 @@ def test_default_config_file_loads() -> None:
     config = load_config(Path(__file__).resolve().parents[1] / "configs" / "default.yaml", env={})
     assert config.horizon_days == 30
     assert config.tracking.uri.startswith("sqlite:///")
-    assert list(config.grades) == ["A", "B", "C", "D"]
+    assert config.grades.names() == ["A", "B", "C", "D"]
+
+
+def test_the_default_grades_are_the_same_in_code_and_in_the_default_config() -> None:
+    """A config without ``grades`` must grade as configs/default.yaml shows (it once got 30/15/5% against 20/8/2%)."""
+    from_file = load_config(Path(__file__).resolve().parents[1] / "configs" / "default.yaml", env={})
+    assert from_file.grades == Config().grades
+    assert from_file.export == Config().export and from_file.report == Config().report
+
+
+@pytest.mark.parametrize("text, match", [
+    ("grades: {policy: capacity, capacity: {A: 100, B: 50}}\n", "grades.capacity: .*null"),
+    ("grades: {policy: shares, shares: {A: 0.6, B: 0.5, C: null}}\n", "more than 1"),
+    ("grades: {policy: deciles}\n", "grades.policy"),
+])
+def test_bad_grade_policies_are_errors_naming_the_key(tmp_path: Path, text: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        load_config(write(tmp_path, text), env={})
 
 
 @pytest.mark.parametrize("text, match", [

@@ -166,6 +166,55 @@ class TrackingConfig(_Frozen):
 
 
 
+class GradesConfig(_Frozen):
+    """How probabilities become grades, best grade first: by probability floors (a grade means a chance), by the
+    capacity of the sales team (A = the N best leads it can work per horizon) or by shares of the population."""
+
+    policy: Literal["floors", "capacity", "shares"] = Field(
+        "floors", description="floors: a probability per grade; capacity: the N best leads; shares: the best x%")
+    floors: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_FLOORS),
+                                     description="grade -> lowest probability, best first, the last 0.0")
+    capacity: dict[str, int | None] = Field(default_factory=lambda: dict(DEFAULT_CAPACITY),
+                                            description="grade -> leads, best first, the last null (the rest)")
+    shares: dict[str, float | None] = Field(default_factory=lambda: dict(DEFAULT_SHARES),
+                                            description="grade -> share of leads, best first, the last null (the rest)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _floors_alone(cls, data: Any) -> Any:
+        """``grades: {A: 0.2, ..., D: 0.0}`` (grade -> floor, as before policies existed) means floors."""
+        if isinstance(data, dict) and data and all(isinstance(v, int | float) for v in data.values()):
+            return {"policy": "floors", "floors": data}
+        return data
+
+    @model_validator(mode="after")
+    def _bounds_fit(self) -> GradesConfig:
+        floors = list(self.floors.values())
+        if not floors or floors != sorted(floors, reverse=True) or floors[-1] != 0.0:
+            raise ValueError("grades.floors: map grades to descending probability floors ending at 0.0")
+        for key, ceiling in (("capacity", None), ("shares", 1.0)):
+            bounds = list(getattr(self, key).values())
+            if len(bounds) < 2 or bounds[-1] is not None or any(b is None or b <= 0 for b in bounds[:-1]):
+                raise ValueError(f"grades.{key}: map grades, best first, to positive numbers; the last grade to null "
+                                 "(the rest)")
+            if ceiling is not None and sum(bounds[:-1]) > ceiling:
+                raise ValueError(f"grades.{key}: the shares add up to more than 1")
+        return self
+
+    def names(self) -> list[str]:
+        """The grades of the policy in use, best first."""
+        return list(self.bounds())
+
+    def bounds(self) -> dict[str, float | int | None]:
+        """The policy in use: grade -> floor, leads or share."""
+        return dict(getattr(self, self.policy))
+
+
+DEFAULT_FLOORS = {"A": 0.20, "B": 0.08, "C": 0.02, "D": 0.0}
+DEFAULT_CAPACITY = {"A": 200, "B": 400, "C": 800, "D": None}
+DEFAULT_SHARES = {"A": 0.05, "B": 0.15, "C": 0.30, "D": None}
+
+
 class ExportConfig(_Frozen):
     path: str = "data/scored_leads.csv"
     top_reasons: int = Field(3, ge=1, le=10)
@@ -174,6 +223,8 @@ class ExportConfig(_Frozen):
     scores_table: str = Field("lead_scores", pattern=IDENTIFIER, description="write-back: the latest scores")
     history_table: str = Field("lead_score_history", pattern=IDENTIFIER, description="write-back: every run")
     lang: Literal["en", "de"] = Field("en", description="language of reasons and of the report; columns stay English")
+    display: tuple[str, ...] = Field((), description="columns of the leads table (the user's names) the export and "
+                                                     "the report carry for people: never features, logs or MLflow")
 
 
 class ReportConfig(_Frozen):
@@ -182,6 +233,13 @@ class ReportConfig(_Frozen):
     path: str = "data/report.html"
     top_leads: int = Field(25, ge=1, le=1000, description="best-ranked leads listed with their reasons")
     movers: int = Field(10, ge=1, le=1000, description="new A leads and movers up and down listed")
+    outcome: dict[Literal["en", "de"], str] = Field(
+        default_factory=lambda: {"en": "became opportunities", "de": "wurden zur Verkaufschance"},
+        description="what the label means, per language, as in \"of leads graded A, 38% became opportunities\"")
+
+    def outcome_words(self, lang: str) -> str:
+        """The outcome in ``lang``, else in the language the config gives."""
+        return self.outcome.get(lang) or next(iter(self.outcome.values()), "")
 
 
 class LabelMapping(_Frozen):
@@ -393,7 +451,7 @@ class Config(_Frozen):
     training: TrainingConfig = TrainingConfig()
     model: ModelConfig = ModelConfig()
     features: FeaturesConfig = FeaturesConfig()
-    grades: dict[str, float] = Field(default_factory=lambda: {"A": 0.30, "B": 0.15, "C": 0.05, "D": 0.0})
+    grades: GradesConfig = GradesConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     promotion: PromotionConfig = PromotionConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
@@ -417,13 +475,6 @@ class Config(_Frozen):
         if columns and isinstance(columns, dict):
             data = {**data, "features": {**(features or {}), "lead_columns": columns}}
         return data
-
-    @model_validator(mode="after")
-    def _grades_descend(self) -> Config:
-        floors = list(self.grades.values())
-        if not floors or floors != sorted(floors, reverse=True) or floors[-1] != 0.0:
-            raise ValueError("grades must map names to descending probability floors ending at 0.0")
-        return self
 
 
 def snake_case(column: str) -> str:

@@ -7,13 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leadml.modeling.evaluation import grade_table, lift_table
+from leadml.config import GradesConfig
+from leadml.modeling.evaluation import lift_table
+from leadml.modeling.grading import grade_table
 from leadml.reporting.export import read_table, write_table
 from leadml.reporting.report_data import Evaluation, build_report, changes, check_export, rejects_summary
 from leadml.reporting.report_html import render
 from leadml.scoring.population import EXPLAIN_COLUMNS, ScoringResult, finalise
 
-GRADES = {"A": 0.30, "B": 0.15, "C": 0.05, "D": 0.0}
+GRADES = GradesConfig(floors={"A": 0.30, "B": 0.15, "C": 0.05, "D": 0.0})
 AS_OF = pd.Timestamp("2026-11-01", tz="UTC")
 HOSTILE_ID = '<script>document.title="pwned"</script>'
 SAFE_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "h1", "div", "span", "b", "main", "section",
@@ -60,7 +62,7 @@ def test_grade_counts_new_a_and_movers_follow_the_exports(roundtrip) -> None:
     data = build_report(now, GRADES, previous, pd.DataFrame({"lead_id": [], "reason": []}), evaluation=None,
                         horizon_days=30,
                         data_end=AS_OF - pd.Timedelta(hours=3), leadml_version="x", **LIMITS, top=10, movers=500)
-    assert data.grades["leads"].tolist() == [int((now["grade"] == g).sum()) for g in GRADES]
+    assert data.grades["leads"].tolist() == [int((now["grade"] == g).sum()) for g in GRADES.names()]
     assert data.grades["share"].sum() == pytest.approx(1.0)
     was = before.set_index("lead_id")
     expected_new = {lead for lead, grade in zip(now["lead_id"], now["grade"], strict=True)
@@ -138,7 +140,7 @@ def test_a_grade_on_fewer_leads_than_the_setting_is_too_few_to_tell(min_grade_le
                         min_conversions=120)
     html = render(data, "en")
     sentences = outcome_sentences(html)
-    assert set(sentences) == set(GRADES)
+    assert set(sentences) == set(GRADES.names())
     assert ("too few to tell" in sentences["A"]) is small_a
     assert ("12%" in sentences["A"]) is not small_a  # 2 of 17: no rate beside "too few to tell"
     assert "2 of 17" in sentences["A"]

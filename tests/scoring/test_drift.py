@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leadml.config import FeaturesConfig, MonitoringConfig
+from leadml.config import FeaturesConfig, GradesConfig, MonitoringConfig
 from leadml.data.clean import clean_tables
 from leadml.data.contract import LeadTables
 from leadml.data.demo_generator import GenerateSpec, generate_chunks
@@ -24,7 +24,7 @@ from leadml.scoring.population import population_matrix
 
 END = pd.Timestamp("2026-11-01", tz="UTC")
 AT = as_timestamp("2026-09-01")
-GRADES = {"A": 0.30, "B": 0.15, "C": 0.05, "D": 0.0}
+GRADES = GradesConfig(floors={"A": 0.30, "B": 0.15, "C": 0.05, "D": 0.0})
 LIMITS = MonitoringConfig()
 
 
@@ -136,8 +136,9 @@ def test_score_grades_and_expected_base_rate_drift(reference) -> None:
     assert raised["score_psi"] > LIMITS.score_psi_warning
     assert raised["base_rate"]["ratio"] == pytest.approx((probability.mean() + 0.02) / profile["mean_probability"])
     assert raised["base_rate"]["z"] > 3 and any(r.startswith("mean probability") for r in raised["reasons"])
-    other_floors = drift_report(profile, counter, probability, grades={"A": 0.5, "B": 0.0}, limits=LIMITS)
-    assert other_floors["grades"] == {"comparable": False, "reason": "the grade floors changed since training"}
+    other_floors = drift_report(profile, counter, probability, grades=GradesConfig(floors={"A": 0.5, "B": 0.0}),
+                                limits=LIMITS)
+    assert other_floors["grades"] == {"comparable": False, "reason": "the grade policy changed since training"}
     few = drift_report(profile, counter, probability[:10], grades=GRADES,
                        limits=LIMITS.model_copy(update={"min_rows": 500}))
     assert few["drift_warning"] is False and "drift not judged" in few["reasons"][0]

@@ -15,11 +15,11 @@ from leadml.data.clean import DataError, clean_tables
 from leadml.data.sources import redact_location as redact
 from leadml.features.spine import as_timestamp, label
 from leadml.modeling.evaluation import (
-    grade_table,
     lift_table,
     outcome_figures,
     reliability_table,
 )
+from leadml.modeling.grading import grade_table
 from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.verdict import sample_warnings
 from leadml.scoring.population import population_matrix

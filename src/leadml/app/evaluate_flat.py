@@ -18,11 +18,11 @@ from leadml.data.clean import DataError
 from leadml.data.sources import redact_location as redact
 from leadml.features.flat_export import map_flat
 from leadml.modeling.evaluation import (
-    grade_table,
     lift_table,
     outcome_figures,
     reliability_table,
 )
+from leadml.modeling.grading import grade_table
 from leadml.modeling.verdict import sample_warnings
 from leadml.reporting.export import file_sha256
 from leadml.tracking.runs import command_run, log_results

@@ -36,7 +36,7 @@ def monitor(config: Config, data: str, *, as_of: pd.Timestamp, exports: list[str
             found = clean_tables(raw)[0].opportunities
             opportunities.append(found[found["lead_id"].isin(ids) & (found["created_at"] <= as_of)])
     report = outcome_report(scores, pd.concat(opportunities, ignore_index=True), horizon_days=config.horizon_days,
-                            observed_until=observed_until, grades=list(config.grades),
+                            observed_until=observed_until, grades=config.grades.names(),
                             max_runs=config.monitoring.outcome_runs)
     for line in report["lines"]:
         log.info("outcomes: %s", line)

@@ -40,7 +40,7 @@ def monitor_flat(config: Config, data: str, *, exports: list[str] | None, out: s
     leads = map_flat(raw, mapping, converted, table=table, training=False)
     outcomes = pd.DataFrame({"lead_id": leads.lead_id, "converted": leads.labels})
     scores = combine_scores([read_export(path, SCORE_COLUMNS) for path in exports])
-    report = labelled_outcome_report(scores, outcomes, grades=list(config.grades))
+    report = labelled_outcome_report(scores, outcomes, grades=config.grades.names())
     for line in report["lines"]:
         log.info("outcomes: %s", line)
     if not report["runs"]:

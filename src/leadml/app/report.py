@@ -48,7 +48,8 @@ def report(config: Config, data: str, *, as_of: pd.Timestamp | None, export_path
                            evaluation=evaluation, horizon_days=config.horizon_days, data_end=data_end,
                            min_grade_leads=config.evaluation.min_grade_leads,
                            min_conversions=config.evaluation.min_conversions,
-                           leadml_version=__version__, top=config.report.top_leads, movers=config.report.movers)
+                           leadml_version=__version__, top=config.report.top_leads, movers=config.report.movers,
+                           display=config.export.display, findings=manifest, outcome=config.report.outcome)
     write_text(render_report(content, lang), out)
     return {"out": str(out), "as_of": str(as_of), "model_version": content.model_version, "lang": lang,
             "scored": content.scored, "rejected": content.rejected, "new_a": len(content.new_a),

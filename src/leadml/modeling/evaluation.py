@@ -192,20 +192,6 @@ def grade_of(probability: np.ndarray, grades: dict[str, float]) -> np.ndarray:
     return np.array(names, dtype=object)[np.minimum(index, len(names) - 1)]
 
 
-def grade_table(y: np.ndarray, probability: np.ndarray, grades: dict[str, float]) -> pd.DataFrame:
-    """Return rows, conversions and conversion rate per grade, for sentences such as "of leads
-    graded A, 38% became opportunities"; grades are given best first with their probability floors."""
-    assigned = grade_of(probability, grades)
-    y = np.asarray(y, dtype="int64")
-    rows = []
-    for name, floor in grades.items():
-        mask = assigned == name
-        rows.append({"grade": name, "floor": float(floor), "rows": int(mask.sum()), "converted": int(y[mask].sum()),
-                     "conversion_rate": float(y[mask].mean()) if mask.any() else float("nan"),
-                     "mean_probability": float(np.mean(probability[mask])) if mask.any() else float("nan")})
-    return pd.DataFrame(rows)
-
-
 def lift_table(y: np.ndarray, probability: np.ndarray, groups: int = 10) -> pd.DataFrame:
     """Return conversion rate and lift over the base rate per equal-count group, best scores first."""
     y = np.asarray(y, dtype="int64")

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadml.modeling.evaluation import grade_of
+from leadml.config import GradesConfig
+from leadml.modeling.grading import grade_shares
 from leadml.modeling.lead_model import FeatureSpec, to_vocabulary
 
 PROFILE_VERSION = 1
@@ -41,13 +42,8 @@ def shares(counts: np.ndarray) -> list[float]:
     return [round(float(c) / total, 6) if total else 0.0 for c in counts]
 
 
-def grade_shares(probability: np.ndarray, grades: dict[str, float]) -> dict[str, float]:
-    assigned = grade_of(probability, grades)
-    return {name: round(float((assigned == name).mean()), 6) if len(assigned) else 0.0 for name in grades}
-
-
 def training_profile(matrix: pd.DataFrame, spec: FeatureSpec, probability: np.ndarray, labels: np.ndarray, *,
-                     grades: dict[str, float], bins: int = 10) -> dict[str, Any]:
+                     grades: GradesConfig, bins: int = 10) -> dict[str, Any]:
     """Describe the population the model was measured on, compactly enough to ship inside the model."""
     features: dict[str, dict[str, Any]] = {}
     for name in spec.names:
@@ -63,6 +59,6 @@ def training_profile(matrix: pd.DataFrame, spec: FeatureSpec, probability: np.nd
     edges = decile_edges(probability, bins)
     return {"version": PROFILE_VERSION, "rows": int(len(probability)), "features": features,
             "score": {"edges": edges, "shares": shares(numeric_counts(probability, edges))},
-            "grades": {"floors": dict(grades), "shares": grade_shares(probability, grades)},
+            "grades": {"policy": grades.policy, "bounds": grades.bounds(), "shares": grade_shares(probability, grades)},
             "base_rate": float(np.mean(labels)), "mean_probability": float(probability.mean()),
             "probability_sd": float(probability.std())}

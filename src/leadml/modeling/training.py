@@ -23,13 +23,13 @@ from leadml.modeling.calibration import CALIBRATORS, SigmoidCalibrator
 from leadml.modeling.dominance import quick_drop_column_effects
 from leadml.modeling.evaluation import (
     classification_metrics,
-    grade_table,
     lift_table,
     margin_intervals,
     reliability_table,
     slice_metrics,
     with_intervals,
 )
+from leadml.modeling.grading import grade_table
 from leadml.modeling.lead_model import FeatureSpec, LeadModel
 from leadml.modeling.leakage import check_leakage, single_feature_auc
 from leadml.modeling.profile import training_profile

@@ -7,12 +7,13 @@ HTML is rendered from the result by ``report_html``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from leadml.config import GradesConfig
 from leadml.modeling.evaluation import Evaluation
 
 REQUIRED = ("lead_id", "score", "grade", "rank", "probability", "model_version", "as_of")
@@ -42,6 +43,11 @@ class ReportData:
     min_conversions: int  # evaluation.min_conversions: rates resting on fewer conversions are said to be rough
     leadml_version: str
     movers: int = 10  # rows listed of new A leads and of each mover table
+    policy: str = "floors"  # grades.policy; ``grades["bound"]`` is each grade's floor, leads or share under it
+    display: tuple[str, ...] = ()  # export.display columns the lead tables show after the lead id
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # see ``page_warnings``: {"key": ..., values}
+    outcome: dict[str, str] = field(default_factory=lambda: {"en": "became opportunities",
+                                                             "de": "wurden zur Verkaufschance"})
 
 
 def check_export(export: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -60,12 +66,14 @@ def check_export(export: pd.DataFrame, name: str) -> pd.DataFrame:
     return out.sort_values("rank", kind="stable").reset_index(drop=True)
 
 
-def grade_counts(export: pd.DataFrame, grades: dict[str, float]) -> pd.DataFrame:
-    """Return leads and share per grade, best grade first, including grades no lead reached."""
-    counts = export["grade"].value_counts().reindex(list(grades), fill_value=0)
+def grade_counts(export: pd.DataFrame, grades: GradesConfig) -> pd.DataFrame:
+    """Return leads and share per grade, best grade first, including grades no lead reached, with each grade's
+    ``bound`` under the policy (floor, leads or share; missing for the rest)."""
+    bounds = grades.bounds()
+    counts = export["grade"].value_counts().reindex(list(bounds), fill_value=0)
     total = max(len(export), 1)
-    return pd.DataFrame({"grade": list(grades), "floor": list(grades.values()), "leads": counts.to_numpy(),
-                         "share": counts.to_numpy() / total})
+    return pd.DataFrame({"grade": list(bounds), "bound": [np.nan if b is None else float(b) for b in bounds.values()],
+                         "leads": counts.to_numpy(), "share": counts.to_numpy() / total})
 
 
 def reasons_of(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[list[str]]:
@@ -120,28 +128,72 @@ def freshness_hours(as_of: pd.Timestamp, data_end: pd.Timestamp | None) -> float
     return float((as_of - data_end) / pd.Timedelta(hours=1))
 
 
-def build_report(export: pd.DataFrame, grades: dict[str, float], previous: pd.DataFrame, rejects: pd.DataFrame, *,
+def build_report(export: pd.DataFrame, grades: GradesConfig, previous: pd.DataFrame, rejects: pd.DataFrame, *,
                  evaluation: Evaluation | None, horizon_days: int, data_end: pd.Timestamp | None,
                  min_grade_leads: int, min_conversions: int, leadml_version: str, top: int = 25,
-                 movers: int = 10) -> ReportData:
+                 movers: int = 10, display: tuple[str, ...] = (), findings: dict[str, Any] | None = None,
+                 outcome: dict[str, str] | None = None) -> ReportData:
     """Gather everything the report shows from a checked export and what surrounds it; ``min_grade_leads`` and
-    ``min_conversions`` are the configuration's ``evaluation`` thresholds below which figures are too few."""
+    ``min_conversions`` are the configuration's ``evaluation`` thresholds below which figures are too few;
+    ``findings`` are the scoring run's checks from its manifest (``freshness``, ``drift``)."""
     as_of = export["as_of"].iloc[0] if len(export) else pd.NaT
     scored_at = pd.to_datetime(export["scored_at"].iloc[0], utc=True) if len(export) and "scored_at" in export \
         else None
-    new_a, up, down = changes(export, previous, next(iter(grades)))
+    new_a, up, down = changes(export, previous, grades.names()[0])
     previous_as_of = (pd.to_datetime(previous["as_of"], utc=True).max()
                       if len(previous) and "as_of" in previous else None)
     versions = export["model_version"].astype("str").unique()
+    counts = grade_counts(export, grades)
+    outcomes = [] if evaluation is None else grade_outcomes(evaluation, min_grade_leads)
+    warnings = page_warnings(findings or {}, counts, outcomes, policy=grades.policy, min_grade_leads=min_grade_leads,
+                             conversions=None if evaluation is None else evaluation_conversions(evaluation),
+                             min_conversions=min_conversions)
     return ReportData(
         as_of=as_of, scored_at=scored_at, model_version=", ".join(versions) if len(versions) else "",
-        horizon_days=horizon_days, data_end=data_end, scored=len(export), grades=grade_counts(export, grades),
+        horizon_days=horizon_days, data_end=data_end, scored=len(export), grades=counts,
         top=top_leads(export, top), new_a=new_a, up=up, down=down,
         previous_as_of=None if previous_as_of is None or pd.isna(previous_as_of) else previous_as_of,
-        rejects=rejects_summary(rejects), rejected=len(rejects), evaluation=evaluation,
-        outcomes=[] if evaluation is None else grade_outcomes(evaluation, min_grade_leads),
+        rejects=rejects_summary(rejects), rejected=len(rejects), evaluation=evaluation, outcomes=outcomes,
         min_grade_leads=min_grade_leads, min_conversions=min_conversions, leadml_version=leadml_version,
-        movers=movers)
+        movers=movers, policy=grades.policy, display=tuple(c for c in display if c in export.columns),
+        warnings=warnings, **({"outcome": dict(outcome)} if outcome else {}))
+
+
+def page_warnings(findings: dict[str, Any], counts: pd.DataFrame, outcomes: list[dict[str, Any]], *, policy: str,
+                  min_grade_leads: int, conversions: int | None, min_conversions: int) -> list[dict[str, Any]]:
+    """What the top of the page must warn of, each as ``{"key": ..., values}`` for the words: a stale source,
+    marked drift, rates on too few conversions or leads, a grade converting worse than the one below it, and
+    every lead in one grade under probability floors."""
+    warnings: list[dict[str, Any]] = []
+    freshness, drift = findings.get("freshness") or {}, findings.get("drift") or {}
+    if freshness.get("is_stale"):
+        warnings.append({"key": "stale", "age_days": freshness.get("age_days"),
+                         "max_days": freshness.get("max_age_days")})
+    if drift.get("drift_warning"):
+        warnings.append({"key": "drift", "features": list(drift.get("features_over_threshold") or []),
+                         "reasons": len(drift.get("reasons") or [])})
+    if conversions is not None and conversions < min_conversions:
+        warnings.append({"key": "few_conversions", "converted": conversions, "min": min_conversions})
+    small = [row["grade"] for row in outcomes if not row["enough"]]
+    if small:
+        warnings.append({"key": "small_grades", "grades": small, "min": min_grade_leads})
+    warnings += [{"key": "inversion", **pair} for pair in inversions(outcomes)]
+    full = counts[counts["leads"] == counts["leads"].sum()] if counts["leads"].sum() else counts.iloc[:0]
+    if policy == "floors" and len(full) and len(counts) > 1:
+        warnings.append({"key": "one_grade", "grade": str(full["grade"].iloc[0]), "leads": int(full["leads"].iloc[0])})
+    return warnings
+
+
+def inversions(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each grade that converted worse than the next grade below it, where both rest on enough leads; the
+    grade's outcome row is marked ``inverted``."""
+    found = []
+    for better, worse in zip(outcomes, outcomes[1:], strict=False):
+        if better["enough"] and worse["enough"] and better["rate"] < worse["rate"]:
+            better["inverted"] = True
+            found.append({"better": better["grade"], "worse": worse["grade"], "better_rate": better["rate"],
+                          "worse_rate": worse["rate"]})
+    return found
 
 
 def grade_outcomes(evaluation: Evaluation, min_leads: int) -> list[dict[str, Any]]:
@@ -151,7 +203,7 @@ def grade_outcomes(evaluation: Evaluation, min_leads: int) -> list[dict[str, Any
     for row in evaluation.grades.itertuples(index=False):
         if row.rows > 0 and not np.isnan(row.conversion_rate):
             rows.append({"grade": row.grade, "rate": float(row.conversion_rate), "converted": int(row.converted),
-                         "rows": int(row.rows), "enough": int(row.rows) >= min_leads})
+                         "rows": int(row.rows), "enough": int(row.rows) >= min_leads, "inverted": False})
     return rows
 
 

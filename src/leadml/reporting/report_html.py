@@ -112,12 +112,19 @@ def _header(data: ReportData, lang: str) -> str:
     return f'<header><h1>{escape(text("title", lang))}</h1><div class="meta">{meta}</div></header>'
 
 
+def _bound(bound: float, policy: str, lang: str) -> str:
+    """A grade's rule in the policy's terms: its probability floor, its leads, or its share (– for the rest)."""
+    if pd.isna(bound):
+        return "–"
+    return number(int(bound), ",d", lang) if policy == "capacity" else number(bound, ".0%", lang)
+
+
 def _grades(data: ReportData, lang: str) -> str:
     widest = max(float(data.grades["share"].max()), 1e-9) if len(data.grades) else 1.0
     rows = [(_badge(row.grade), number(int(row.leads), ",d", lang), number(row.share, ".1%", lang),
              f'<div class="bar"><span style="width:{100 * row.share / widest:.1f}%;'
              f'background:{GRADE_COLOURS.get(row.grade, "#607D8B")}"></span></div>',
-             number(row.floor, ".0%", lang)) for row in data.grades.itertuples(index=False)]
+             _bound(row.bound, data.policy, lang)) for row in data.grades.itertuples(index=False)]
     table = _table([(text("grade", lang), ""), (text("leads", lang), "num"), (text("share", lang), "num"),
                     ("", ""), (text("probability_floor", lang), "num")], rows, "grade-table")
     return f'<section id="grades"><h2>{escape(text("grades", lang))}</h2>{table}</section>'

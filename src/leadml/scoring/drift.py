@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadml.config import MonitoringConfig
-from leadml.modeling.profile import category_counts, grade_shares, numeric_counts
+from leadml.config import GradesConfig, MonitoringConfig
+from leadml.modeling.grading import grade_shares
+from leadml.modeling.profile import category_counts, numeric_counts
 
 SHARE_FLOOR = 1e-4  # an empty bin on either side would make PSI infinite
 
@@ -46,7 +47,7 @@ class DriftCounter:
 
 
 def drift_report(profile: dict[str, Any], counter: DriftCounter, probability: np.ndarray, *,
-                 grades: dict[str, float], limits: MonitoringConfig) -> dict[str, Any]:
+                 grades: GradesConfig, limits: MonitoringConfig) -> dict[str, Any]:
     """Compare a scored population with the training profile; say whether, and why, it has drifted."""
     probability = np.asarray(probability, dtype="float64")
     features = {name: psi(f["shares"], counter.counts[name]) for name, f in profile["features"].items()}
@@ -56,7 +57,7 @@ def drift_report(profile: dict[str, Any], counter: DriftCounter, probability: np
                for name, value in features.items() if value > limits.psi_warning]
     if score_psi > limits.score_psi_warning:
         reasons.append(f"score distribution: PSI {score_psi:.3f} above {limits.score_psi_warning}")
-    grade_table: dict[str, Any] = {"comparable": profile["grades"]["floors"] == dict(grades)}
+    grade_table: dict[str, Any] = {"comparable": same_grading(profile["grades"], grades)}
     if grade_table["comparable"]:
         now = grade_shares(probability, grades)
         for name, before in profile["grades"]["shares"].items():
@@ -65,7 +66,7 @@ def drift_report(profile: dict[str, Any], counter: DriftCounter, probability: np
             if abs(change) > limits.grade_share_change:
                 reasons.append(f"grade {name}: share {now[name]:.1%} against {before:.1%} in training")
     else:
-        grade_table["reason"] = "the grade floors changed since training"
+        grade_table["reason"] = "the grade policy changed since training"
     base = base_rate_shift(profile, probability)
     if (base["ratio"] > limits.base_rate_ratio or base["ratio"] < 1 / limits.base_rate_ratio) and abs(base["z"]) > 3:
         reasons.append(f"mean probability {base['mean_probability']:.2%} against {base['expected']:.2%} on the "
@@ -101,3 +102,10 @@ def base_rate_shift(profile: dict[str, Any], probability: np.ndarray) -> dict[st
 def no_profile_report() -> dict[str, Any]:
     return {"available": False, "drift_warning": False,
             "reasons": ["the model carries no training profile (trained by an older leadml): retrain to monitor"]}
+
+
+def same_grading(trained: dict[str, Any], grades: GradesConfig) -> bool:
+    """Whether the profile's grades were made by this policy (profiles before policies hold ``floors`` only)."""
+    if "floors" in trained:
+        return grades.policy == "floors" and trained["floors"] == grades.floors
+    return trained.get("policy") == grades.policy and trained.get("bounds") == grades.bounds()

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from leadml.config import FeaturesConfig
+from leadml.config import FeaturesConfig, GradesConfig
 from leadml.data.clean import CleanReport, clean_tables, to_id
 from leadml.data.contract import LeadTables
 from leadml.features import Feature, build_features
 from leadml.features.spine import build_spine, truncate
-from leadml.modeling.evaluation import grade_of
+from leadml.modeling.grading import assign_grades
 from leadml.modeling.lead_model import LeadModel
 from leadml.reasons.attribution import explain
 from leadml.reasons.words import Combined
@@ -100,7 +100,7 @@ def _check_coverage(raw: LeadTables, tables: LeadTables, all_rejects: pd.DataFra
         raise CoverageError(f"{len(lost)} lead(s) neither scored nor rejected as of {as_of}")
 
 
-def finalise(result: ScoringResult, grades: dict[str, float], model_version: str, as_of: pd.Timestamp, *,
+def finalise(result: ScoringResult, grades: GradesConfig, model_version: str, as_of: pd.Timestamp, *,
              scored_at: pd.Timestamp, previous: pd.DataFrame | None = None, is_stale: bool = False
              ) -> pd.DataFrame:
     """Add score, grade, rank, trend against ``previous`` scores and run columns; order rows by rank.
@@ -114,12 +114,13 @@ def finalise(result: ScoringResult, grades: dict[str, float], model_version: str
     before = (previous.set_index("lead_id")["score"] if previous is not None and len(previous)
               else pd.Series(dtype="float64")).reindex(scored["lead_id"]).to_numpy(dtype="float64")
     change = score - before
+    ranks = rank_order(probability, scored["lead_id"])
     export = pd.DataFrame({
         "lead_id": scored["lead_id"].astype("str"),
         "probability": probability,
         "score": score,
-        "grade": pd.array(grade_of(probability, grades), dtype="str"),
-        "rank": rank_order(probability, scored["lead_id"]),
+        "grade": pd.array(assign_grades(probability, grades, ranks), dtype="str"),
+        "rank": ranks,
         **{column: scored[column].to_numpy() for column in EXPLAIN_COLUMNS},
         "score_change": change,
         "trend": pd.array(np.select([np.isnan(before), change > 0, change < 0], ["new", "up", "down"], "flat"),

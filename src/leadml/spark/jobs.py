@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from leadml.config import Config
+from leadml.config import Config, GradesConfig
 from leadml.data.clean import CleanReport, DataError
 from leadml.data.sources import is_postgres, redact_location
 from leadml.features import feature_catalog
 from leadml.features.spine import as_timestamp
+from leadml.modeling.grading import rank_counts, rank_ends
 from leadml.modeling.snapshots import Snapshot, check_label_windows
 from leadml.reasons.words import check_language, combined_reasons, localise
 from leadml.reporting.export import matrix_schema
@@ -31,7 +32,7 @@ from leadml.spark.session import spark_session
 from leadml.tracking.registry import resolve_model
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 LEADML_ERROR = re.compile(r"^leadml\.[\w.]+\.(\w+Error): (.*)$", re.MULTILINE)
 
@@ -137,6 +138,9 @@ def score(config: Config, data: str, *, as_of: pd.Timestamp, out: str, model_ref
         grades = {r["grade"]: r["count"] for r in tally if r["record"] == "scored"}
         rejected = sum(r["count"] for r in tally if r["record"] == "rejected")
         with ranked(rows.where("record = 'scored'").drop("record", "reason")) as scored:
+            if config.grades.policy != "floors":  # a bucket cannot know the population's ranks: grade by them here
+                scored = scored.withColumn("grade", rank_grade(config.grades, sum(grades.values())))
+                grades = {g: n for g, n in rank_counts(config.grades, sum(grades.values())).items() if n}
             written = write_partition(scored, out, config.spark.scores_table, as_of, empty=not grades)
         rejects = rows.where("record = 'rejected'").select("lead_id", "reason", "scored_at", "as_of")
         write_partition(rejects, _rejects(out), f"{config.spark.scores_table}_rejects", as_of, empty=not rejected)
@@ -154,6 +158,17 @@ def score(config: Config, data: str, *, as_of: pd.Timestamp, out: str, model_ref
 
 def _rejects(out: str) -> str:
     return out if is_postgres(out) else f"{out.rstrip('/')}_rejects"
+
+
+def rank_grade(policy: GradesConfig, leads: int) -> Column:
+    """The grade of a rank policy (capacity or shares) as a column of ``rank``, for ``leads`` scored leads."""
+    from pyspark.sql import functions as F
+
+    names = policy.names()
+    grade = F.lit(names[-1])
+    for name, end in reversed(list(zip(names, rank_ends(policy, leads).tolist(), strict=False))):
+        grade = F.when(F.col("rank") <= int(end), F.lit(name)).otherwise(grade)
+    return grade
 
 
 @contextmanager

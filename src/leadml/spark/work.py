@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 from pyspark.accumulators import Accumulator, AccumulatorParam
 
-from leadml.config import FeaturesConfig
+from leadml.config import FeaturesConfig, GradesConfig
 from leadml.data.clean import clean_tables
 from leadml.features import Feature
 from leadml.modeling.lead_model import LeadModel
@@ -73,7 +73,7 @@ def snapshot_bucket(history: pa.Table, activities: pa.Table, *, cutoffs: Sequenc
 
 def score_bucket(history: pa.Table, activities: pa.Table, *, model: LeadModel, version: str, as_of: pd.Timestamp,
                  scored_at: pd.Timestamp, catalog: Sequence[Feature], combined: Sequence[Combined],
-                 settings: FeaturesConfig, reasons: int, explainer: str, grades: dict[str, float],
+                 settings: FeaturesConfig, reasons: int, explainer: str, grades: GradesConfig,
                  counts: Accumulator) -> pa.Table:
     """Return the bucket's scored leads (rank within the bucket only) and its rejects, one frame.
 
