@@ -22,9 +22,11 @@ from leadml.app.steps import (
     spark_reads_contract,
     writes_beside_mapped_tables,
 )
-from leadml.config import Config
+from leadml.config import Config, TablesMapping
 from leadml.data.clean import DataError
 from leadml.data.contract import LeadTables
+from leadml.data.display import with_display
+from leadml.data.sources import read_display
 from leadml.data.sources import redact_location as redact
 from leadml.data.writeback import previous_scores
 from leadml.data.writeback import write_back as write_back_scores
@@ -56,6 +58,9 @@ def score(config: Config, data: str, *, as_of: pd.Timestamp, out: str, model_ref
     """
     if engine == "spark":
         spark_reads_contract(config)
+        if config.export.display:
+            raise ValueError("export.display belongs to the local engine's export: with --engine spark, join the "
+                             "scores to the leads table in the sink by lead_id")
         if write_back:
             raise ValueError("--write-back belongs to the local engine: with --engine spark give the database "
                              "as the sink, --out postgresql://...")
@@ -90,7 +95,8 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
     if write_back:  # first: if the database refuses, no file of this run is published either
         write_back_scores(data, export, scores_table=config.export.scores_table,
                           history_table=config.export.history_table, as_of=as_of, model_version=version)
-    publish_scores(export, result.rejects, findings={**findings, "monitoring_run_id": monitoring_run}, paths=paths)
+    publish_scores(_for_people(config, data, export), result.rejects,
+                   findings={**findings, "monitoring_run_id": monitoring_run}, paths=paths)
     summary = _summary(config, export, result, paths=paths, findings=findings, monitoring_run=monitoring_run,
                        write_back=write_back, lang=lang)
     write_json(_manifest(summary, export, result, data=data, fingerprint=fingerprint, findings=findings,
@@ -159,6 +165,15 @@ def _grade(config: Config, data: str, result: ScoringResult, *, version: str, as
     export = finalise(result, config.grades, version, as_of, scored_at=pd.Timestamp.now(tz="UTC").floor("s"),
                       previous=previous, is_stale=freshness["is_stale"])
     return export, freshness
+
+
+def _for_people(config: Config, data: str, export: pd.DataFrame) -> pd.DataFrame:
+    """The export with its display columns (``export.display``), read from the leads table only now: they
+    never reach the score tables of ``--write-back``, the checks or MLflow."""
+    if not config.export.display:
+        return export
+    mapping = config.mapping if isinstance(config.mapping, TablesMapping) else None
+    return with_display(export, read_display(data, config.export.display, mapping))
 
 
 def _monitoring_run(config: Config, findings: dict[str, Any]) -> str | None:

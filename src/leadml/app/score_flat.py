@@ -20,6 +20,7 @@ from leadml.app.flat_steps import flat_mapping, flat_model, leads_path, read_fil
 from leadml.app.steps import ScoreFiles, log_data_quality, publish_scores
 from leadml.config import Config
 from leadml.data.clean import DataError
+from leadml.data.display import display_frame, with_display
 from leadml.data.sources import redact_location as redact
 from leadml.features.flat_export import MappedLeads, map_flat
 from leadml.reasons.words import check_language, combined_reasons
@@ -56,7 +57,8 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
     catalog = reasons_catalog(config, model, lang)
     mapping = flat_mapping(config)
     path = leads_path(data, mapping)
-    leads = map_flat(read_file(path, mapping), mapping, table=path.name, labelled=False, training=False)
+    raw = read_file(path, mapping)
+    leads = map_flat(raw, mapping, table=path.name, labelled=False, training=False)
     log_data_quality(leads.report)
     if not leads.read:
         raise DataError(f"{path.name}: the file holds no lead; nothing published")
@@ -67,7 +69,9 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
     findings = json_safe({"as_of": str(as_of), "model_version": version, "drift_warning": drift["drift_warning"],
                           "is_stale": False, "freshness": FRESHNESS, "drift": drift, "monitoring_run_id": None})
     files = ScoreFiles.beside(out)
-    publish_scores(export, result.rejects, findings=findings, paths=files)
+    display = (display_frame(raw, mapping.columns["lead_id"], config.export.display, table=path.name)
+               if config.export.display else None)
+    publish_scores(with_display(export, display), result.rejects, findings=findings, paths=files)
     paths = {"out": files.export, "rejects": files.rejects, "drift_summary": files.drift, "manifest": files.manifest}
     summary = _summary(config, export, result, leads=leads, findings=findings, paths=paths, lang=lang)
     write_json(summary | {"source": redact(str(path)), "source_fingerprint": file_sha256(path)[:16],

@@ -18,6 +18,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from leadml.data.clean import DataError, require_columns
 from leadml.data.contract import COLUMNS, TIME_COLUMNS, LeadTables
+from leadml.data.files import missing_column_message
 
 TABLES = tuple(COLUMNS)
 NUMERIC = {"employees", "annual_revenue", "declared_budget", "value", "amount"}
@@ -92,6 +93,15 @@ class PostgresSource:
 
     def table_rows(self, table: str) -> int:
         return int(self._con.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0])
+
+    def read_columns(self, table: str, columns: tuple[str, ...], key: str) -> pd.DataFrame:
+        """Every row of ``columns`` of a table, as stored; a column it lacks is one line naming ``key``."""
+        if any(c not in self._columns[table] for c in columns):
+            raise DataError(missing_column_message(self._columns[table], list(columns), table=table, key=key))
+        query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(map(sql.Identifier, columns)),
+                                                    sql.Identifier(table))
+        cursor = self._con.execute(query)
+        return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
 
     def count_leads(self) -> int:
         return int(self._con.execute("SELECT count(DISTINCT lead_id) FROM leads").fetchone()[0])

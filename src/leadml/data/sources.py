@@ -22,9 +22,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from leadml.config import TablesMapping
+from leadml.config import SourceTable, TablesMapping
 from leadml.data.clean import DataError, require_columns
 from leadml.data.contract import COLUMNS, LeadTables
+from leadml.data.display import display_frame
+from leadml.data.files import missing_column_message
 from leadml.data.table_mapping import MappedTables, TableAccount, file_reader, map_tables
 
 TABLES = tuple(COLUMNS)
@@ -85,6 +87,8 @@ class Source(Protocol):
     def read_bucket(self, bucket: int, buckets: int) -> LeadTables: ...
 
     def read_all(self) -> LeadTables: ...
+
+    def read_columns(self, table: str, columns: tuple[str, ...], key: str) -> pd.DataFrame: ...
 
 
 class DuckDBSource:
@@ -163,6 +167,13 @@ class DuckDBSource:
     def table_rows(self, table: str) -> int:
         return int(self._con.execute(f"SELECT count(*) FROM {_quote('src_' + table)}").fetchone()[0])
 
+    def read_columns(self, table: str, columns: tuple[str, ...], key: str) -> pd.DataFrame:
+        """Every row of ``columns`` of a stored table, as stored; a column it lacks is one line naming ``key``."""
+        if any(c not in self._columns[table] for c in columns):
+            raise DataError(missing_column_message(self._columns[table], list(columns), table=table, key=key))
+        names = ", ".join(_quote(c) for c in columns)
+        return self._con.execute(f"SELECT {names} FROM {_quote('src_' + table)}").df()
+
     def fingerprint(self) -> str:
         """Return a digest of every row of the three tables: equal digests, equal data."""
         parts = [self._con.execute(f"SELECT count(*), sum(hash(t)) FROM {_quote('src_' + table)} t").fetchone()
@@ -225,18 +236,33 @@ def open_source(location: str | os.PathLike[str], mapping: TablesMapping | None 
 
 def read_mapped(location: str, mapping: TablesMapping) -> MappedTables:
     """Read and map the user's tables from a folder of files, a DuckDB file or a PostgreSQL database."""
+    return map_tables(mapping, lambda spec: read_user_table_of(location, mapping, spec))
+
+
+def read_user_table_of(location: str, mapping: TablesMapping, spec: SourceTable) -> pd.DataFrame:
+    """One of the user's tables as stored, from a folder of files, a DuckDB file or a PostgreSQL database."""
     if is_postgres(location):
         from leadml.data.postgres import read_whole_table
 
-        return map_tables(mapping, lambda spec: read_whole_table(location, spec.file))
+        return read_whole_table(location, spec.file)
     path = Path(location)
     if path.is_dir():
-        return map_tables(mapping, file_reader(path, mapping.csv))
+        return file_reader(path, mapping.csv)(spec)
     if path.suffix == ".duckdb" and path.is_file():
         with duckdb.connect(str(path), read_only=True) as con:
-            return map_tables(mapping, lambda spec: _duckdb_table(con, path, spec.file))
+            return _duckdb_table(con, path, spec.file)
     raise DataError(f"data.source {redact_location(location)}: a mapped source is a folder of files, "
                     "a .duckdb file or a postgresql:// URL")
+
+
+def read_display(location: str, columns: tuple[str, ...], mapping: TablesMapping | None) -> pd.DataFrame:
+    """The leads' display columns (``export.display``) by lead id, read from the user's own leads table."""
+    if mapping is not None:
+        spec = mapping.leads
+        return display_frame(read_user_table_of(location, mapping, spec), str(spec.id), columns, table=spec.file)
+    with open_source(location) as source:
+        raw = source.read_columns("leads", ("lead_id", *columns), "export.display")
+    return display_frame(raw, "lead_id", columns, table="leads")
 
 
 def _duckdb_table(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> pd.DataFrame:
