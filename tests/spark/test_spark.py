@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from leadml.config import load_config
 from leadml.data.clean import CleanReport
@@ -250,3 +251,19 @@ def test_spark_engine_refuses_what_it_cannot_do(world: Path, tmp_path: Path, tin
     result = invoke("features", "--config", config, "--engine", "spark", "--data", str(empty),
                     "--out", str(tmp_path / "f"))
     assert result.exit_code == 1 and "table leads: no leads.parquet" in result.output
+
+
+def test_spark_grades_a_rank_policy_across_buckets_as_the_local_engine_does(world: Path, tmp_path: Path) -> None:
+    """A bucket does not know the population's ranks: capacity grades must come from the global ranking."""
+    settings = yaml.safe_load((world / "config.yaml").read_text(encoding="utf-8"))
+    settings["grades"] = {"policy": "capacity", "capacity": {"A": 40, "B": 90, "C": None}}
+    config = tmp_path / "capacity.yaml"
+    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    local = summary(invoke("score", "--config", config, "--as-of", AS_OF, "--out", tmp_path / "local.parquet",
+                           "--json"))
+    on_spark = summary(invoke("score", "--config", config, "--as-of", AS_OF, "--out", tmp_path / "sink",
+                              "--engine", "spark", "--json"))
+    assert on_spark["grades"] == local["grades"] and on_spark["grades"]["A"] == 40
+    got = partition(tmp_path / "sink", AS_OF).sort_values("lead_id").reset_index(drop=True)
+    expected = pd.read_parquet(tmp_path / "local.parquet").sort_values("lead_id").reset_index(drop=True)
+    assert got["grade"].tolist() == expected["grade"].tolist()
