@@ -113,6 +113,21 @@ def test_reasons_in_german(flat: Flat, tmp_path: Path) -> None:
     assert "Kam über" in reasons and "Came in through" not in reasons and result["lang"] == "de"
 
 
+def test_display_columns_of_a_flat_file_reach_its_export_only(flat: Flat, tmp_path: Path) -> None:
+    settings = yaml.safe_load(flat.config.read_text(encoding="utf-8"))
+    config = tmp_path / "display.yaml"
+    config.write_text(yaml.safe_dump({**settings, "export": {"display": ["E-mail"]}}), encoding="utf-8")
+    result = invoke("score", "--config", config, "--data", flat.current, "--out", tmp_path / "s.csv", "--json")
+    export = read_table(summary(result)["out"])
+    current = pd.read_csv(flat.current, dtype="str", keep_default_na=False).drop_duplicates("Lead ID")
+    assert list(export.columns[:2]) == ["lead_id", "E-mail"]
+    by_id = current.set_index("Lead ID")["E-mail"]
+    assert (export["E-mail"].astype("str") == by_id.reindex(export["lead_id"]).to_numpy()).all()
+    elsewhere = result.stdout + result.stderr + "".join(
+        p.read_text(encoding="utf-8") for p in tmp_path.glob("s.*") if p.name != "s.csv")
+    assert "@example.com" not in elsewhere
+
+
 @pytest.mark.slow
 def test_the_report_renders_from_the_export(flat: Flat, scored: dict) -> None:
     out = flat.folder / "out" / "report.html"
