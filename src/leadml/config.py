@@ -225,6 +225,45 @@ class ExportConfig(_Frozen):
     lang: Literal["en", "de"] = Field("en", description="language of reasons and of the report; columns stay English")
     display: tuple[str, ...] = Field((), description="columns of the leads table (the user's names) the export and "
                                                      "the report carry for people: never features, logs or MLflow")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="export column -> the CRM's field name (lead_id: Id, score: Lead_Score__c): "
+        "the export file's header; readers map it back; write-back tables and Spark sinks keep leadml's names")
+    only_mapped: bool = Field(False, description="write only the columns export.columns maps, in its order: the file "
+                                                 "a CRM import takes as it is")
+    date_format: str | None = Field(None, description="strftime of as_of and scored_at in CSV and Excel exports "
+                                                      "(e.g. '%Y-%m-%d'); default ISO 8601; Parquet keeps timestamps")
+
+    @model_validator(mode="after")
+    def _crm_columns(self) -> ExportConfig:
+        """Refuse a header a CRM import would choke on, and a date format leadml could not read back."""
+        seen: dict[str, str] = {}
+        for key, name in self.columns.items():
+            if not name.strip() or name != name.strip() or not name.isprintable():
+                raise ValueError(f"export.columns.{key}: give the CRM's field name, without surrounding spaces")
+            if name.casefold() in seen:
+                raise ValueError(f"export.columns.{key}: {name!r} is already the name of {seen[name.casefold()]}: "
+                                 "CRM field names must be unique")
+            seen[name.casefold()] = key
+        if self.only_mapped and "lead_id" not in self.columns:
+            raise ValueError("export.only_mapped: map lead_id in export.columns (e.g. lead_id: Id): the CRM matches "
+                             "each row to its record by it")
+        if self.date_format is not None:
+            self._readable_date_format(self.date_format)
+        return self
+
+    @staticmethod
+    def _readable_date_format(text: str) -> None:
+        """Refuse a strftime format that fails, or whose dates cannot be parsed back to the same day."""
+        from datetime import UTC, datetime
+
+        probe = datetime(2031, 12, 28, 13, 45, 56, tzinfo=UTC)
+        try:
+            back = datetime.strptime(probe.strftime(text), text)
+        except ValueError as exc:
+            raise ValueError(f"export.date_format: {text!r} is not a strftime format leadml can read back ({exc})"
+                             ) from None
+        if back.date() != probe.date():
+            raise ValueError(f"export.date_format: {text!r} must give the year, month and day (e.g. '%Y-%m-%d')")
 
 
 class ReportConfig(_Frozen):

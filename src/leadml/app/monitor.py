@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from leadml import __version__
-from leadml.app.steps import open_data, source_chunks
+from leadml.app.steps import check_export_columns, open_data, source_chunks
 from leadml.config import Config
 from leadml.data.clean import DataError, clean_tables
 from leadml.data.sources import redact_location as redact
@@ -52,9 +52,10 @@ def monitor(config: Config, data: str, *, as_of: pd.Timestamp, exports: list[str
 
 def _scores(config: Config, data: str, *, as_of: pd.Timestamp, exports: list[str] | None) -> pd.DataFrame:
     """The scores of every run at or before ``as_of``: the source's history table and the given exports."""
+    check_export_columns(config)
     history = read_history(data, config.export.history_table, as_of)
     scores = combine_scores([history if history is not None else pd.DataFrame(),
-                             *(read_export(path, SCORE_COLUMNS) for path in exports or [])])
+                             *(read_export(path, SCORE_COLUMNS, names=config.export) for path in exports or [])])
     scores = scores[scores["as_of"] <= as_of]
     if scores.empty:
         raise DataError(f"no scoring run as of {as_of} or earlier found in table {config.export.history_table} of "

@@ -14,6 +14,7 @@ import pandas as pd
 
 from leadml.app.flat_steps import flat_mapping, read_flat
 from leadml.app.monitor import log_outcomes
+from leadml.app.steps import check_export_columns
 from leadml.config import ROW_ID, Config
 from leadml.data.clean import DataError
 from leadml.features.flat_export import map_flat
@@ -32,6 +33,7 @@ def monitor_flat(config: Config, data: str, *, exports: list[str] | None, out: s
     if not exports:
         raise DataError("a flat export keeps no history of scores: name the earlier exports to judge with "
                         "--exports FILE (repeat for several)")
+    check_export_columns(config)
     mapping = flat_mapping(config)
     if mapping.columns["lead_id"] == ROW_ID:
         raise DataError(f"mapping.columns.lead_id is {ROW_ID!r}: an earlier export's row numbers name other leads in "
@@ -39,7 +41,7 @@ def monitor_flat(config: Config, data: str, *, exports: list[str] | None, out: s
     raw, converted, table = read_flat(data, mapping)
     leads = map_flat(raw, mapping, converted, table=table, training=False)
     outcomes = pd.DataFrame({"lead_id": leads.lead_id, "converted": leads.labels})
-    scores = combine_scores([read_export(path, SCORE_COLUMNS) for path in exports])
+    scores = combine_scores([read_export(path, SCORE_COLUMNS, names=config.export) for path in exports])
     report = labelled_outcome_report(scores, outcomes, grades=config.grades.names())
     for line in report["lines"]:
         log.info("outcomes: %s", line)

@@ -10,13 +10,13 @@ from typing import Any
 import pandas as pd
 
 from leadml import __version__
-from leadml.app.steps import open_data
+from leadml.app.steps import check_export_columns, open_data
 from leadml.config import Config, MappingConfig
 from leadml.data.clean import DataError
 from leadml.data.writeback import previous_scores
 from leadml.reasons.words import check_language
-from leadml.reporting.export import read_table, write_text
-from leadml.reporting.report_data import build_report, check_export
+from leadml.reporting.export import read_scores, read_table, write_text
+from leadml.reporting.report_data import REQUIRED, build_report, check_export
 from leadml.reporting.report_html import render as render_report
 from leadml.tracking.runs import latest_evaluation
 
@@ -29,7 +29,8 @@ def report(config: Config, data: str, *, as_of: pd.Timestamp | None, export_path
     moment the export holds): grades, top leads, changes since the previous run (history table of ``data``,
     or the export at ``previous_path``), the model's last evaluation, rejects, model version and data freshness."""
     lang = check_language(lang or config.export.lang)
-    export = check_export(read_table(export_path), str(export_path))
+    check_export_columns(config)
+    export = check_export(read_scores(export_path, config.export, REQUIRED), str(export_path))
     if export.empty:
         raise DataError(f"{export_path}: the export holds no scored lead")
     as_of = export["as_of"].iloc[0] if as_of is None else as_of
@@ -81,7 +82,7 @@ def _previous(config: Config, data: str, *, as_of: pd.Timestamp, previous_path: 
     """The scores to compare with: the export at ``previous_path``, or the latest run before ``as_of`` in the
     source's history table."""
     if previous_path:
-        previous = check_export(read_table(previous_path), str(previous_path))
+        previous = check_export(read_scores(previous_path, config.export, REQUIRED), str(previous_path))
         if len(previous) and previous["as_of"].iloc[0] >= as_of:
             raise DataError(f"{previous_path} holds scores as of {previous['as_of'].iloc[0]}, not before {as_of}")
         return previous

@@ -13,6 +13,7 @@ import pandas as pd
 from leadml import __version__
 from leadml.app.steps import (
     ScoreFiles,
+    check_export_columns,
     load_model,
     log_data_quality,
     open_data,
@@ -34,6 +35,7 @@ from leadml.features import Feature, feature_catalog
 from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.training import Stopwatch
 from leadml.reasons.words import check_language, combined_reasons, localise
+from leadml.reporting.crm import crm_record
 from leadml.reporting.export import file_sha256, json_safe, write_json
 from leadml.reporting.publish_lock import exclusive
 from leadml.scoring.drift import DriftCounter, drift_report, no_profile_report
@@ -69,6 +71,7 @@ def score(config: Config, data: str, *, as_of: pd.Timestamp, out: str, model_ref
         return spark_score(config, data, as_of=as_of, out=out, model_ref=model_ref, lang=lang)
     if write_back:
         writes_beside_mapped_tables(config)
+    check_export_columns(config)
     with exclusive(Path(out)):
         return _score(config, data, as_of=as_of, out=Path(out), model_ref=model_ref, write_back=write_back, lang=lang)
 
@@ -96,14 +99,14 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
         write_back_scores(data, export, scores_table=config.export.scores_table,
                           history_table=config.export.history_table, as_of=as_of, model_version=version)
     publish_scores(_for_people(config, data, export), result.rejects,
-                   findings={**findings, "monitoring_run_id": monitoring_run}, paths=paths)
+                   findings={**findings, "monitoring_run_id": monitoring_run}, paths=paths, names=config.export)
     summary = _summary(config, export, result, paths=paths, findings=findings, monitoring_run=monitoring_run,
                        write_back=write_back, lang=lang)
     write_json(_manifest(summary, export, result, data=data, fingerprint=fingerprint, findings=findings,
                          paths=paths, seconds={"scoring": round(scored_seconds, 3),
                                                "total": round(time.perf_counter() - started, 3),
-                                               **{k: v for k, v in checks.stopwatch.laps.items() if k != "other"}}),
-               paths.manifest)
+                                               **{k: v for k, v in checks.stopwatch.laps.items() if k != "other"}})
+               | {"crm": crm_record(config.export)}, paths.manifest)
     return summary
 
 

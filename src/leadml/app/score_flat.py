@@ -17,13 +17,14 @@ import pandas as pd
 
 from leadml import __version__
 from leadml.app.flat_steps import flat_mapping, flat_model, leads_path, read_file, reasons_catalog
-from leadml.app.steps import ScoreFiles, log_data_quality, publish_scores
+from leadml.app.steps import ScoreFiles, check_export_columns, log_data_quality, publish_scores
 from leadml.config import Config
 from leadml.data.clean import DataError
 from leadml.data.display import display_frame, with_display
 from leadml.data.sources import redact_location as redact
 from leadml.features.flat_export import MappedLeads, map_flat
 from leadml.reasons.words import check_language, combined_reasons
+from leadml.reporting.crm import crm_record
 from leadml.reporting.export import file_sha256, json_safe, write_json
 from leadml.reporting.publish_lock import exclusive
 from leadml.scoring.flat import flat_accounts, flat_drift, score_mapped
@@ -44,6 +45,7 @@ def score_flat(config: Config, data: str, *, as_of: pd.Timestamp, out: str, mode
                          "load the export into your CRM instead")
     if engine != "local":
         raise ValueError("--engine spark reads the contract's tables; score a flat export with the local engine")
+    check_export_columns(config)
     with exclusive(Path(out)):
         return _score(config, data, as_of=as_of, out=Path(out), model_ref=model_ref, lang=lang)
 
@@ -71,7 +73,8 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
     files = ScoreFiles.beside(out)
     display = (display_frame(raw, mapping.columns["lead_id"], config.export.display, table=path.name)
                if config.export.display else None)
-    publish_scores(with_display(export, display), result.rejects, findings=findings, paths=files)
+    publish_scores(with_display(export, display), result.rejects, findings=findings, paths=files,
+                   names=config.export)
     paths = {"out": files.export, "rejects": files.rejects, "drift_summary": files.drift, "manifest": files.manifest}
     summary = _summary(config, export, result, leads=leads, findings=findings, paths=paths, lang=lang)
     write_json(summary | {"source": redact(str(path)), "source_fingerprint": file_sha256(path)[:16],
@@ -79,7 +82,8 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
                           "scored_at": str(export["scored_at"].iloc[0]) if len(export) else None,
                           "seconds": {"total": round(time.perf_counter() - started, 3)},
                           "sha256": {name: file_sha256(paths[name]) for name in ("out", "rejects", "drift_summary")},
-                          "data_quality": leads.report.counts, "freshness": FRESHNESS, "drift": drift},
+                          "data_quality": leads.report.counts, "freshness": FRESHNESS, "drift": drift,
+                          "crm": crm_record(config.export)},
                paths["manifest"])
     return summary
 

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from leadml.config import Config, TablesMapping
+from leadml.config import Config, ExportConfig, TablesMapping
 from leadml.data.clean import CleanReport
 from leadml.data.contract import LeadTables
 from leadml.data.sources import Source, open_source
@@ -26,7 +26,10 @@ from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.promotion import Decision
 from leadml.modeling.promotion import without_lift as refuse_without_lift
 from leadml.modeling.verdict import Verdict
-from leadml.reporting.export import write_json, write_table
+from leadml.reporting.crm import check_names, left_out
+from leadml.reporting.export import write_export, write_json, write_table
+from leadml.reporting.report_data import REQUIRED
+from leadml.scoring.population import EXPORT_COLUMNS
 from leadml.tracking.registry import champion_version, promote, register_model, resolve_model, save_local_copy
 from leadml.tracking.runs import log_results
 
@@ -150,11 +153,21 @@ class ScoreFiles:
                    out.with_name(f"{out.stem}.manifest.json"))
 
 
+def check_export_columns(config: Config) -> None:
+    """Refuse a key of ``export.columns`` that names no column of the export, before any lead is scored."""
+    check_names(config.export, [EXPORT_COLUMNS[0], *config.export.display, *EXPORT_COLUMNS[1:]])
+
+
 def publish_scores(export: pd.DataFrame, rejects: pd.DataFrame, *, findings: dict[str, Any],
-                   paths: ScoreFiles) -> None:
-    """Write the rejects, the export and the drift summary (each atomically), then warn of what the checks found."""
+                   paths: ScoreFiles, names: ExportConfig) -> None:
+    """Write the rejects, the export as the CRM imports it (``export.columns``) and the drift summary (each
+    atomically), then warn of what the checks found."""
     write_table(rejects, paths.rejects)
-    write_table(export, paths.export)
+    write_export(export, paths.export, names)
+    if left_out(names, REQUIRED):
+        log.warning("export.only_mapped: the export leaves out %s, which `leadml report` and `leadml monitor "
+                    "--exports` read back: map them in export.columns to keep those working",
+                    ", ".join(left_out(names, REQUIRED)))
     write_json(findings, paths.drift)
     freshness, drift = findings["freshness"], findings["drift"]
     for line in drift["reasons"] + ([freshness["reason"]] if freshness["is_stale"] else []):

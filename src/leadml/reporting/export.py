@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,7 +20,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from leadml.config import ExportConfig
 from leadml.features.catalog import Feature
+from leadml.reporting.crm import crm_name, file_names, for_crm, from_crm
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SUFFIXES = (".csv", ".parquet", ".xlsx")
@@ -58,8 +60,9 @@ def _publish(tmp: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write ``frame`` to ``path`` by its suffix, via a temporary file and an atomic rename."""
+def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], *, grade_column: str = "grade") -> Path:
+    """Write ``frame`` to ``path`` by its suffix, via a temporary file and an atomic rename; in Excel the
+    cells of ``grade_column`` are coloured by grade."""
     path = Path(path)
     tmp = _temporary_beside(path, SUFFIXES)
     try:
@@ -68,11 +71,18 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
         elif path.suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
         else:
-            _write_xlsx(neutralise_formulas(frame), tmp)
+            _write_xlsx(neutralise_formulas(frame), tmp, grade_column=grade_column)
         _publish(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return path
+
+
+def write_export(export: pd.DataFrame, path: str | os.PathLike[str], names: ExportConfig) -> Path:
+    """Write the scored-lead export as the CRM imports it (``export.columns``, ``only_mapped``, ``date_format``)."""
+    path = Path(path)
+    crm = for_crm(export, names, typed_dates=path.suffix == ".parquet")
+    return write_table(crm, path, grade_column=crm_name(names, "grade"))
 
 
 def write_json(document: dict, path: str | os.PathLike[str]) -> Path:
@@ -99,31 +109,36 @@ def write_text(content: str, path: str | os.PathLike[str], suffixes: tuple[str, 
     return path
 
 
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a table that ``write_table`` wrote (by suffix); ids and text stay text."""
+def read_table(path: str | os.PathLike[str], *, names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Read a table that ``write_table`` wrote (by suffix); ids and text stay text. ``names`` gives the file's
+    names of leadml's columns (an export written with ``export.columns``)."""
     path = Path(path)
+    named = {c: (names or {}).get(c, c) for c in ("lead_id", "probability", "score", "score_change", "rank")}
     if not path.exists():
         raise FileNotFoundError(f"{path} not found")
     if path.suffix == ".csv":
-        return pd.read_csv(path, dtype={"lead_id": "str", "reason": "str"}, keep_default_na=False,
-                           na_values={"probability": [""], "score": [""], "score_change": [""], "rank": [""]})
+        return pd.read_csv(path, dtype={named["lead_id"]: "str", "reason": "str"}, keep_default_na=False,
+                           na_values={named[c]: [""] for c in ("probability", "score", "score_change", "rank")})
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     if path.suffix == ".xlsx":
-        return pd.read_excel(path, dtype={"lead_id": "str"})
+        return pd.read_excel(path, dtype={named["lead_id"]: "str"})
     raise ValueError(f"cannot read {path}: use one of {', '.join(SUFFIXES)}")
 
 
-def read_export(path: str | os.PathLike[str], columns: tuple[str, ...]) -> pd.DataFrame:
-    """Read ``columns`` of an earlier export (``.csv`` or ``.parquet``), undoing formula neutralisation."""
+def read_scores(path: str | os.PathLike[str], names: ExportConfig, required: Sequence[str]) -> pd.DataFrame:
+    """Read an export under leadml's names, whether written with this config's ``export.columns`` or without."""
+    return from_crm(read_table(path, names=file_names(names)), names, required=required, name=str(path))
+
+
+def read_export(path: str | os.PathLike[str], columns: tuple[str, ...], *,
+                names: ExportConfig | None = None) -> pd.DataFrame:
+    """Read ``columns`` of an earlier export (``.csv`` or ``.parquet``), undoing formula neutralisation and
+    the CRM's names and dates of ``names``."""
     path = Path(path)
     if path.suffix not in (".csv", ".parquet"):
         raise ValueError(f"cannot read the export {path}: use a .csv or .parquet export")
-    frame = read_table(path)
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"export {path}: column(s) missing: {', '.join(missing)}")
-    frame = frame.loc[:, list(columns)]
+    frame = read_scores(path, names or ExportConfig(), columns).loc[:, list(columns)]
     for column in frame.columns:
         if pd.api.types.is_string_dtype(frame[column]):
             quoted = frame[column].str.startswith(tuple("'" + s for s in FORMULA_STARTS), na=False)
@@ -183,7 +198,8 @@ def matrix_schema(catalog: Sequence[Feature]) -> pa.Schema:
                      + [(f.name, pa.string() if f.kind == "categorical" else pa.float64()) for f in catalog])
 
 
-def _write_xlsx(frame: pd.DataFrame, path: str) -> None:
+def _write_xlsx(frame: pd.DataFrame, path: str, *, grade_column: str) -> None:
+    """One sheet for people: a header that stays in view and filters, widths that fit, grades in colour."""
     options = {"strings_to_formulas": False, "strings_to_urls": False}
     frame = frame.copy()
     for column in frame.columns:  # Excel has no time zones: write UTC times as ISO text
@@ -199,16 +215,22 @@ def _write_xlsx(frame: pd.DataFrame, path: str) -> None:
         header = book.add_format({"bold": True, "bg_color": "#1F3A5F", "font_color": "#FFFFFF", "border": 1})
         for i, column in enumerate(frame.columns):
             sheet.write(0, i, column, header)
-            longest = frame[column].astype("str").str.len().max() if len(frame) else 0
-            width = min(60, max(len(str(column)), 0 if pd.isna(longest) else int(longest)) + 2)
-            sheet.set_column(i, i, width)
+            sheet.set_column(i, i, _width(frame[column], str(column)))
         sheet.freeze_panes(1, 0)
-        if "grade" in frame.columns and len(frame):
-            column = frame.columns.get_loc("grade")
+        if len(frame.columns):
+            sheet.autofilter(0, 0, len(frame), len(frame.columns) - 1)
+        if grade_column in frame.columns and len(frame):
+            column = frame.columns.get_loc(grade_column)
             for grade, colour in GRADE_COLOURS.items():
                 sheet.conditional_format(1, column, len(frame), column, {
                     "type": "cell", "criteria": "==", "value": f'"{grade}"',
                     "format": book.add_format({"bg_color": colour})})
+
+
+def _width(values: pd.Series, header: str) -> int:
+    """A column as wide as its header with the filter button, or its longest value in the first rows (at most 60)."""
+    longest = values.head(1000).astype("str").str.len().max() if len(values) else 0
+    return min(60, max(len(header) + 4, (0 if pd.isna(longest) else int(longest)) + 2, 8))
 
 
 def json_safe(value: Any) -> Any:
