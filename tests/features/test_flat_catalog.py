@@ -70,9 +70,10 @@ def test_mapped_columns_are_worded_from_their_names_in_english_and_german() -> N
     assert say(english["minutes_on_site"], 1234.0) == "Minutes On Site: 1,234"
     assert say(english["visits"], 2.5) == "Visits: 2.5"
     assert say(english["newsletter"], 1.0) == "Newsletter: yes" and say(english["newsletter"], 0.0) == "Newsletter: no"
-    assert say(english["visits"], np.nan) == "Visits: unknown"
+    assert say(english["visits"], np.nan) == "Visits: not given"
+    assert say(english["role"], "unknown") == "Role: not given"
     assert say(german["minutes_on_site"], 1234.5) == "Minutes On Site: 1.234,5"
-    assert say(german["newsletter"], 1.0) == "Newsletter: ja" and say(german["role"], np.nan) == "Role: unbekannt"
+    assert say(german["newsletter"], 1.0) == "Newsletter: ja" and say(german["role"], np.nan) == "Role: nicht angegeben"
     assert english["country"].template == "Country: {value}"  # contract features keep the catalog's words
     assert {f.family for f in catalog} <= {"fit", "engagement", "budget"}  # sub-scores add up to the raw score
 
@@ -93,5 +94,5 @@ def test_a_mapped_creation_date_gives_the_month_and_weekday_known_at_creation() 
     assert (leads.features["created_weekday"] == created.dt.day_name()).all()
     assert set(CREATION_FEATURES) <= set(leads.categorical)
     german = {f.name: f for f in localise(flat_catalog(mapping, FeaturesConfig()), "de")}
-    assert say(german["created_month"], "March") == "Erstellt im März"
-    assert say(german["created_weekday"], "Monday") == "Erstellt an einem Montag"
+    assert say(german["created_month"], "March") == "Im März als Lead angelegt"
+    assert say(german["created_weekday"], "Monday") == "An einem Montag als Lead angelegt"

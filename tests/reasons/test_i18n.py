@@ -27,33 +27,50 @@ def test_every_feature_has_german_words(settings: FeaturesConfig) -> None:
 @pytest.mark.parametrize(("name", "value", "words"), [
     ("n_demo_requested_7d", 1.0, "Hat in den letzten 7 Tagen eine Demo angefragt"),
     ("n_demo_requested_30d", 3.0, "Hat in den letzten 30 Tagen 3 Demos angefragt"),
-    ("n_demo_requested_all", 0.0, "Hat insgesamt keine Demo angefragt"),
+    ("n_demo_requested_all", 0.0, "Hat bisher keine Demo angefragt"),
     ("days_since_trial_start", 3.0, "Hat vor 3 Tagen eine Testversion gestartet"),
     ("days_since_trial_start", 1.0, "Hat gestern eine Testversion gestartet"),
-    ("days_since_last_touch", 12.0, "Seit 12 Tagen keine Aktivität"),
+    ("days_since_last_touch", 12.0, "Letzte Aktivität vor 12 Tagen"),
+    ("days_since_last_touch", 400.0, "Letzte Aktivität vor 13 Monaten"),
+    ("lead_age_days", 1016.0, "Seit 3 Jahren Lead"),
+    ("velocity_14d", -1.0, "1 Aktivität weniger in den letzten 2 Wochen als in den 2 davor"),
+    ("log_budget_to_revenue", -1.2, "Budget beträgt 6\u00a0% des Unternehmensumsatzes"),
     ("n_pricing_page_view_7d", 2.0, "Hat in den letzten 7 Tagen 2-mal die Preise angesehen"),
     ("n_touches_30d", 0.0, "In den letzten 30 Tagen keine Aktivität"),
     ("is_decision_maker", 1.0, "Entscheider"),
     ("has_declared_budget", 1.0, "Hat ein Budget genannt"),
     ("declared_budget", 50000.0, "Hat ein Budget von 50.000 genannt"),
     ("employees", 1234.0, "Unternehmen mit 1.234 Mitarbeitern"),
-    ("email_click_rate", 0.385, "Hat in 38\u00a0% der geöffneten E-Mails geklickt"),
-    ("decayed_demo_requested_7d", 1.25, "Jüngste Demo-Anfragen (gewichtet 1,2)"),
+    ("email_click_rate", 0.385, "Hat in 38\u00a0% der geöffneten E-Mails einen Link geklickt"),
+    ("decayed_demo_requested_7d", 2.0, "Hat in den letzten 30 Tagen 2 Demos angefragt"),  # says n_demo_requested_30d
     ("seniority", "c_level", "Position: Geschäftsführung (C-Level)"),
     ("lead_source", "web_form", "Kam über ein Webformular"),
     ("industry", "software", "Branche: software"),
     ("days_since_last_high_intent", float("nan"),
-     "Hat nie Preise angesehen, eine Demo angefragt oder den Vertrieb getroffen"),
+     "Hat nie Preise angesehen, eine Demo angefragt, den Vertrieb getroffen oder eine Testversion gestartet"),
+    ("job_function", "unknown", "Bereich aus dem Titel nicht erkennbar"),
 ])
 def test_german_reasons_read_naturally(name: str, value: object, words: str) -> None:
     assert say(by_name("de")[name], value) == words
 
 
 @pytest.mark.parametrize(("name", "value", "words"), [
-    ("n_demo_requested_7d", 1.0, "1 demo request in the last 7 days"),
-    ("n_demo_requested_all", 0.0, "No demo requests in total"),
+    ("n_demo_requested_7d", 1.0, "Requested one demo in the last 7 days"),
+    ("n_demo_requested_all", 0.0, "Requested no demo so far"),
+    ("n_web_visit_30d", 12.0, "Visited the website 12 times in the last 30 days"),
+    ("n_web_visit_90d", 0.0, "No website visit in the last 90 days"),
+    ("days_since_last_touch", 2.0, "Last activity 2 days ago"),
+    ("lead_age_days", 1016.0, "Became a lead 3 years ago"),
+    ("lead_age_days", 426.0, "Became a lead 14 months ago"),
+    ("velocity_14d", 5.0, "5 more activities in the last 2 weeks than in the 2 before"),
+    ("velocity_14d", -3.0, "3 fewer activities in the last 2 weeks than in the 2 before"),
+    ("velocity_ratio_14d", 5.0, "5 more activities in the last 2 weeks than in the 2 before"),  # says velocity_14d
+    ("log_budget_to_revenue", -1.2, "Budget is 6% of company revenue"),
+    ("log_budget_to_revenue", -3.3, "Budget is 0.05% of company revenue"),
+    ("industry", float("nan"), "Industry not given"),
+    ("job_function", "unknown", "Job function not clear from the title"),
     ("employees", 1234.0, "Company of 1,234 employees"),
-    ("email_click_rate", 0.385, "Clicked 38% of opened emails"),
+    ("email_click_rate", 0.385, "Clicked a link in 38% of opened emails"),
     ("seniority", "c_level", "Seniority: C-level"),
     ("industry", "financial_services", "Industry: financial services"),
 ])
@@ -80,8 +97,8 @@ def test_unknown_language_is_refused() -> None:
 
 
 @pytest.mark.parametrize(("lang", "decision_maker", "words"), [
-    ("de", 1.0, ["Hat in den letzten 7 Tagen 2 Demos angefragt", "Entscheider mit Budget", ""]),  # 0.8, 0.3 + 0.4
-    ("en", 1.0, ["2 demo requests in the last 7 days", "Decision maker with a budget", ""]),
+    ("de", 1.0, ["Entscheider mit Budget", "Hat in den letzten 7 Tagen 2 Demos angefragt", ""]),  # 0.3 + 0.6, 0.8
+    ("en", 1.0, ["Decision maker with a budget", "Requested 2 demos in the last 7 days", ""]),
     ("de", 0.0, ["Hat in den letzten 7 Tagen 2 Demos angefragt", "Hat ein Budget genannt", "Kein Entscheider"]),
 ])
 def test_a_decision_maker_with_a_budget_is_one_reason(lang: str, decision_maker: float, words: list[str]) -> None:

@@ -28,9 +28,11 @@ DERIVED_FROM = {
 }
 CREATION_CATALOG = (
     Feature("created_month", "engagement", "Month the lead was created (UTC)", "categorical",
-            template="Created in {value}", missing="Creation month unknown", computed="month name of created_at"),
+            template="Became a lead in {value}", missing="Creation date not given",
+            computed="month name of created_at"),
     Feature("created_weekday", "engagement", "Weekday the lead was created (UTC)", "categorical",
-            template="Created on a {value}", missing="Creation weekday unknown", computed="day name of created_at"),
+            template="Became a lead on a {value}", missing="Creation date not given",
+            computed="day name of created_at"),
 )
 
 

@@ -2,13 +2,15 @@
 
 Contributions come from the model itself (LightGBM ``pred_contrib``, exact TreeSHAP), so the
 reasons explain the score that was actually given; the catalog turns feature values into words.
-Family scores add the contributions of each family (engagement, fit, budget); with the base value
-they add up exactly to the model's raw score.
+Features on one topic (demo requests over several windows) net out first: a topic is a reason or a
+risk by the sum of its features' contributions, never both, and is said by the feature that pushed
+hardest its way. Family scores add the contributions of each family (engagement, fit, budget); with
+the base value they add up exactly to the model's raw score.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,7 @@ from leadml.reasons.words import Combined, say
 
 UP, DOWN = "↑", "↓"
 FAMILIES = ("fit", "engagement", "budget")
+Item = tuple[float, str, str]  # (size, words, topic)
 
 
 def family_scores(contributions: pd.DataFrame, catalog: Sequence[Feature]) -> pd.DataFrame:
@@ -31,71 +34,97 @@ def family_scores(contributions: pd.DataFrame, catalog: Sequence[Feature]) -> pd
     return out
 
 
-def _strongest(values: np.ndarray, names: list[str], topics: list[str], matrix: dict[str, np.ndarray], *,
-               by_name: dict[str, Feature], count: int, sign: int) -> list[list[tuple[float, str, str]]]:
-    """Per row, (size, words, topic) of the ``count`` strongest contributions of one sign, one per topic."""
-    signed = values * sign
-    candidates = np.argsort(-signed, axis=1, kind="stable")[:, : count * 4]
-    rows = []
-    for row, picks in enumerate(candidates):
-        words, seen = [], set()
-        for j in picks:
-            if signed[row, j] <= 0 or len(words) == count:
-                break
-            if topics[j] in seen:
-                continue
-            seen.add(topics[j])
-            words.append((float(signed[row, j]), say(by_name[names[j]], matrix[names[j]][row]), topics[j]))
-        rows.append(words)
-    return rows
+def topic_sides(values: np.ndarray, topics: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Per row and topic, the net contribution of the topic's features and the column of the one whose words
+    say it: the feature pushing hardest the way the topic nets."""
+    order = list(dict.fromkeys(topics))
+    members: dict[str, list[int]] = {topic: [] for topic in order}
+    for column, topic in enumerate(topics):
+        members[topic].append(column)
+    net = np.zeros((len(values), len(order)))
+    lead = np.zeros((len(values), len(order)), dtype=np.intp)
+    for t, topic in enumerate(order):
+        columns = np.asarray(members[topic])
+        part = values[:, columns]
+        net[:, t] = part.sum(axis=1)
+        way = np.where(net[:, t] < 0, -1.0, 1.0)
+        lead[:, t] = columns[np.argmax(part * way[:, None], axis=1)]
+    return order, net, lead
 
 
-def _combine(rows: list[list[tuple[float, str, str]]], combined: Sequence[Combined], matrix: dict[str, np.ndarray],
-             count: int) -> list[list[tuple[float, str, str]]]:
+def _strongest(net: np.ndarray, lead: np.ndarray, order: list[str], words: Callable[[int, int], str], *,
+               count: int, sign: int) -> list[list[Item]]:
+    """Per row, the ``count`` topics netting most strongly in the direction ``sign``, as (size, words, topic)."""
+    signed = net * sign
+    picks = np.argsort(-signed, axis=1, kind="stable")[:, :count]
+    return [[(float(signed[row, t]), words(row, int(lead[row, t])), order[t]) for t in chosen if signed[row, t] > 0]
+            for row, chosen in enumerate(picks)]
+
+
+def _combine(rows: list[list[Item]], combined: Sequence[Combined], columns: dict[str, np.ndarray],
+             count: int) -> list[list[Item]]:
     """Merge pairs of reasons that a ``Combined`` rule joins; keep the ``count`` strongest per row."""
-    rules = [rule for rule in combined if all(flag in matrix for flag in rule.flags)]
+    rules = [rule for rule in combined if all(name in columns for name in rule.needs)]
     out = []
     for row, items in enumerate(rows):
         for rule in rules:
             topics = [topic for _, _, topic in items]
-            if all(t in topics for t in rule.topics) and all(matrix[f][row] == 1.0 for f in rule.flags):
+            if not all(t in topics for t in rule.topics):
+                continue
+            phrase = rule.phrase({name: columns[name][row] for name in rule.needs})
+            if phrase is not None:
                 joined = [items[topics.index(t)] for t in rule.topics]
                 items = [item for item in items if item not in joined] + [
-                    (sum(size for size, _, _ in joined), rule.words, "+".join(rule.topics))]
+                    (sum(size for size, _, _ in joined), phrase, "+".join(rule.topics))]
                 items.sort(key=lambda item: -item[0])
         out.append(items[:count])
     return out
 
 
+def _top_lines(up: list[list[Item]], down: list[list[Item]], count: int) -> list[str]:
+    """The ``count`` strongest reasons and risks of each row, strongest first, marked ↑ or ↓."""
+    lines = []
+    for ups, downs in zip(up, down, strict=True):
+        items = sorted([(size, f"{UP} {w}") for size, w, _ in ups] + [(size, f"{DOWN} {w}") for size, w, _ in downs],
+                       key=lambda item: -item[0])
+        lines.append("; ".join(text for _, text in items[:count]))
+    return lines
+
+
+def _value_columns(matrix: pd.DataFrame, features: list[Feature],
+                   combined: Sequence[Combined]) -> dict[str, np.ndarray]:
+    """The matrix columns the words say: each feature's own, or the one it ``says``, and those of ``combined``."""
+    said = {feature.says or feature.name for feature in features}
+    absent = sorted(name for name in said if name not in matrix)
+    if absent:
+        raise ValueError(f"feature matrix lacks {', '.join(absent)}, whose values the reasons say")
+    needed = said | {name for rule in combined for name in rule.needs if name in matrix}
+    return {name: matrix[name].to_numpy(dtype=object) for name in needed}
+
+
 def explain(contributions: pd.DataFrame, matrix: pd.DataFrame, catalog: Sequence[Feature], reasons: int = 3, *,
             risks: int = 2, combined: Sequence[Combined] = ()) -> pd.DataFrame:
-    """Return family scores, ``reason_1..n`` (strongest up), ``risk_1..m`` (strongest down) and
-    ``top_reasons`` (the strongest of either sign, marked ↑ or ↓) for every row; ``combined`` rules
+    """Return family scores, ``reason_1..n`` (strongest topics up), ``risk_1..m`` (strongest down) and
+    ``top_reasons`` (the strongest of either side, marked ↑ or ↓) for every row; ``combined`` rules
     join two upward reasons into one phrase."""
     by_name = {feature.name: feature for feature in catalog}
     names = [c for c in contributions.columns if c != "base"]
-    topics = [by_name[name].topic or name for name in names]
-    values = contributions[names].to_numpy()
-    columns = {name: matrix[name].to_numpy(dtype=object) for name in names}
-    up = _strongest(values, names, topics, columns, by_name=by_name, count=reasons + (1 if combined else 0), sign=+1)
+    features = [by_name[name] for name in names]
+    order, net, lead = topic_sides(contributions[names].to_numpy(dtype="float64"),
+                                   [f.topic or f.name for f in features])
+    columns = _value_columns(matrix, features, combined)
+
+    def words(row: int, j: int) -> str:
+        return say(features[j], columns[features[j].says or features[j].name][row])
+
+    up = _strongest(net, lead, order, words, count=reasons + len(combined), sign=+1)
     if combined:
         up = _combine(up, combined, columns, reasons)
-    down = _strongest(values, names, topics, columns, by_name=by_name, count=risks, sign=-1)
+    down = _strongest(net, lead, order, words, count=risks, sign=-1)
     out = family_scores(contributions, catalog)
     for i in range(reasons):
         out[f"reason_{i + 1}"] = pd.array([r[i][1] if i < len(r) else "" for r in up], dtype="str")
     for i in range(risks):
         out[f"risk_{i + 1}"] = pd.array([r[i][1] if i < len(r) else "" for r in down], dtype="str")
-    lines = []
-    for ups, downs in zip(up, down, strict=True):
-        items = sorted([(size, f"{UP} {w}", t) for size, w, t in ups] + [(size, f"{DOWN} {w}", t)
-                                                                         for size, w, t in downs],
-                       key=lambda item: -item[0])
-        texts, seen = [], set()
-        for _, text, topic in items:  # one line per topic, even when it pushed both ways
-            if topic not in seen and len(texts) < reasons:
-                seen.add(topic)
-                texts.append(text)
-        lines.append("; ".join(texts))
-    out["top_reasons"] = pd.array(lines, dtype="str")
+    out["top_reasons"] = pd.array(_top_lines(up, down, reasons), dtype="str")
     return out

@@ -9,10 +9,11 @@ German reasons come from a copy of the feature catalog whose templates are Germa
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import string
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from leadml.features.flat_catalog import MAPPED_FROM
@@ -50,36 +51,108 @@ def fill(template: str, lang: str = "en", **values: Any) -> str:
     return _GERMAN.format(template, **values) if lang == "de" else template.format(**values)
 
 
+_NOT_GIVEN = {"en": "not given", "de": "nicht angegeben"}
+# day, month and year: the words for one and for many, in the case "vor"/"seit" take in German
+_UNITS = {"en": (("1 day", "days"), ("a month", "months"), ("a year", "years")),
+          "de": (("einem Tag", "Tagen"), ("einem Monat", "Monaten"), ("einem Jahr", "Jahren"))}
+
+
+def duration(days: float, lang: str = "en") -> str:
+    """Say a number of days as people do: days below 60, months below two years, then years."""
+    amount, unit = round(days), 0
+    if amount >= 60:
+        amount, unit = round(days / 30.4375), 1
+        if amount >= 24:
+            amount, unit = round(days / 365.25), 2
+    one, many = _UNITS[check_language(lang)][unit]
+    return one if amount == 1 else f"{amount} {many}"
+
+
+def percent(share: float, lang: str = "en") -> str:
+    """Say a share as a percentage with the decimals a small one needs: 6%, 0.5%, 0.04%."""
+    points = share * 100
+    if points < 0.001:
+        return fill("{less} {value:.3%}", lang, less="weniger als" if lang == "de" else "less than", value=0.00001)
+    digits = 0 if points >= 1 else min(3, math.ceil(-math.log10(points)))
+    return fill("{value:,." + str(digits) + "%}", lang, value=share)
+
+
+def _missing(value: object) -> bool:
+    """Missing, not a number, or a category parsed as unknown: all say the feature's ``missing`` words."""
+    if value is None or type(value).__name__ == "NAType":
+        return True
+    if isinstance(value, numbers.Real):
+        return not math.isfinite(value)
+    return isinstance(value, str) and value.strip().lower() in ("", "unknown")
+
+
 def say(feature: Feature, value: object) -> str:
     """Say this feature's value in plain words, for a reason or risk."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return feature.missing or f"{feature.description}: unknown"
-    if isinstance(value, float) and feature.binary:
-        return feature.binary[int(value > 0.5)]
-    if isinstance(value, float):
-        whole = round(value)
-        if whole == 0 and feature.none:
-            return feature.none
-        if whole == 1 and feature.one:
-            return feature.one
-    count_prefix = "{value:.0f} {noun}"
-    if isinstance(value, float) and feature.nouns and round(value) == 0 and feature.template.startswith(count_prefix):
-        return "No " + feature.template[len("{value:.0f} "):].format(noun=feature.nouns[1])
-    if isinstance(value, float):
-        noun = feature.nouns[0 if round(value) == 1 else 1] if feature.nouns else ""
-        return fill(feature.template, feature.lang, value=value, noun=noun)
+    if _missing(value):
+        return feature.missing or f"{feature.description}: {_NOT_GIVEN[feature.lang]}"
+    if isinstance(value, numbers.Real):
+        return _say_number(feature, float(value))
     label = (feature.labels or {}).get(str(value))
     return fill(feature.template, feature.lang, value=label or str(value).replace("_", " "), noun="")
 
 
+def _say_number(feature: Feature, value: float) -> str:
+    if feature.binary:
+        return feature.binary[int(value > 0.5)]
+    if feature.log10:
+        value = 10.0 ** value
+    if round(value) == 0 and feature.none:
+        return feature.none
+    if round(value) == 1 and feature.one:
+        return feature.one
+    template = feature.template
+    if value < 0 and feature.negative:
+        template, value = feature.negative, -value
+    noun = feature.nouns[0 if round(value) == 1 else 1] if feature.nouns else ""
+    extra = {"duration": duration(value, feature.lang)} if "{duration" in template else {}
+    if "{percent" in template:
+        extra["percent"] = percent(value, feature.lang)
+    return fill(template, feature.lang, value=value, noun=noun, **extra)
+
+
 @dataclass(frozen=True)
 class Combined:
-    """Two reasons that read better as one when both push the score up and both flags are 1,
-    e.g. "Decision maker with a budget" for a decision maker who stated a budget."""
+    """Two reasons that read better as one when both push the score up, e.g. "Decision maker with a budget"
+    for a decision maker who stated a budget, or "Director at a 250-person company".
+
+    ``words`` may name features in braces, filled from the row: a feature in ``labels`` by its label (a value
+    without one gives no phrase), any other as a number of at least 2 (a plural reads right)."""
 
     topics: tuple[str, str]
-    flags: tuple[str, str]  # binary features that must both be 1 for the words to be true
+    flags: tuple[str, ...]  # binary features that must all be 1 for the words to be true
     words: str
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False, compare=False)
+    lang: str = "en"
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The features the words name."""
+        return tuple(name for _, name, _, _ in string.Formatter().parse(self.words) if name)
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """Every feature whose value decides or fills the phrase."""
+        return (*self.flags, *self.fields)
+
+    def phrase(self, values: Mapping[str, object]) -> str | None:
+        """The words for one row's ``values``, or None where they would not be true or would read badly."""
+        if any(values.get(flag) != 1.0 for flag in self.flags):
+            return None
+        filled: dict[str, object] = {}
+        for name in self.fields:
+            value = values.get(name)
+            if name in self.labels:
+                filled[name] = self.labels[name].get(str(value))
+            elif isinstance(value, numbers.Real) and not _missing(value) and value >= 1.5:
+                filled[name] = float(value)
+            if filled.get(name) is None:
+                return None
+        return fill(self.words, self.lang, **filled)
 
 
 def number(value: float, spec: str, lang: str = "en") -> str:
@@ -179,192 +252,216 @@ def text(key: str, lang: str = "en", **values: Any) -> str:
 
 # ---- German reasons -----------------------------------------------------------------------------
 
-# per activity type: (none, one, many) with {w} = window words; then the plural noun for decayed counts
-_DE_ACTIVITIES: dict[str, tuple[str, str, str, str]] = {
+# per activity type: (none, one, many) with {w} = the window's words, {W} the same capitalised
+_DE_ACTIVITIES: dict[str, tuple[str, str, str]] = {
     "email_sent": ("Hat {w} keine Marketing-E-Mail erhalten", "Hat {w} eine Marketing-E-Mail erhalten",
-                   "Hat {w} {value:.0f} Marketing-E-Mails erhalten", "Marketing-E-Mails"),
+                   "Hat {w} {value:,.0f} Marketing-E-Mails erhalten"),
     "email_open": ("Hat {w} keine E-Mail geöffnet", "Hat {w} eine E-Mail geöffnet",
-                   "Hat {w} {value:.0f} E-Mails geöffnet", "geöffnete E-Mails"),
+                   "Hat {w} {value:,.0f} E-Mails geöffnet"),
     "email_click": ("Hat {w} keinen Link in einer E-Mail geklickt", "Hat {w} einen Link in einer E-Mail geklickt",
-                    "Hat {w} {value:.0f} Links in E-Mails geklickt", "Klicks in E-Mails"),
+                    "Hat {w} {value:,.0f} Links in E-Mails geklickt"),
     "email_reply": ("Hat {w} auf keine E-Mail geantwortet", "Hat {w} auf eine E-Mail geantwortet",
-                    "Hat {w} auf {value:.0f} E-Mails geantwortet", "Antworten auf E-Mails"),
+                    "Hat {w} auf {value:,.0f} E-Mails geantwortet"),
     "email_bounce": ("{W} keine unzustellbare E-Mail", "{W} eine unzustellbare E-Mail",
-                     "{W} {value:.0f} unzustellbare E-Mails", "unzustellbare E-Mails"),
+                     "{W} {value:,.0f} unzustellbare E-Mails"),
     "unsubscribe": ("Hat sich {w} nicht von E-Mails abgemeldet", "Hat sich {w} von E-Mails abgemeldet",
-                    "Hat sich {w} {value:.0f}-mal von E-Mails abgemeldet", "Abmeldungen"),
+                    "Hat sich {w} {value:,.0f}-mal von E-Mails abgemeldet"),
     "newsletter_signup": ("Hat {w} keinen Newsletter abonniert", "Hat {w} einen Newsletter abonniert",
-                          "Hat {w} {value:.0f} Newsletter abonniert", "Newsletter-Anmeldungen"),
+                          "Hat {w} {value:,.0f} Newsletter abonniert"),
     "web_visit": ("Hat {w} die Website nicht besucht", "Hat {w} die Website einmal besucht",
-                  "Hat {w} die Website {value:.0f}-mal besucht", "Website-Besuche"),
+                  "Hat {w} die Website {value:,.0f}-mal besucht"),
     "pricing_page_view": ("Hat {w} keine Preise angesehen", "Hat {w} einmal die Preise angesehen",
-                          "Hat {w} {value:.0f}-mal die Preise angesehen", "Aufrufe der Preisseite"),
+                          "Hat {w} {value:,.0f}-mal die Preise angesehen"),
     "content_download": ("Hat {w} keine Inhalte heruntergeladen", "Hat {w} einen Inhalt heruntergeladen",
-                         "Hat {w} {value:.0f} Inhalte heruntergeladen", "Downloads"),
+                         "Hat {w} {value:,.0f} Inhalte heruntergeladen"),
     "form_submitted": ("Hat {w} kein Formular ausgefüllt", "Hat {w} ein Formular ausgefüllt",
-                       "Hat {w} {value:.0f} Formulare ausgefüllt", "ausgefüllte Formulare"),
+                       "Hat {w} {value:,.0f} Formulare ausgefüllt"),
     "webinar_registered": ("Hat sich {w} für kein Webinar angemeldet", "Hat sich {w} für ein Webinar angemeldet",
-                           "Hat sich {w} für {value:.0f} Webinare angemeldet", "Webinar-Anmeldungen"),
+                           "Hat sich {w} für {value:,.0f} Webinare angemeldet"),
     "webinar_attended": ("Hat {w} an keinem Webinar teilgenommen", "Hat {w} an einem Webinar teilgenommen",
-                         "Hat {w} an {value:.0f} Webinaren teilgenommen", "Webinar-Teilnahmen"),
+                         "Hat {w} an {value:,.0f} Webinaren teilgenommen"),
     "event_attended": ("Hat {w} keine Veranstaltung besucht", "Hat {w} eine Veranstaltung besucht",
-                       "Hat {w} {value:.0f} Veranstaltungen besucht", "Veranstaltungsbesuche"),
+                       "Hat {w} {value:,.0f} Veranstaltungen besucht"),
     "free_trial_started": ("Hat {w} keine Testversion gestartet", "Hat {w} eine Testversion gestartet",
-                           "Hat {w} {value:.0f} Testversionen gestartet", "gestartete Testversionen"),
+                           "Hat {w} {value:,.0f} Testversionen gestartet"),
     "product_login": ("Hat sich {w} nicht im Produkt angemeldet", "Hat sich {w} einmal im Produkt angemeldet",
-                      "Hat sich {w} {value:.0f}-mal im Produkt angemeldet", "Produkt-Logins"),
+                      "Hat sich {w} {value:,.0f}-mal im Produkt angemeldet"),
     "demo_requested": ("Hat {w} keine Demo angefragt", "Hat {w} eine Demo angefragt",
-                       "Hat {w} {value:.0f} Demos angefragt", "Demo-Anfragen"),
+                       "Hat {w} {value:,.0f} Demos angefragt"),
     "meeting_booked": ("Hat {w} keinen Termin gebucht", "Hat {w} einen Termin gebucht",
-                       "Hat {w} {value:.0f} Termine gebucht", "gebuchte Termine"),
+                       "Hat {w} {value:,.0f} Termine gebucht"),
     "meeting_held": ("Hatte {w} keinen Termin mit dem Vertrieb", "Hatte {w} einen Termin mit dem Vertrieb",
-                     "Hatte {w} {value:.0f} Termine mit dem Vertrieb", "Termine mit dem Vertrieb"),
-    "call_connected": ("Hatte {w} kein Telefonat", "Hatte {w} ein Telefonat", "Hatte {w} {value:.0f} Telefonate",
-                       "Telefonate"),
-    "other": ("{W} keine sonstige Aktivität", "{W} eine sonstige Aktivität", "{W} {value:.0f} sonstige Aktivitäten",
-              "sonstige Aktivitäten"),
-    "touches": ("{W} keine Aktivität", "{W} eine Aktivität", "{W} {value:.0f} Aktivitäten", "Aktivitäten"),
-    "high_intent": ("", "", "", "Aktivitäten mit Kaufabsicht"),
+                     "Hatte {w} {value:,.0f} Termine mit dem Vertrieb"),
+    "call_connected": ("Hatte {w} kein Telefonat mit dem Vertrieb", "Hatte {w} ein Telefonat mit dem Vertrieb",
+                       "Hatte {w} {value:,.0f} Telefonate mit dem Vertrieb"),
+    "other": ("{W} keine sonstige Aktivität", "{W} eine sonstige Aktivität", "{W} {value:,.0f} sonstige Aktivitäten"),
+    "touches": ("{W} keine Aktivität", "{W} eine Aktivität", "{W} {value:,.0f} Aktivitäten"),
 }
 
-_DE_DAYS = "{value:.0f} Tagen"
 _DE_LABELS = {
     "seniority": {"c_level": "Geschäftsführung (C-Level)", "vp": "Vice President", "director": "Direktor",
-                  "head": "Bereichsleitung", "manager": "Manager", "individual": "Fachkraft", "student": "Student",
-                  "unknown": "unbekannt"},
+                  "head": "Bereichsleitung", "manager": "Manager", "individual": "Fachkraft", "student": "Student"},
     "job_function": {"marketing": "Marketing", "sales": "Vertrieb", "it": "IT", "finance": "Finanzen",
-                     "operations": "Operations", "hr": "Personal", "general_management": "Geschäftsführung",
-                     "unknown": "unbekannter Bereich"},
+                     "operations": "Operations", "hr": "Personal", "general_management": "Geschäftsführung"},
     "lead_source": {"web_form": "ein Webformular", "free_trial": "eine Testversion", "webinar": "ein Webinar",
                     "event": "eine Veranstaltung", "referral": "eine Empfehlung", "paid_search": "bezahlte Suche",
                     "organic_search": "organische Suche", "social": "soziale Medien", "partner": "einen Partner",
                     "outbound": "Outbound-Ansprache", "content_download": "einen Download"},
     "email_domain": {"business": "geschäftliche", "freemail": "private (Freemail-)"},
+    "company_size_band": {"1001-5000": "1.001–5.000", "5000+": "über 5.000"},
+    "region": {"dach": "DACH", "europe": "Europa", "north_america": "Nordamerika", "latin_america": "Lateinamerika",
+               "asia_pacific": "Asien-Pazifik", "middle_east_africa": "Nahost und Afrika"},
     "budget_band": {"under_5k": "unter 5.000", "5k-20k": "5.000 bis 20.000", "20k-50k": "20.000 bis 50.000",
                     "50k-200k": "50.000 bis 200.000", "200k+": "über 200.000"},
-}
-_EN_LABELS = {
-    "seniority": {"c_level": "C-level", "vp": "VP", "individual": "individual contributor"},
-    "job_function": {"it": "IT", "hr": "HR", "general_management": "general management"},
-    "lead_source": {"paid_search": "paid search", "organic_search": "organic search", "web_form": "a web form",
-                    "free_trial": "a free trial", "webinar": "a webinar", "event": "an event",
-                    "referral": "a referral", "partner": "a partner", "content_download": "a content download"},
-    "budget_band": {"under_5k": "under 5k"},
-}
-# name: (template, none, one, missing, binary)
-_DE_FEATURES: dict[str, tuple[str, str, str, str, tuple[str, str] | None]] = {
-    "velocity_14d": ("Aktivität {value:+.0f} gegenüber den zwei Wochen davor", "", "", "", None),
-    "velocity_ratio_14d": ("Aktivität {value:.1f}-mal so hoch wie in den zwei Wochen davor", "", "", "", None),
-    "active_days_30d": ("In den letzten 30 Tagen an " + _DE_DAYS + " aktiv",
-                        "In den letzten 30 Tagen an keinem Tag aktiv", "In den letzten 30 Tagen an einem Tag aktiv",
-                        "", None),
-    "active_days_all": ("Insgesamt an " + _DE_DAYS + " aktiv", "Noch an keinem Tag aktiv",
-                        "Insgesamt an einem Tag aktiv", "", None),
-    "distinct_channels": ("Über {value:.0f} Kanäle erreicht", "Über keinen Kanal erreicht", "Über einen Kanal erreicht",
-                          "", None),
-    "days_since_last_touch": ("Seit " + _DE_DAYS + " keine Aktivität", "Heute aktiv", "Gestern zuletzt aktiv",
-                              "Noch keine Aktivität", None),
-    "days_since_first_touch": ("Erste Aktivität vor " + _DE_DAYS, "Erste Aktivität heute", "Erste Aktivität gestern",
-                               "Noch keine Aktivität", None),
-    "days_since_last_high_intent": ("Letzte Aktivität mit Kaufabsicht vor " + _DE_DAYS,
-                                    "Heute Aktivität mit Kaufabsicht", "Gestern Aktivität mit Kaufabsicht",
-                                    "Hat nie Preise angesehen, eine Demo angefragt oder den Vertrieb getroffen", None),
-    "days_since_trial_start": ("Hat vor " + _DE_DAYS + " eine Testversion gestartet",
-                               "Hat heute eine Testversion gestartet", "Hat gestern eine Testversion gestartet",
-                               "Hat keine Testversion gestartet", None),
-    "product_minutes_30d": ("{value:.0f} Minuten im Produkt in den letzten 30 Tagen",
-                            "In den letzten 30 Tagen nicht im Produkt", "", "", None),
-    "product_minutes_all": ("Insgesamt {value:.0f} Minuten im Produkt", "Noch nie im Produkt", "", "", None),
-    "email_click_rate": ("Hat in {value:.0%} der geöffneten E-Mails geklickt", "", "", "Hat keine E-Mail geöffnet",
-                         None),
-    "email_reply_rate": ("Hat auf {value:.0%} der E-Mails geantwortet", "", "", "Hat keine E-Mail erhalten", None),
-    "webinar_attendance_rate": ("Hat {value:.0%} der angemeldeten Webinare besucht", "", "",
-                                "Für kein Webinar angemeldet", None),
-    "is_silent_60d": ("", "", "", "", ("In den letzten 60 Tagen aktiv", "Seit über 60 Tagen keine Aktivität")),
-    "has_unsubscribed": ("", "", "", "", ("Erhält weiter E-Mails", "Hat sich von E-Mails abgemeldet")),
-    "has_bounced": ("", "", "", "", ("E-Mail-Adresse funktioniert", "E-Mail-Adresse ist unzustellbar")),
-    "lead_age_days": ("Seit " + _DE_DAYS + " Lead", "Seit heute Lead", "Seit gestern Lead", "", None),
-    "seniority": ("Position: {value}", "", "", "", None),
-    "job_function": ("Bereich: {value}", "", "", "", None),
-    "is_decision_maker": ("", "", "", "", ("Kein Entscheider", "Entscheider")),
-    "industry": ("Branche: {value}", "", "", "Branche unbekannt", None),
-    "company_size_band": ("Unternehmen mit {value} Mitarbeitern", "", "", "Unternehmensgröße unbekannt", None),
-    "employees": ("Unternehmen mit {value:,.0f} Mitarbeitern", "", "", "Unternehmensgröße unbekannt", None),
-    "country": ("Land: {value}", "", "", "Land unbekannt", None),
-    "region": ("Region: {value}", "", "", "Region unbekannt", None),
-    "lead_source": ("Kam über {value}", "", "", "Herkunft unbekannt", None),
-    "email_domain": ("Nutzt eine {value} E-Mail-Adresse", "", "", "Keine E-Mail-Adresse", None),
-    "declared_budget": ("Hat ein Budget von {value:,.0f} genannt", "", "", "Hat kein Budget genannt", None),
-    "annual_revenue": ("Unternehmensumsatz von {value:,.0f}", "", "", "Unternehmensumsatz unbekannt", None),
-    "revenue_per_employee": ("Umsatz pro Mitarbeiter von {value:,.0f}", "", "", "Umsatz pro Mitarbeiter unbekannt",
-                             None),
-    "budget_band": ("Budget {value}", "", "", "Hat kein Budget genannt", None),
-    "has_declared_budget": ("", "", "", "", ("Hat kein Budget genannt", "Hat ein Budget genannt")),
-    "has_annual_revenue": ("", "", "", "", ("Unternehmensumsatz unbekannt", "Unternehmensumsatz bekannt")),
-    "log_budget_to_revenue": ("Budget beträgt 10^{value:.1f} des Umsatzes", "", "", "Verhältnis von Budget zu Umsatz "
-                              "unbekannt", None),
-    "created_month": ("Erstellt im {value}", "", "", "Erstellungsmonat unbekannt", None),
-    "created_weekday": ("Erstellt an einem {value}", "", "", "Wochentag der Erstellung unbekannt", None),
-}
-_DE_LABELS |= {
-    "created_month": dict(zip(("January", "February", "March", "April", "May", "June", "July", "August", "September",
-                               "October", "November", "December"),
+    "created_month": dict(zip(("January", "February", "March", "April", "May", "June", "July", "August",
+                               "September", "October", "November", "December"),
                               ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
                                "Oktober", "November", "Dezember"), strict=True)),
     "created_weekday": dict(zip(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
                                 ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
                                 strict=True)),
 }
+_EN_LABELS = {
+    "seniority": {"c_level": "C-level", "vp": "VP", "head": "head of department",
+                  "individual": "individual contributor"},
+    "job_function": {"it": "IT", "hr": "HR", "general_management": "general management"},
+    "lead_source": {"paid_search": "paid search", "organic_search": "organic search", "web_form": "a web form",
+                    "free_trial": "a free trial", "webinar": "a webinar", "event": "an event", "social": "social media",
+                    "referral": "a referral", "partner": "a partner", "content_download": "a content download",
+                    "outbound": "outbound prospecting"},
+    "email_domain": {"freemail": "private (free-mail)"},
+    "company_size_band": {"1001-5000": "1,001–5,000", "5000+": "over 5,000"},
+    "region": {"dach": "DACH", "europe": "Europe", "north_america": "North America", "latin_america": "Latin America",
+               "asia_pacific": "Asia-Pacific", "middle_east_africa": "Middle East and Africa"},
+    "budget_band": {"under_5k": "under 5k", "5k-20k": "5k to 20k", "20k-50k": "20k to 50k", "50k-200k": "50k to 200k",
+                    "200k+": "over 200k"},
+}
+_DE_INTENT = "Preise angesehen, eine Demo angefragt, den Vertrieb getroffen oder eine Testversion gestartet"
+_DE_WEEKS = "in den letzten 2 Wochen als in den 2 davor"
+
+
+def _de(template: str = "{value}", none: str = "", one: str = "", missing: str = "", *,
+        binary: tuple[str, str] | None = None, **more: Any) -> dict[str, Any]:
+    """The German wording of one feature, as ``Feature`` fields."""
+    return {"template": template, "none": none, "one": one, "missing": missing, "binary": binary, "nouns": None,
+            "negative": "", **more}
+
+
+_DE_FEATURES: dict[str, dict[str, Any]] = {
+    "velocity_14d": _de("{value:,.0f} {noun} mehr " + _DE_WEEKS,
+                        "So viele Aktivitäten " + _DE_WEEKS.replace("als", "wie"),
+                        missing="Keine Daten zu Aktivitäten", nouns=("Aktivität", "Aktivitäten"),
+                        negative="{value:,.0f} {noun} weniger " + _DE_WEEKS),
+    "active_days_30d": _de("In den letzten 30 Tagen an {value:,.0f} Tagen aktiv",
+                           "In den letzten 30 Tagen keine Aktivität",
+                           "In den letzten 30 Tagen an einem Tag aktiv", "Keine Daten zu Aktivitäten"),
+    "active_days_all": _de("Bisher an {value:,.0f} Tagen aktiv", "Bisher keine Aktivität", "Bisher an einem Tag aktiv",
+                           "Keine Daten zu Aktivitäten"),
+    "distinct_channels": _de("Über {value:,.0f} Kanäle erreicht", "Über keinen Kanal erreicht",
+                             "Über einen Kanal erreicht", "Keine Daten zu Kanälen"),
+    "days_since_last_touch": _de("Letzte Aktivität vor {duration}", "Letzte Aktivität heute",
+                                 "Letzte Aktivität gestern", "Noch keine Aktivität"),
+    "days_since_first_touch": _de("Erste Aktivität vor {duration}", "Erste Aktivität heute", "Erste Aktivität gestern",
+                                  "Noch keine Aktivität"),
+    "days_since_last_high_intent": _de("Hat zuletzt vor {duration} " + _DE_INTENT, "Hat heute " + _DE_INTENT,
+                                       "Hat gestern " + _DE_INTENT, "Hat nie " + _DE_INTENT),
+    "days_since_trial_start": _de("Hat vor {duration} eine Testversion gestartet",
+                                  "Hat heute eine Testversion gestartet",
+                                  "Hat gestern eine Testversion gestartet", "Hat keine Testversion gestartet"),
+    "product_minutes_30d": _de("Hat das Produkt in den letzten 30 Tagen {value:,.0f} Minuten genutzt",
+                               "Hat das Produkt in den letzten 30 Tagen nicht genutzt",
+                               "Hat das Produkt in den letzten 30 Tagen eine Minute genutzt",
+                               "Keine Daten zur Produktnutzung"),
+    "product_minutes_all": _de("Hat das Produkt bisher {value:,.0f} Minuten genutzt",
+                               "Hat das Produkt bisher nicht genutzt", "Hat das Produkt bisher eine Minute genutzt",
+                               "Keine Daten zur Produktnutzung"),
+    "email_click_rate": _de("Hat in {value:.0%} der geöffneten E-Mails einen Link geklickt",
+                            missing="Hat keine E-Mail geöffnet"),
+    "email_reply_rate": _de("Hat auf {value:.0%} der erhaltenen E-Mails geantwortet",
+                            missing="Hat keine Marketing-E-Mail erhalten"),
+    "webinar_attendance_rate": _de("Hat {value:.0%} der angemeldeten Webinare besucht",
+                                   missing="Für kein Webinar angemeldet"),
+    "is_silent_60d": _de(binary=("In den letzten 60 Tagen aktiv", "In den letzten 60 Tagen keine Aktivität")),
+    "has_unsubscribed": _de(binary=("Erhält weiter E-Mails", "Hat sich von E-Mails abgemeldet")),
+    "has_bounced": _de(binary=("Keine E-Mail unzustellbar", "Eine E-Mail an den Lead war unzustellbar")),
+    "lead_age_days": _de("Seit {duration} Lead", "Seit heute Lead", "Seit gestern Lead",
+                         "Erstellungsdatum des Leads nicht angegeben"),
+    "seniority": _de("Position: {value}", missing="Position aus dem Titel nicht erkennbar"),
+    "job_function": _de("Bereich: {value}", missing="Bereich aus dem Titel nicht erkennbar"),
+    "is_decision_maker": _de(binary=("Kein Entscheider", "Entscheider")),
+    "industry": _de("Branche: {value}", missing="Branche nicht angegeben"),
+    "company_size_band": _de("Unternehmen mit {value} Mitarbeitern", missing="Unternehmensgröße nicht angegeben"),
+    "employees": _de("Unternehmen mit {value:,.0f} Mitarbeitern", one="Unternehmen mit einem Mitarbeiter",
+                     missing="Unternehmensgröße nicht angegeben"),
+    "country": _de("Land: {value}", missing="Land nicht angegeben"),
+    "region": _de("Region: {value}", missing="Region nicht angegeben"),
+    "lead_source": _de("Kam über {value}", missing="Herkunft nicht angegeben"),
+    "email_domain": _de("Nutzt eine {value} E-Mail-Adresse", missing="Keine E-Mail-Adresse angegeben"),
+    "declared_budget": _de("Hat ein Budget von {value:,.0f} genannt", missing="Hat kein Budget genannt"),
+    "annual_revenue": _de("Unternehmensumsatz von {value:,.0f}", missing="Unternehmensumsatz nicht angegeben"),
+    "revenue_per_employee": _de("Umsatz pro Mitarbeiter von {value:,.0f}",
+                                missing="Umsatz pro Mitarbeiter nicht bekannt"),
+    "budget_band": _de("Hat ein Budget von {value} genannt", missing="Hat kein Budget genannt"),
+    "has_declared_budget": _de(binary=("Hat kein Budget genannt", "Hat ein Budget genannt")),
+    "has_annual_revenue": _de(binary=("Unternehmensumsatz nicht angegeben", "Unternehmensumsatz angegeben")),
+    "log_budget_to_revenue": _de("Budget beträgt {percent} des Unternehmensumsatzes",
+                                 missing="Budget oder Unternehmensumsatz nicht angegeben"),
+    "created_month": _de("Im {value} als Lead angelegt", missing="Erstellungsdatum nicht angegeben"),
+    "created_weekday": _de("An einem {value} als Lead angelegt", missing="Erstellungsdatum nicht angegeben"),
+}
 _COUNT = re.compile(r"^n_(?P<type>.+)_(?P<window>\d+d|all)$")
-_DECAYED = re.compile(r"^decayed_(?P<type>.+)_(?P<half_life>\d+)d$")
 
 
 def _de_window(window: str) -> str:
-    return "insgesamt" if window == "all" else f"in den letzten {window[:-1]} Tagen"
+    return "bisher" if window == "all" else f"in den letzten {window[:-1]} Tagen"
+
+
+def _german_words(name: str) -> dict[str, Any] | None:
+    """The German wording fields of the feature called ``name``, or None where none is known."""
+    count = _COUNT.match(name)
+    if count and count["type"] in _DE_ACTIVITIES:
+        w = _de_window(count["window"])
+        none, one, many = (phrase.replace("{w}", w).replace("{W}", w[0].upper() + w[1:])
+                           for phrase in _DE_ACTIVITIES[count["type"]])
+        return _de(many, none, one, "Keine Daten zu Aktivitäten")
+    words = _DE_FEATURES.get(name)
+    return None if words is None else words | {"labels": _DE_LABELS.get(name)}
 
 
 def _german(feature: Feature) -> Feature | None:
-    """Return the German twin of a catalog feature, or None where no wording is known."""
+    """Return the German twin of a catalog feature, or None where no wording is known: a feature that says
+    another's value takes that one's words."""
     if feature.computed.startswith(MAPPED_FROM):  # a flat export's column: its name stays, the words around it change
         words = feature.description
-        return replace(feature, lang="de", missing=f"{words}: unbekannt",
+        return replace(feature, lang="de", missing=f"{words}: {_NOT_GIVEN['de']}",
                        binary=(f"{words}: nein", f"{words}: ja") if feature.binary else None)
-    count, decayed = _COUNT.match(feature.name), _DECAYED.match(feature.name)
-    if count and count["type"] in _DE_ACTIVITIES:
-        none, one, many, _ = _DE_ACTIVITIES[count["type"]]
-        w = _de_window(count["window"])
-
-        def say(phrase: str) -> str:
-            return phrase.replace("{w}", w).replace("{W}", w[0].upper() + w[1:])
-
-        return replace(feature, lang="de", template=say(many), none=say(none), one=say(one), nouns=None,
-                       missing="Keine Daten")
-    if decayed and decayed["type"] in _DE_ACTIVITIES:
-        noun = _DE_ACTIVITIES[decayed["type"]][3]
-        return replace(feature, lang="de", template=f"Jüngste {noun} (gewichtet {{value:.1f}})", nouns=None,
-                       missing="Keine Daten")
-    if feature.name not in _DE_FEATURES:
-        return None
-    template, none, one, missing, binary = _DE_FEATURES[feature.name]
-    return replace(feature, lang="de", template=template or feature.template, none=none, one=one, nouns=None,
-                   missing=missing or f"{feature.name}: unbekannt", binary=binary,
-                   labels=_DE_LABELS.get(feature.name))
+    words = _german_words(feature.says or feature.name)
+    return None if words is None else replace(feature, lang="de", **words)
 
 
-_COMBINED = {"en": "Decision maker with a budget", "de": "Entscheider mit Budget"}
+_TITLES = {
+    "en": {"c_level": "C-level executive", "vp": "VP", "director": "Director", "head": "Head of department",
+           "manager": "Manager", "individual": "Individual contributor", "student": "Student"},
+    "de": {"c_level": "Geschäftsführung", "vp": "Vice President", "director": "Direktor", "head": "Bereichsleitung",
+           "manager": "Manager", "individual": "Fachkraft", "student": "Student"},
+}
+_COMBINED = {"en": ("Decision maker with a budget", "{seniority} at a {employees:,.0f}-person company"),
+             "de": ("Entscheider mit Budget", "{seniority} in einem Unternehmen mit {employees:,.0f} Mitarbeitern")}
 
 
 def combined_reasons(lang: str) -> tuple[Combined, ...]:
     """Return the pairs of reasons that read as one phrase in ``lang``."""
-    return (Combined(("is_decision_maker", "budget"), ("is_decision_maker", "has_declared_budget"),
-                     _COMBINED[check_language(lang)]),)
+    budget, size = _COMBINED[check_language(lang)]
+    return (Combined(("seniority", "budget"), ("is_decision_maker", "has_declared_budget"), budget, lang=lang),
+            Combined(("seniority", "company_size"), (), size, labels={"seniority": _TITLES[lang]}, lang=lang))
 
 
 def localise(catalog: Sequence[Feature], lang: str) -> tuple[Feature, ...]:
     """Return the catalog with reason wording in ``lang``; raise if a feature has no wording there."""
     check_language(lang)
     if lang == "en":
-        return tuple(replace(f, labels=_EN_LABELS[f.name]) if f.name in _EN_LABELS else f for f in catalog)
+        return tuple(replace(f, labels=_EN_LABELS[f.says or f.name]) if (f.says or f.name) in _EN_LABELS else f
+                     for f in catalog)
     out = []
     for feature in catalog:
         twin = _german(feature)
