@@ -11,7 +11,7 @@ from leadml.config import GradesConfig
 from leadml.modeling.evaluation import lift_table
 from leadml.modeling.grading import grade_table
 from leadml.reporting.export import read_table, write_table
-from leadml.reporting.report_data import Evaluation, build_report, changes, check_export, rejects_summary
+from leadml.reporting.report_data import Evaluation, ReportData, build_report, changes, check_export, rejects_summary
 from leadml.reporting.report_html import render
 from leadml.scoring.population import EXPLAIN_COLUMNS, ScoringResult, finalise
 
@@ -22,6 +22,7 @@ SAFE_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "h1", "
              "h2", "h3", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "p", "figure", "figcaption", "img",
              "footer"}
 LIMITS = {"min_grade_leads": 30, "min_conversions": 120}  # the configuration's defaults (evaluation.*)
+HOSTILE_DISPLAY = ('<script>alert("display")</script>', "<img src=x onerror=alert(1)>")
 HOSTILE_REASON = '"><img src=x onerror="document.title=1">Industry: =HYPERLINK("http://evil.invalid")'
 
 
@@ -90,20 +91,24 @@ def test_a_lead_without_earlier_score_is_new_in_a() -> None:
 
 def test_every_value_is_escaped_and_nothing_is_loaded_from_outside(roundtrip) -> None:
     now, before = roundtrip
+    now = now.assign(company_name=[HOSTILE_DISPLAY[i % 2] for i in range(len(now))])  # a display column, hostile too
     rejects = pd.DataFrame({"lead_id": [HOSTILE_ID, "L1", "L2"], "reason": ["<i>created_at</i> missing"] * 2
                             + ["duplicate lead_id"]})
     html = render(build_report(now, GRADES, before, rejects, evaluation=evaluation(), horizon_days=30, data_end=None,
-                               leadml_version="x", **LIMITS, top=len(now)), "en")
+                               leadml_version="x", **LIMITS, top=len(now), display=("company_name",)), "en")
     tags = set(re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", html))
     assert tags <= SAFE_TAGS, tags - SAFE_TAGS  # no script, no injected img or b
     assert not re.search(r"<[^>]*\son\w+\s*=", html)  # no event handler attribute on any tag
-    assert html.count("&lt;script&gt;document.title=&quot;pwned&quot;&lt;/script&gt;") >= 2  # top table, rejects
-    assert "&quot;&gt;&lt;img src=x onerror=&quot;document.title=1&quot;&gt;" in html
+    assert html.count("&lt;script&gt;document.title=&#34;pwned&#34;&lt;/script&gt;") >= 2  # top table, rejects
+    assert "&#34;&gt;&lt;img src=x onerror=&#34;document.title=1&#34;&gt;" in html
+    top = html[html.index('id="top-table"'):html.index('id="changes"')]
+    for value in ("&lt;script&gt;alert(&#34;display&#34;)&lt;/script&gt;", "&lt;img src=x onerror=alert(1)&gt;"):
+        assert top.count(f'<td class="display">{value}</td>') == len(now) // 2
     inside_tags = " ".join(re.findall(r"<[^>]*>", html))  # escaped text holds no "<": only real tags
     references = re.findall(r"""(?:src|href|action|srcset)\s*=\s*["']?([^"'\s>]*)""", inside_tags, flags=re.I)
     assert references and all(ref.startswith("data:image/png;base64,") for ref in references)
     assert not re.search(r"https?://|url\(|@import|<link|<iframe|<object|<embed", html.replace(
-        "HYPERLINK(&quot;http://evil.invalid", ""), flags=re.I)
+        "HYPERLINK(&#34;http://evil.invalid", ""), flags=re.I)
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
 
 
@@ -116,6 +121,7 @@ def test_quality_sentences_come_from_the_grade_table(roundtrip) -> None:
     assert (f"Of leads graded A, {a['conversion_rate']:.0%} became opportunities within 30 days "
             f"({int(a['converted'])} of {int(a['rows']):,}).") in html
     assert html.count('src="data:image/png;base64,') == 2
+    assert "of 100 earlier leads scored 30, about 30 became opportunities within 30 days" in html
 
 
 def small_a_evaluation() -> Evaluation:
@@ -171,7 +177,8 @@ def test_german_report_translates_headings_not_grades_or_ids(roundtrip) -> None:
     a = measured.grades.set_index("grade").loc["A"]
     rate = f"{a['conversion_rate']:.0%}".replace("%", "\u00a0%")
     assert "Lead-Scoring-Bericht" in html and "Neue A-Leads seit dem letzten Lauf" in html and 'lang="de"' in html
-    assert f"Von den Leads der Klasse A wurden {rate} innerhalb von 30 Tagen zur Verkaufschance" in html
+    assert (f"Von den Leads der Klasse A: {rate} wurden zur Verkaufschance (innerhalb von 30 Tagen; "
+            f"{int(a['converted'])} von {int(a['rows']):,})".replace(",", ".")) in html
     assert "Top leads" not in html and ">A</span>" in html and f">{now['lead_id'].iloc[0]}<" in html
 
 
@@ -199,3 +206,179 @@ def test_header_says_how_old_the_data_is(data_end: pd.Timestamp, shown: str) -> 
                                pd.DataFrame({"lead_id": [], "reason": []}), evaluation=None,
                                horizon_days=30, data_end=data_end, leadml_version="x", **LIMITS), "en")
     assert shown in html and "leadml/3" in html
+
+
+def page_data(seed: int = 9, *, grades: GradesConfig = GRADES, measured: Evaluation | None = None,
+              **options: object) -> ReportData:
+    """The report of one export with no history, built as the job builds it."""
+    now = check_export(export_frame(seed), "x")
+    if "display" in options:
+        now = now.assign(company_name=[f"Company {i}" for i in range(len(now))], email="x@example.test")
+    return build_report(now, grades, pd.DataFrame({"lead_id": [], "score": [], "grade": []}),
+                        pd.DataFrame({"lead_id": [], "reason": []}), evaluation=measured, horizon_days=30,
+                        data_end=None, leadml_version="x", **{**LIMITS, **options})
+
+
+def warning_items(html: str) -> dict[str, str]:
+    """The items of the warnings box, by key."""
+    box = re.search(r'<section id="warnings">(.*?)</section>', html, flags=re.S)
+    return dict(re.findall(r'<li data-warning="([^"]+)"[^>]*>(.*?)</li>', box.group(1))) if box else {}
+
+
+NBSP = "\u00a0"
+
+
+@pytest.mark.parametrize(("warning", "english", "german"), [
+    ({"key": "stale", "age_days": 3.42, "max_days": 2.0},
+     ["The newest activity is 3.4 days old", "more than the 2 allowed", "monitoring.max_data_age_days",
+      "check the nightly load, then score again"],
+     ["Die neueste Aktivität ist zum Stichtag 3,4 Tage alt", "den nächtlichen Ladelauf prüfen, dann neu bewerten"]),
+    ({"key": "stale", "age_days": None, "max_days": 2.0},
+     ["No activity at all before the as-of moment", "check the nightly load"],
+     ["Vor dem Stichtag gibt es keine Aktivität", "Ladelauf prüfen"]),
+    ({"key": "drift", "features": ["industry", "country", "lead_source", "budget_band"], "reasons": 4},
+     ["differ from those the model learned from, most in industry, country, lead_source and 1 more",
+      "check the column mapping and the source; if the change is real, retrain"],
+     ["am meisten bei industry, country, lead_source und 1 weitere", "ist die Änderung echt, neu trainieren"]),
+    ({"key": "drift", "features": [], "reasons": 1},
+     ["The leads scored differ from those the model learned from: check the column mapping"],
+     ["unterscheiden sich von denen, aus denen das Modell gelernt hat: Spaltenzuordnung"]),
+    ({"key": "few_conversions", "converted": 52, "min": 120},
+     ["rests on only 52 conversions, fewer than 120", "read them as a rough guide"],
+     ["beruht auf nur 52 Konversionen, weniger als 120", "nur als grobe Richtung lesen"]),
+    ({"key": "small_grades", "grades": ["A", "B"], "min": 30},
+     ["Grades A and B were measured on fewer than 30 leads each", "evaluation.min_grade_leads", "too few to tell",
+      "do not judge them by their rates yet"],
+     ["Die Klassen A und B wurden an jeweils weniger als 30 Leads gemessen", "zu wenige für eine Aussage"]),
+    ({"key": "small_grades", "grades": ["A"], "min": 1000},
+     ["Grade A was measured on fewer than 1,000 leads"], ["Klasse A wurde an weniger als 1.000 Leads gemessen"]),
+    ({"key": "inversion", "better": "A", "worse": "B", "better_rate": 0.12, "worse_rate": 0.23},
+     ["Grade A converted worse than grade B (12% vs 23%): the grades do not rank these leads well",
+      "retrain, or check the setting grades.policy"],
+     [f"Klasse A hat schlechter konvertiert als Klasse B (12{NBSP}% gegenüber 23{NBSP}%)",
+      "neu trainieren oder die Einstellung grades.policy prüfen"]),
+    ({"key": "one_grade", "grade": "D", "leads": 7278},
+     ["All 7,278 leads are in grade D: the probability floors do not fit this source",
+      "set grades.policy to capacity or shares"],
+     ["Alle 7.278 Leads sind in Klasse D", "grades.policy auf capacity oder shares setzen"]),
+])
+def test_each_warning_is_at_the_top_in_words_with_what_to_do(warning: dict, english: list[str],
+                                                              german: list[str]) -> None:
+    data = page_data()
+    data.warnings = [warning]
+    for lang, phrases in (("en", english), ("de", german)):
+        html = render(data, lang)
+        assert html.index('<section id="warnings">') < html.index('<section id="grades">')
+        items = warning_items(html)
+        assert list(items) == [warning["key"]]
+        for phrase in phrases:
+            assert phrase in items[warning["key"]], (lang, phrase)
+
+
+def test_no_warning_no_box_and_few_conversions_keeps_its_id() -> None:
+    html = render(page_data(measured=evaluation()), "en")  # 2,000 evaluated leads, plenty of conversions
+    assert 'id="warnings"' not in html and 'id="few-conversions"' not in html
+    html = render(page_data(measured=small_a_evaluation(), min_conversions=200), "en")
+    few = re.search(r'<li data-warning="few_conversions" id="few-conversions">([^<]*)</li>', html)
+    assert few and "only 152 conversions, fewer than 200" in few.group(1)
+    assert few.start() < html.index('id="quality"')  # at the top, no longer in the quality section
+    assert list(warning_items(html)) == ["few_conversions", "small_grades"]  # grade A: 17 leads
+
+
+def test_the_scoring_runs_findings_become_warnings() -> None:
+    findings = {"freshness": {"is_stale": True, "age_days": 5.0, "max_age_days": 2.0},
+                "drift": {"drift_warning": True, "features_over_threshold": ["industry"], "reasons": ["psi"]}}
+    items = warning_items(render(page_data(findings=findings), "en"))
+    assert list(items) == ["stale", "drift"]
+    assert "5.0 days old" in items["stale"] and "most in industry:" in items["drift"]
+
+
+def top_headers(html: str) -> list[str]:
+    table = re.search(r'<table id="top-table"><thead><tr>(.*?)</tr></thead>', html, flags=re.S).group(1)
+    return re.findall(r"<th[^>]*>(.*?)</th>", table)
+
+
+def test_display_columns_follow_the_lead_id_only_when_set() -> None:
+    shown = render(page_data(display=("company_name", "email")), "en")
+    assert top_headers(shown)[:4] == ["Rank", "Lead", "Company name", "Email"]
+    first = re.search(r'<table id="top-table">.*?<tbody>\s*<tr>(.*?)</tr>', shown, flags=re.S).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", first)
+    assert re.fullmatch(r"Company \d+", cells[2]) and cells[3] == "x@example.test"
+    plain = render(page_data(), "en")
+    assert top_headers(plain) == ["Rank", "Lead", "Score", "Grade", "Why", "Trend"]
+    assert 'class="display"' not in plain
+
+
+def test_the_legend_says_how_to_read_reasons_and_risks_without_colour() -> None:
+    html = render(page_data(), "en")
+    legend = re.search(r'<p class="legend" id="legend">(.*?)</p>', html)
+    assert legend and legend.group(1) == "↑ pushes the score up (why) · ↓ holds it back (against)"
+    assert html.index('id="legend"') < html.index('id="top-table"')
+    assert re.search(r'<li class="reason"><span class="mark"[^>]*>↑</span> \d demo requests', html)
+    assert re.search(r'<li class="risk"><span class="mark"[^>]*>↓</span> No activity for 64 days', html)
+    assert "↑ hebt den Score (warum)" in render(page_data(), "de")
+
+
+@pytest.mark.parametrize(("policy", "english", "german", "header"), [
+    ("floors", "Grades by probability: A from 30%, B from 15%, C from 5%, D below 5% (setting grades.policy).",
+     f"Klassen nach Wahrscheinlichkeit: A ab 30{NBSP}%, B ab 15{NBSP}%, C ab 5{NBSP}%, D unter 5{NBSP}%",
+     "Probability from"),
+    ("capacity", "Grades by sales capacity: A = the 200 best leads, B = the next 400, C = the next 800, D = the rest "
+     "(setting grades.policy).", "Klassen nach Kapazität des Vertriebs: A = die 200 besten Leads, B = die nächsten "
+     "400, C = die nächsten 800, D = der Rest (Einstellung grades.policy).", "Capacity (leads)"),
+    ("shares", "Grades by share: A = the best 5%, B = the next 15%, C = the next 30%, D = the rest "
+     "(setting grades.policy).", f"Klassen nach Anteil: A = die besten 5{NBSP}%, B = die nächsten 15{NBSP}%",
+     "Target share"),
+])
+def test_the_grade_table_says_which_policy_made_the_grades(policy: str, english: str, german: str,
+                                                           header: str) -> None:
+    grades = GradesConfig(policy=policy, floors=GRADES.floors)
+    data = page_data(grades=grades)
+    html = render(data, "en")
+    sentence = re.search(r'<p class="note" id="grade-policy" data-policy="(\w+)">(.*?)</p>', html)
+    assert sentence.group(1) == policy and sentence.group(2) == english
+    assert sentence.start() < html.index('id="grade-table"')
+    table = html[html.index('id="grade-table"'):html.index("</table>", html.index('id="grade-table"'))]
+    assert f'<th class="num">{header}</th>' in table
+    last_bound = re.findall(r'<td class="num">([^<]*)</td></tr>', table)[-1]
+    assert last_bound == ("0%" if policy == "floors" else "–")  # the last grade is the rest
+    assert german in render(data, "de")
+
+
+def inverted_evaluation() -> Evaluation:
+    """A backtest whose grade A (100 leads, 10% converted) did worse than grade B (400 leads, 20%)."""
+    parts = [(100, 0.5, 10), (400, 0.2, 80), (600, 0.1, 30), (1000, 0.01, 10)]  # leads, probability, converted
+    probability = np.concatenate([np.full(n, p) for n, p, _ in parts])
+    y = np.concatenate([np.arange(n) < converted for n, _, converted in parts]).astype(int)
+    return Evaluation("evaluate", "run", "2026-09-02", grade_table(y, probability, GRADES), lift_table(y, probability))
+
+
+def test_an_inverted_grade_is_flagged_in_the_quality_section_and_at_the_top() -> None:
+    html = render(page_data(measured=inverted_evaluation()), "en")
+    flagged = re.findall(r'<p class="sentence inverted" data-grade="([^"]+)">(.*?)</p>', html)
+    assert [grade for grade, _ in flagged] == ["A"]
+    assert "Of leads graded A, 10% became opportunities" in flagged[0][1]
+    assert '<span class="flag">⚠ converted worse than the grade below</span>' in flagged[0][1]
+    assert "Grade A converted worse than grade B (10% vs 20%)" in warning_items(html)["inversion"]
+    assert 'class="sentence inverted"' not in render(page_data(measured=evaluation()), "en")
+
+
+@pytest.mark.parametrize(("outcome", "lang", "words"), [
+    ({"en": "closed a deal", "de": "haben einen Abschluss erzielt"}, "en", "closed a deal"),
+    ({"en": "closed a deal", "de": "haben einen Abschluss erzielt"}, "de", "haben einen Abschluss erzielt"),
+    ({"en": "closed a deal"}, "de", "closed a deal"),  # a language the config does not give: the first one
+])
+def test_the_outcome_words_of_the_config_replace_became_opportunities(outcome: dict, lang: str, words: str) -> None:
+    html = render(page_data(measured=small_a_evaluation(), outcome=outcome), lang)
+    sentences = outcome_sentences(html)
+    assert all(words in sentence for sentence in sentences.values())  # rates, and counts of a grade too few to tell
+    footer = re.search(r"<footer>(.*?)</footer>", html).group(1)
+    assert words in footer
+    assert "became opportunities" not in html and "Verkaufschance" not in html and "opportunity" not in html
+
+
+def test_autoescape_is_on_for_every_value() -> None:
+    data = page_data()
+    data.top = data.top.assign(lead_id="<b>x</b>")
+    html = render(data, "en")
+    assert '<td class="lead">&lt;b&gt;x&lt;/b&gt;</td>' in html and "<b>x</b>" not in html

@@ -28,6 +28,11 @@ PAGE_FACTS = """JSON.stringify({
   headings: [...document.querySelectorAll('h1, h2')].map(h => h.innerText),
   gradeRows: document.querySelectorAll('#grade-table tbody tr').length,
   topRows: document.querySelectorAll('#top-table tbody tr').length,
+  topHeaders: [...document.querySelectorAll('#top-table thead th')].map(th => th.innerText),
+  companies: [...document.querySelectorAll('#top-table tbody td.display')].map(td => td.innerText),
+  warnings: [...document.querySelectorAll('#warnings li')].map(li => li.dataset.warning),
+  legend: document.getElementById('legend') && document.getElementById('legend').innerText,
+  policy: document.getElementById('grade-policy') && document.getElementById('grade-policy').innerText,
   newARows: document.querySelectorAll('#new-a-table tbody tr').length,
   upRows: document.querySelectorAll('#up-table tbody tr').length,
   rejectRows: document.querySelectorAll('#rejects-table tbody tr').length,
@@ -67,13 +72,15 @@ def add_hostile_leads(db: Path) -> None:
 
 @pytest.fixture(scope="module")
 def reported(tmp_path_factory: pytest.TempPathFactory, tiny_db: Path) -> dict:
-    """Train, score a week earlier and now (German) with write-back, and write the German report."""
+    """Train, score a week earlier and now (German) with write-back, and write the German report, which shows
+    each lead's company (export.display)."""
     folder = tmp_path_factory.mktemp("report")
     # the unweighted model this report's expectations were measured with (A leads in the test half)
     # it renders a report: the verdict on this small model (18 test conversions) is tests/app/test_no_lift.py's
     config = str(write_config(folder, model={"num_boost_round": 400, "early_stopping_rounds": 40,
                                              "params": {"learning_rate": 0.05}, "class_weight": "none"},
-                              promotion={"require_lift": False}))
+                              promotion={"require_lift": False},
+                              export={"path": str(folder / "scored.csv"), "display": ["company_name"]}))
     shutil.copy(tiny_db, folder / "leads.duckdb")
     add_hostile_leads(folder / "leads.duckdb")
     with pytest.MonkeyPatch.context() as env:  # mlflow.set_tracking_uri of an earlier test sets MLFLOW_TRACKING_URI
@@ -101,7 +108,7 @@ def test_report_renders_offline_in_chromium(chromium: str, reported: dict) -> No
 
     outside = [url for url in seen.requests if url != page.resolve().as_uri() and not url.startswith("data:")]
     assert outside == [] and page.resolve().as_uri() in seen.requests
-    assert facts["sections"] == ["grades", "quality", "top-leads", "changes", "rejects"]
+    assert facts["sections"] == ["warnings", "grades", "quality", "top-leads", "changes", "rejects"]
     assert facts["title"].startswith("Lead-Scoring-Bericht") and facts["lang"] == "de"
     assert facts["scripts"] == 0 and "pwned" not in facts["title"]
     assert facts["images"] == [{"id": "lift-chart", "loaded": True, "scheme": "data"},
@@ -111,7 +118,15 @@ def test_report_renders_offline_in_chromium(chromium: str, reported: dict) -> No
     assert HOSTILE_REJECT in facts["text"]  # shown as text, not run
     # grade A of this small test half holds fewer leads than evaluation.min_grade_leads: too few to tell
     assert "Von den Leads der Klasse A: zu wenige für eine Aussage" in facts["text"]
-    assert "Von den Leads der Klasse D wurden" in facts["text"] and "evaluation.min_grade_leads" in facts["text"]
+    assert "Von den Leads der Klasse D: " in facts["text"] and "wurden zur Verkaufschance" in facts["text"]
+    assert "evaluation.min_grade_leads" in facts["text"]
+    # at the top: that grade, and the few conversions of the small test half, with what to do about them
+    assert {"small_grades", "few_conversions"} <= set(facts["warnings"])
+    assert "weniger als 30 Leads gemessen" in facts["text"] and "nur als grobe Richtung lesen" in facts["text"]
+    assert facts["topHeaders"][:3] == ["Rang", "Lead", "Company name"]
+    assert len(facts["companies"]) == 25 and sum(c.startswith("Company ") for c in facts["companies"]) >= 24
+    assert facts["legend"] == "↑ hebt den Score (warum) · ↓ hält ihn zurück (dagegen)"
+    assert facts["policy"].startswith("Klassen nach Wahrscheinlichkeit: A ab ")
     assert "Neue A-Leads seit dem letzten Lauf" in facts["text"]
     assert facts["width"] <= 1280  # nothing overflows sideways
     assert seen.screenshot.startswith(b"\x89PNG") and len(seen.screenshot) > 50_000
@@ -120,7 +135,8 @@ def test_report_renders_offline_in_chromium(chromium: str, reported: dict) -> No
 @pytest.mark.slow
 def test_german_export_keeps_english_column_names(reported: dict) -> None:
     export = pd.read_csv(reported["scored"]["out"], dtype={"lead_id": "str"}, keep_default_na=False)
-    assert tuple(export.columns) == EXPORT_COLUMNS and set(export["grade"]) <= {"A", "B", "C", "D"}
+    assert tuple(export.columns) == (EXPORT_COLUMNS[0], "company_name", *EXPORT_COLUMNS[1:])  # display after the id
+    assert set(export["grade"]) <= {"A", "B", "C", "D"}
     reasons = pd.concat([export[c] for c in ("reason_1", "reason_2", "reason_3", "risk_1", "risk_2")])
     reasons = reasons[reasons != ""]
     english = r"\b(?:in the last|so far|days ago|months ago|Became a lead|Works in|Company of|not given)\b"

@@ -175,12 +175,28 @@ TEXT: dict[str, tuple[str, str]] = {
     "leads": ("Leads", "Leads"),
     "share": ("Share", "Anteil"),
     "probability_floor": ("Probability from", "Wahrscheinlichkeit ab"),
+    "capacity_leads": ("Capacity (leads)", "Kapazität (Leads)"),
+    "target_share": ("Target share", "Zielanteil"),
+    "policy_floors": ("Grades by probability: {bounds} (setting grades.policy).",
+                      "Klassen nach Wahrscheinlichkeit: {bounds} (Einstellung grades.policy)."),
+    "policy_capacity": ("Grades by sales capacity: {bounds} (setting grades.policy).",
+                        "Klassen nach Kapazität des Vertriebs: {bounds} (Einstellung grades.policy)."),
+    "policy_shares": ("Grades by share: {bounds} (setting grades.policy).",
+                      "Klassen nach Anteil: {bounds} (Einstellung grades.policy)."),
+    "floor_from": ("{grade} from {bound}", "{grade} ab {bound}"),
+    "floor_below": ("{grade} below {bound}", "{grade} unter {bound}"),
+    "capacity_first": ("{grade} = the {bound} best leads", "{grade} = die {bound} besten Leads"),
+    "shares_first": ("{grade} = the best {bound}", "{grade} = die besten {bound}"),
+    "bound_next": ("{grade} = the next {bound}", "{grade} = die nächsten {bound}"),
+    "bound_rest": ("{grade} = the rest", "{grade} = der Rest"),
     "top_leads": ("Top leads", "Top-Leads"),
     "rank": ("Rank", "Rang"),
     "lead": ("Lead", "Lead"),
     "score": ("Score", "Score"),
     "reasons": ("Why", "Warum"),
     "risks": ("Against", "Dagegen"),
+    "legend": ("↑ pushes the score up (why) · ↓ holds it back (against)",
+               "↑ hebt den Score (warum) · ↓ hält ihn zurück (dagegen)"),
     "trend": ("Trend", "Trend"),
     "change": ("Change", "Änderung"),
     "new_a": ("New A leads since the last run", "Neue A-Leads seit dem letzten Lauf"),
@@ -195,14 +211,14 @@ TEXT: dict[str, tuple[str, str]] = {
                    "Kein früherer Lauf zum Vergleich: dies ist die erste Bewertung in der Historie."),
     "previous_run": ("Compared with the run as of {when}", "Verglichen mit dem Lauf zum Stichtag {when}"),
     "model_quality": ("How good are the grades?", "Wie gut sind die Klassen?"),
-    "grade_outcome": ("Of leads graded {grade}, {rate} became opportunities within {days} days "
-                      "({converted} of {rows}).",
-                      "Von den Leads der Klasse {grade} wurden {rate} innerhalb von {days} Tagen zur "
-                      "Verkaufschance ({converted} von {rows})."),
+    "grade_outcome": ("Of leads graded {grade}, {rate} {outcome} within {days} days ({converted} of {rows}).",
+                      "Von den Leads der Klasse {grade}: {rate} {outcome} (innerhalb von {days} Tagen; "
+                      "{converted} von {rows})."),
+    "inverted": ("converted worse than the grade below", "schlechter konvertiert als die Klasse darunter"),
     "grade_outcome_few": ("Of leads graded {grade}: too few to tell", "Von den Leads der Klasse {grade}: zu wenige "
                                                                       "für eine Aussage"),
-    "grade_outcome_raw": ("({converted} of {rows} became opportunities within {days} days)",
-                          "({converted} von {rows} wurden innerhalb von {days} Tagen zur Verkaufschance)"),
+    "grade_outcome_raw": ("({converted} of {rows} {outcome} within {days} days)",
+                          "({converted} von {rows} {outcome}, innerhalb von {days} Tagen)"),
     "grade_outcome_min": ("A grade measured on fewer than {min} leads says “too few to tell” "
                           "(setting evaluation.min_grade_leads).",
                           "Eine Klasse, die an weniger als {min} Leads gemessen wurde, zeigt „zu wenige für eine "
@@ -211,6 +227,46 @@ TEXT: dict[str, tuple[str, str]] = {
                         "evaluation.min_conversions): read them as a rough guide, not a measurement.",
                         "Jede Rate hier beruht auf nur {converted} Konversionen, weniger als {min} (Einstellung "
                         "evaluation.min_conversions): nur als grobe Richtung lesen, nicht als Messung."),
+    "warnings": ("Read this first", "Bitte zuerst lesen"),
+    "and": ("and", "und"),
+    "more": ("{count} more", "{count} weitere"),
+    "warning_stale": ("The newest activity is {age} days old at the as-of moment, more than the {max} allowed "
+                      "(setting monitoring.max_data_age_days): check the nightly load, then score again.",
+                      "Die neueste Aktivität ist zum Stichtag {age} Tage alt, mehr als die erlaubten {max} "
+                      "(Einstellung monitoring.max_data_age_days): den nächtlichen Ladelauf prüfen, dann neu "
+                      "bewerten."),
+    "warning_stale_none": ("No activity at all before the as-of moment: check the nightly load, then score again.",
+                           "Vor dem Stichtag gibt es keine Aktivität: den nächtlichen Ladelauf prüfen, dann neu "
+                           "bewerten."),
+    "warning_drift": ("The leads scored differ from those the model learned from, most in {features}: check the "
+                      "column mapping and the source; if the change is real, retrain.",
+                      "Die bewerteten Leads unterscheiden sich von denen, aus denen das Modell gelernt hat, am "
+                      "meisten bei {features}: Spaltenzuordnung und Quelle prüfen; ist die Änderung echt, neu "
+                      "trainieren."),
+    "warning_drift_other": ("The leads scored differ from those the model learned from: check the column mapping "
+                            "and the source; if the change is real, retrain.",
+                            "Die bewerteten Leads unterscheiden sich von denen, aus denen das Modell gelernt hat: "
+                            "Spaltenzuordnung und Quelle prüfen; ist die Änderung echt, neu trainieren."),
+    "warning_small_grade": ("Grade {grades} was measured on fewer than {min} leads (setting "
+                            "evaluation.min_grade_leads): too few to tell how well it converts; do not judge it by "
+                            "its rate yet.",
+                            "Klasse {grades} wurde an weniger als {min} Leads gemessen (Einstellung "
+                            "evaluation.min_grade_leads): zu wenige für eine Aussage; ihre Rate noch nicht bewerten."),
+    "warning_small_grades": ("Grades {grades} were measured on fewer than {min} leads each (setting "
+                             "evaluation.min_grade_leads): too few to tell how well they convert; do not judge them "
+                             "by their rates yet.",
+                             "Die Klassen {grades} wurden an jeweils weniger als {min} Leads gemessen (Einstellung "
+                             "evaluation.min_grade_leads): zu wenige für eine Aussage; ihre Raten noch nicht "
+                             "bewerten."),
+    "warning_inversion": ("Grade {better} converted worse than grade {worse} ({better_rate} vs {worse_rate}): the "
+                          "grades do not rank these leads well; retrain, or check the setting grades.policy.",
+                          "Klasse {better} hat schlechter konvertiert als Klasse {worse} ({better_rate} gegenüber "
+                          "{worse_rate}): die Klassen ordnen diese Leads nicht gut; neu trainieren oder die "
+                          "Einstellung grades.policy prüfen."),
+    "warning_one_grade": ("All {leads} leads are in grade {grade}: the probability floors do not fit this source; "
+                          "set grades.policy to capacity or shares.",
+                          "Alle {leads} Leads sind in Klasse {grade}: die Wahrscheinlichkeitsschwellen passen nicht "
+                          "zu dieser Quelle; grades.policy auf capacity oder shares setzen."),
     "evaluation_source": ("Measured on {rows} leads at the held-out cutoff {cutoff}, which the model did not train "
                           "on ({source}).",
                           "Gemessen an {rows} Leads zum zurückgehaltenen Stichtag {cutoff}, auf dem das Modell "
@@ -233,10 +289,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "rejects_none": ("Every lead of the population was scored.", "Alle Leads der Grundgesamtheit wurden bewertet."),
     "reason": ("Reason", "Grund"),
     "examples": ("Examples", "Beispiele"),
-    "footer": ("Generated by leadml {version}. Scores are calibrated probabilities of an opportunity within "
-               "{days} days; reasons are the model's own strongest contributions.",
-               "Erstellt von leadml {version}. Scores sind kalibrierte Wahrscheinlichkeiten einer "
-               "Verkaufschance innerhalb von {days} Tagen; die Gründe sind die stärksten Beiträge des Modells selbst."),
+    "footer": ("Generated by leadml {version}. Scores are calibrated probabilities: of 100 earlier leads scored "
+               "30, about 30 {outcome} within {days} days. Reasons are the model's own strongest contributions.",
+               "Erstellt von leadml {version}. Die Scores sind kalibrierte Wahrscheinlichkeiten – von 100 früheren "
+               "Leads mit Score 30: etwa 30 {outcome} (innerhalb von {days} Tagen). Die Gründe sind die stärksten "
+               "Beiträge des Modells selbst."),
     "trend_up": ("up", "steigend"),
     "trend_down": ("down", "fallend"),
     "trend_flat": ("unchanged", "unverändert"),
