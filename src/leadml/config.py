@@ -225,6 +225,14 @@ class ExportConfig(_Frozen):
     lang: Literal["en", "de"] = Field("en", description="language of reasons and of the report; columns stay English")
     display: tuple[str, ...] = Field((), description="columns of the leads table (the user's names) the export and "
                                                      "the report carry for people: never features, logs or MLflow")
+
+    @field_validator("display")
+    @classmethod
+    def _display_is_more_than_the_id(cls, columns: tuple[str, ...]) -> tuple[str, ...]:
+        """The lead id is in the export already; a column named twice would be written twice."""
+        if "lead_id" in columns or len(set(columns)) < len(columns):
+            raise ValueError("name each column once, and not lead_id: the export carries it already")
+        return columns
     columns: dict[str, str] = Field(
         default_factory=dict, description="export column -> the CRM's field name (lead_id: Id, score: Lead_Score__c): "
         "the export file's header; readers map it back; write-back tables and Spark sinks keep leadml's names")

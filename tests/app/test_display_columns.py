@@ -58,8 +58,18 @@ def test_display_columns_reach_the_export_and_nothing_else(trained: Trained, tmp
 
 def test_a_display_column_the_leads_table_lacks_is_one_line(trained: Trained, tmp_path: Path) -> None:
     write_config(trained.folder, export={"path": str(trained.folder / "scored.csv"), "display": ["owner_name"]})
-    result = invoke("score", "--config", trained.config, "--as-of", AS_OF, "--out", tmp_path / "x.csv")
+    result = invoke("score", "--config", trained.config, "--as-of", AS_OF, "--out", tmp_path / "x.csv", "--write-back")
     assert result.exit_code != 0
     assert "export.display" in result.stderr and "owner_name" in result.stderr and "leads" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.csv").exists()
+    with duckdb.connect(str(trained.db), read_only=True) as con:  # stopped before the score tables were written
+        assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'lead_scores'").fetchone()[0]
+
+
+@pytest.mark.parametrize("display", [["score"], ["lead_id"], ["email", "email"]])
+def test_a_display_column_leadml_writes_itself_is_refused(trained: Trained, tmp_path: Path, display: list) -> None:
+    write_config(trained.folder, export={"path": str(trained.folder / "scored.csv"), "display": display})
+    result = invoke("score", "--config", trained.config, "--as-of", AS_OF, "--out", tmp_path / "x.csv")
+    assert result.exit_code != 0 and "export.display" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -313,3 +313,14 @@ def test_an_only_mapped_export_that_leadml_cannot_read_back_is_warned_of(tmp_pat
                        paths=ScoreFiles.beside(tmp_path / "crm.csv"),
                        names=ExportConfig(columns=columns, only_mapped=True))
         assert ("leaves out rank, probability, model_version, which `leadml report`" in caplog.text) is warned
+
+
+def test_ids_and_display_values_read_back_as_written_under_either_name(tmp_path: Path) -> None:
+    """An export written before (or without) the CRM mapping keeps ids like 00123 and postcodes like 01067 as
+    text, and the writer's formula quote comes off again."""
+    frame = pd.DataFrame({"lead_id": ["00123", "00456"], "postcode": ["01067", "80331"], "phone": ["+49 30 1", "2"],
+                          "score": [40, 20]})
+    write_table(frame, tmp_path / "old.csv")
+    back = read_scores(tmp_path / "old.csv", ExportConfig(columns={"lead_id": "Id"}), ["lead_id", "score"])
+    assert back["lead_id"].tolist() == ["00123", "00456"] and back["postcode"].tolist() == ["01067", "80331"]
+    assert back["phone"].tolist() == ["+49 30 1", "2"] and back["score"].tolist() == [40, 20]

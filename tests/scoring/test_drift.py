@@ -19,7 +19,7 @@ from leadml.modeling.calibration import SigmoidCalibrator
 from leadml.modeling.lead_model import FeatureSpec, LeadModel, ModelError
 from leadml.modeling.profile import category_counts, decile_edges, numeric_counts, training_profile
 from leadml.reporting.export import json_safe
-from leadml.scoring.drift import DriftCounter, drift_report, psi
+from leadml.scoring.drift import DriftCounter, drift_report, psi, same_grading
 from leadml.scoring.population import population_matrix
 
 END = pd.Timestamp("2026-11-01", tz="UTC")
@@ -138,7 +138,7 @@ def test_score_grades_and_expected_base_rate_drift(reference) -> None:
     assert raised["base_rate"]["z"] > 3 and any(r.startswith("mean probability") for r in raised["reasons"])
     other_floors = drift_report(profile, counter, probability, grades=GradesConfig(floors={"A": 0.5, "B": 0.0}),
                                 limits=LIMITS)
-    assert other_floors["grades"] == {"comparable": False, "reason": "the grade policy changed since training"}
+    assert other_floors["grades"] == {"comparable": False, "reason": "the grade floors changed since training"}
     few = drift_report(profile, counter, probability[:10], grades=GRADES,
                        limits=LIMITS.model_copy(update={"min_rows": 500}))
     assert few["drift_warning"] is False and "drift not judged" in few["reasons"][0]
@@ -162,3 +162,15 @@ def test_profile_is_compact_saved_with_the_model_and_checksummed(reference, tmp_
 def test_json_safe_turns_nan_into_null() -> None:
     document = json_safe({"a": float("nan"), "b": [1.0, np.float64("inf")], "c": {"d": 2}})
     assert json.dumps(document, allow_nan=False) == '{"a": null, "b": [1.0, null], "c": {"d": 2}}'
+
+
+def test_grade_shares_are_compared_only_under_the_same_floors() -> None:
+    """Capacity shares follow the population's size (A = 200 of 5,000 or of 20,000 leads): never drift. A model
+    saved before grade policies holds its floors under ``floors`` and still compares."""
+    old_profile = {"floors": {"A": 0.30, "B": 0.15, "C": 0.05, "D": 0.0}, "shares": {}}
+    assert same_grading(old_profile, GRADES)
+    assert not same_grading(old_profile, GradesConfig())
+    new_profile = {"policy": "floors", "bounds": GRADES.floors, "shares": {}}
+    assert same_grading(new_profile, GRADES)
+    capacity = GradesConfig(policy="capacity")
+    assert not same_grading({"policy": "capacity", "bounds": capacity.bounds(), "shares": {}}, capacity)

@@ -65,7 +65,7 @@ def test_mlflow_ui_serves_the_project_store(trained: Trained) -> None:
         assert b"MLflow" in page
         run_id = trained.summary["run_id"]  # the run that evaluated the champion (the report's evaluation source)
         table = fetch(f"{base}/get-artifact?path=tables/grade_outcomes.csv&run_uuid={run_id}").decode()
-        assert table.splitlines()[0] == ",grade,floor,rows,converted,conversion_rate,mean_probability"
+        assert table.splitlines()[0] == ",grade,bound,rows,converted,conversion_rate,mean_probability"
         assert fetch(f"{base}/get-artifact?path=plots/gain.png&run_uuid={run_id}").startswith(b"\x89PNG")
         models = json.loads(fetch(base + "/ajax-api/2.0/mlflow/registered-models/search?max_results=10"))
         assert [m["name"] for m in models["registered_models"]] == ["leadml-lead-scoring"]

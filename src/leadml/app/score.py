@@ -87,6 +87,7 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
     result, fingerprint = _score_population(config, data, model=model, as_of=as_of, catalog=catalog,
                                             lang=lang, checks=checks)
     export, freshness = _grade(config, data, result, version=version, as_of=as_of, newest=checks.newest.newest)
+    shown = _for_people(config, data, export)  # before anything is recorded: a bad display column stops the run
     drift = checks.drift(model, export, config)
     scored_seconds = time.perf_counter() - started
     paths = ScoreFiles.beside(out)
@@ -98,7 +99,7 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
     if write_back:  # first: if the database refuses, no file of this run is published either
         write_back_scores(data, export, scores_table=config.export.scores_table,
                           history_table=config.export.history_table, as_of=as_of, model_version=version)
-    publish_scores(_for_people(config, data, export), result.rejects,
+    publish_scores(shown, result.rejects,
                    findings={**findings, "monitoring_run_id": monitoring_run}, paths=paths, names=config.export)
     summary = _summary(config, export, result, paths=paths, findings=findings, monitoring_run=monitoring_run,
                        write_back=write_back, lang=lang)

@@ -154,7 +154,11 @@ class ScoreFiles:
 
 
 def check_export_columns(config: Config) -> None:
-    """Refuse a key of ``export.columns`` that names no column of the export, before any lead is scored."""
+    """Refuse a key of ``export.columns`` that names no column of the export, and a display column that is one of
+    leadml's own, before any lead is scored."""
+    taken = [c for c in config.export.display if c in EXPORT_COLUMNS]
+    if taken:
+        raise ValueError(f"export.display: {taken[0]!r} is a column leadml writes itself: show another column")
     check_names(config.export, [EXPORT_COLUMNS[0], *config.export.display, *EXPORT_COLUMNS[1:]])
 
 

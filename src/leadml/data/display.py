@@ -7,10 +7,14 @@ files, so no path exists by which they could become a feature or be logged.
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
 from leadml.data.clean import DataError, as_written, to_id
 from leadml.data.files import find_column
+
+log = logging.getLogger("leadml")
 
 
 def display_frame(raw: pd.DataFrame, id_column: str, columns: tuple[str, ...], *, table: str) -> pd.DataFrame:
@@ -30,6 +34,10 @@ def with_display(export: pd.DataFrame, display: pd.DataFrame | None) -> pd.DataF
     if clash:
         raise DataError(f"export.display: {clash[0]!r} is a column leadml writes itself: show another column")
     shown = display.set_index("lead_id").reindex(export["lead_id"].astype("str"))
+    unmatched = int(shown.isna().all(axis=1).sum())
+    if unmatched:
+        log.warning("export.display: %d of %d scored leads have no row in the leads table's display columns: "
+                    "their display cells are empty", unmatched, len(export))
     out = export.copy()
     for i, column in enumerate(shown.columns):
         out.insert(1 + i, column, shown[column].fillna("").astype("str").to_numpy())

@@ -98,8 +98,9 @@ class PostgresSource:
         """Every row of ``columns`` of a table, as stored; a column it lacks is one line naming ``key``."""
         if any(c not in self._columns[table] for c in columns):
             raise DataError(missing_column_message(self._columns[table], list(columns), table=table, key=key))
-        query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(map(sql.Identifier, columns)),
-                                                    sql.Identifier(table))
+        selected = [sql.SQL("{}::text AS {}").format(sql.Identifier(c), sql.Identifier(c)) if c == "lead_id"
+                    else sql.Identifier(c) for c in columns]  # the lead id as buckets read it
+        query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(selected), sql.Identifier(table))
         cursor = self._con.execute(query)
         return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
 

@@ -171,7 +171,8 @@ class DuckDBSource:
         """Every row of ``columns`` of a stored table, as stored; a column it lacks is one line naming ``key``."""
         if any(c not in self._columns[table] for c in columns):
             raise DataError(missing_column_message(self._columns[table], list(columns), table=table, key=key))
-        names = ", ".join(_quote(c) for c in columns)
+        # the lead id as _select reads it, so a display row meets its export row
+        names = ", ".join("CAST(lead_id AS VARCHAR) AS lead_id" if c == "lead_id" else _quote(c) for c in columns)
         return self._con.execute(f"SELECT {names} FROM {_quote('src_' + table)}").df()
 
     def fingerprint(self) -> str:

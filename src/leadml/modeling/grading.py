@@ -29,12 +29,12 @@ def assign_grades(probability: np.ndarray, policy: GradesConfig, ranks: np.ndarr
 
 
 def rank_ends(policy: GradesConfig, leads: int) -> np.ndarray:
-    """The last rank of each grade but the last, cumulative: capacity counts leads, shares are rounded once on
-    the running total so the grades add up to the population."""
+    """The last rank of each grade but the last, cumulative: capacity counts leads, shares are rounded (half up)
+    once on the running total so the grades add up to the population."""
     bounds = [b for b in policy.bounds().values()][:-1]
     if policy.policy == "capacity":
         return np.cumsum(np.asarray(bounds, dtype="int64"))
-    return np.rint(np.cumsum(np.asarray(bounds, dtype="float64")) * leads).astype("int64")
+    return np.floor(np.cumsum(np.asarray(bounds, dtype="float64")) * leads + 0.5).astype("int64")  # half up
 
 
 def rank_counts(policy: GradesConfig, leads: int) -> dict[str, int]:

@@ -26,6 +26,8 @@ from leadml.reporting.crm import crm_name, file_names, for_crm, from_crm
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SUFFIXES = (".csv", ".parquet", ".xlsx")
+NUMBER_COLUMNS = ("probability", "score", "score_change", "rank", "fit_score", "engagement_score", "budget_score",
+                  "base_score")  # an export's columns read back as numbers; the rest stay text but the flag is_stale
 # RFC 4180 line ends: the csv writer then quotes any cell holding a bare CR, which "\n" alone would not,
 # and a lead id like "\rCR" would split its row in two
 CSV_LINE_END = "\r\n"
@@ -113,22 +115,30 @@ def read_table(path: str | os.PathLike[str], *, names: Mapping[str, str] | None 
     """Read a table that ``write_table`` wrote (by suffix); ids and text stay text. ``names`` gives the file's
     names of leadml's columns (an export written with ``export.columns``)."""
     path = Path(path)
-    named = {c: (names or {}).get(c, c) for c in ("lead_id", "probability", "score", "score_change", "rank")}
     if not path.exists():
         raise FileNotFoundError(f"{path} not found")
-    if path.suffix == ".csv":
-        return pd.read_csv(path, dtype={named["lead_id"]: "str", "reason": "str"}, keep_default_na=False,
-                           na_values={named[c]: [""] for c in ("probability", "score", "score_change", "rank")})
+    numbers = {name for c in NUMBER_COLUMNS for name in (c, (names or {}).get(c, c))}
+    inferred = numbers | {(names or {}).get("is_stale", "is_stale")}
+    if path.suffix == ".csv":  # ids, display columns (postcodes, phone numbers) and reasons stay text as written
+        header = pd.read_csv(path, nrows=0).columns
+        return pd.read_csv(path, dtype={c: "str" for c in header if c not in inferred}, keep_default_na=False,
+                           na_values={c: [""] for c in header if c in numbers})
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     if path.suffix == ".xlsx":
-        return pd.read_excel(path, dtype={named["lead_id"]: "str"})
+        header = pd.read_excel(path, nrows=0).columns
+        return pd.read_excel(path, dtype={c: "str" for c in header if c not in inferred})
     raise ValueError(f"cannot read {path}: use one of {', '.join(SUFFIXES)}")
 
 
 def read_scores(path: str | os.PathLike[str], names: ExportConfig, required: Sequence[str]) -> pd.DataFrame:
     """Read an export under leadml's names, whether written with this config's ``export.columns`` or without."""
-    return from_crm(read_table(path, names=file_names(names)), names, required=required, name=str(path))
+    frame = from_crm(read_table(path, names=file_names(names)), names, required=required, name=str(path))
+    for column in frame.columns:  # undo the formula neutralisation of the writer
+        if pd.api.types.is_string_dtype(frame[column]):
+            quoted = frame[column].str.startswith(tuple("'" + s for s in FORMULA_STARTS), na=False)
+            frame[column] = frame[column].where(~quoted, frame[column].str.slice(1))
+    return frame
 
 
 def read_export(path: str | os.PathLike[str], columns: tuple[str, ...], *,
@@ -138,12 +148,7 @@ def read_export(path: str | os.PathLike[str], columns: tuple[str, ...], *,
     path = Path(path)
     if path.suffix not in (".csv", ".parquet"):
         raise ValueError(f"cannot read the export {path}: use a .csv or .parquet export")
-    frame = read_scores(path, names or ExportConfig(), columns).loc[:, list(columns)]
-    for column in frame.columns:
-        if pd.api.types.is_string_dtype(frame[column]):
-            quoted = frame[column].str.startswith(tuple("'" + s for s in FORMULA_STARTS), na=False)
-            frame[column] = frame[column].where(~quoted, frame[column].str.slice(1))
-    return frame
+    return read_scores(path, names or ExportConfig(), columns).loc[:, list(columns)]
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

@@ -66,7 +66,8 @@ def drift_report(profile: dict[str, Any], counter: DriftCounter, probability: np
             if abs(change) > limits.grade_share_change:
                 reasons.append(f"grade {name}: share {now[name]:.1%} against {before:.1%} in training")
     else:
-        grade_table["reason"] = "the grade policy changed since training"
+        grade_table["reason"] = ("grades by rank: their shares follow the population" if grades.policy != "floors"
+                                 else "the grade floors changed since training")
     base = base_rate_shift(profile, probability)
     if (base["ratio"] > limits.base_rate_ratio or base["ratio"] < 1 / limits.base_rate_ratio) and abs(base["z"]) > 3:
         reasons.append(f"mean probability {base['mean_probability']:.2%} against {base['expected']:.2%} on the "
@@ -105,7 +106,11 @@ def no_profile_report() -> dict[str, Any]:
 
 
 def same_grading(trained: dict[str, Any], grades: GradesConfig) -> bool:
-    """Whether the profile's grades were made by this policy (profiles before policies hold ``floors`` only)."""
-    if "floors" in trained:
-        return grades.policy == "floors" and trained["floors"] == grades.floors
-    return trained.get("policy") == grades.policy and trained.get("bounds") == grades.bounds()
+    """Whether grade shares can be compared with the training profile: only under the same probability floors
+    (profiles before policies hold ``floors`` only). Under capacity the shares follow the population's size and
+    under shares they are fixed, so neither says anything about drift."""
+    if grades.policy != "floors":
+        return False
+    floors = trained["floors"] if "floors" in trained else trained.get("bounds") if trained.get("policy") == "floors" \
+        else None
+    return floors == grades.floors

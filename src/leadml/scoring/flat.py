@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadml.config import MonitoringConfig
+from leadml.config import GradesConfig, MonitoringConfig
 from leadml.features import Feature
 from leadml.features.flat_export import MappedLeads
 from leadml.modeling.lead_model import LeadModel
@@ -62,7 +62,7 @@ def flat_accounts(leads: MappedLeads, result: ScoringResult) -> dict[str, int]:
     return accounts
 
 
-def flat_drift(model: LeadModel, leads: MappedLeads, probability: np.ndarray, *, grades: dict[str, float],
+def flat_drift(model: LeadModel, leads: MappedLeads, probability: np.ndarray, *, grades: GradesConfig,
                limits: MonitoringConfig) -> dict[str, Any]:
     """Compare the scored file with the model's training profile (its out-of-fold population), if it has one."""
     if not model.profile:
