@@ -284,6 +284,13 @@ class ReportConfig(_Frozen):
         default_factory=lambda: {"en": "became opportunities", "de": "wurden zur Verkaufschance"},
         description="what the label means, per language, as in \"of leads graded A, 38% became opportunities\"")
 
+    @field_validator("outcome")
+    @classmethod
+    def _outcome_said(cls, words: dict[str, str]) -> dict[str, str]:
+        if not words or not all(w.strip() for w in words.values()):
+            raise ValueError("give the outcome's words, e.g. {en: closed a deal, de: führten zu einem Abschluss}")
+        return words
+
     def outcome_words(self, lang: str) -> str:
         """The outcome in ``lang``, else in the language the config gives."""
         return self.outcome.get(lang) or next(iter(self.outcome.values()), "")

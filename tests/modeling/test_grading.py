@@ -53,6 +53,10 @@ def test_scoring_by_capacity_gives_exactly_n_a_leads(trained: Trained, tmp_path)
     assert scored["grades"]["A"] == 37 and (export["grade"] == "A").sum() == 37
     assert set(export.loc[export["rank"] <= 37, "grade"]) == {"A"}
     assert set(export.loc[export["rank"] > 137, "grade"]) == {"C"}
+    write_config(trained.folder)  # the config changed back: the report still says how these scores were graded
+    page = tmp_path / "report.html"
+    summary(invoke("report", "--config", trained.config, "--export", scored["out"], "--out", page, "--json"))
+    assert "Grades by sales capacity" in page.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("policy", ["capacity", "shares"])

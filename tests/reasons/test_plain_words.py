@@ -220,3 +220,21 @@ def test_a_real_models_topics_are_reasons_or_risks_by_their_net_contribution(rea
         assert (net.iloc[i][list(reasons)] > 0).all() and (net.iloc[i][list(risks)] < 0).all()
         strongest_up = net.iloc[i].nlargest(3)
         assert reasons == set(strongest_up[strongest_up > 0].index)
+
+
+def test_a_recent_count_that_pushes_up_with_nothing_in_its_window_says_the_count_further_back() -> None:
+    """A recency-weighted pricing count still carries weight from views 40 days back: the reason must not say
+    "no pricing page view in the last 30 days" as a reason for the lead, but the views it counts."""
+    catalog = feature_catalog(FeaturesConfig())
+    names = [f.name for f in catalog]
+    matrix = pd.DataFrame({name: [0.0, 0.0] for name in names})
+    for name in names:
+        if next(f for f in catalog if f.name == name).kind == "categorical":
+            matrix[name] = ["x", "x"]
+    matrix["n_pricing_page_view_all"] = [3.0, 0.0]
+    contributions = pd.DataFrame({name: [0.0, 0.0] for name in names} | {"base": [-2.0, -2.0]})
+    contributions["decayed_pricing_page_view_7d"] = [0.8, -0.8]
+    out = explain(contributions, matrix, catalog, 3)
+    assert out["reason_1"].iloc[0] == say(next(f for f in catalog if f.name == "n_pricing_page_view_all"), 3.0)
+    assert "3" in out["reason_1"].iloc[0]
+    assert out["risk_1"].iloc[1] == say(next(f for f in catalog if f.name == "n_pricing_page_view_30d"), 0.0)

@@ -11,7 +11,16 @@ from leadml.config import GradesConfig
 from leadml.modeling.evaluation import lift_table
 from leadml.modeling.grading import grade_table
 from leadml.reporting.export import read_table, write_table
-from leadml.reporting.report_data import Evaluation, ReportData, build_report, changes, check_export, rejects_summary
+from leadml.reporting.report_data import (
+    Evaluation,
+    ReportData,
+    build_report,
+    changes,
+    check_export,
+    inversions,
+    page_warnings,
+    rejects_summary,
+)
 from leadml.reporting.report_html import render
 from leadml.scoring.population import EXPLAIN_COLUMNS, ScoringResult, finalise
 
@@ -237,9 +246,9 @@ NBSP = "\u00a0"
      ["No activity at all before the as-of moment", "check the nightly load"],
      ["Vor dem Stichtag gibt es keine Aktivität", "Ladelauf prüfen"]),
     ({"key": "drift", "features": ["industry", "country", "lead_source", "budget_band"], "reasons": 4},
-     ["differ from those the model learned from, most in industry, country, lead_source and 1 more",
-      "check the column mapping and the source; if the change is real, retrain"],
-     ["am meisten bei industry, country, lead_source und 1 weitere", "ist die Änderung echt, neu trainieren"]),
+     ["differ from those the model learned from in 4 of the facts it weighs (the drift summary beside the export "
+      "names them)", "check the column mapping and the source; if the change is real, retrain"],
+     ["in 4 der Merkmale, die es abwägt", "ist die Änderung echt, neu trainieren"]),
     ({"key": "drift", "features": [], "reasons": 1},
      ["The leads scored differ from those the model learned from: check the column mapping"],
      ["unterscheiden sich von denen, aus denen das Modell gelernt hat: Spaltenzuordnung"]),
@@ -290,7 +299,8 @@ def test_the_scoring_runs_findings_become_warnings() -> None:
                 "drift": {"drift_warning": True, "features_over_threshold": ["industry"], "reasons": ["psi"]}}
     items = warning_items(render(page_data(findings=findings), "en"))
     assert list(items) == ["stale", "drift"]
-    assert "5.0 days old" in items["stale"] and "most in industry:" in items["drift"]
+    assert "5.0 days old" in items["stale"] and "in 1 of the facts it weighs" in items["drift"]
+    assert "industry" not in items["drift"]  # a feature's internal name is no word for sales
 
 
 def top_headers(html: str) -> list[str]:
@@ -382,3 +392,22 @@ def test_autoescape_is_on_for_every_value() -> None:
     data.top = data.top.assign(lead_id="<b>x</b>")
     html = render(data, "en")
     assert '<td class="lead">&lt;b&gt;x&lt;/b&gt;</td>' in html and "<b>x</b>" not in html
+
+
+def test_a_grade_is_flagged_as_inverted_only_beyond_chance() -> None:
+    def row(grade: str, converted: int, rows: int) -> dict:
+        return {"grade": grade, "converted": converted, "rows": rows, "rate": converted / rows, "enough": True,
+                "inverted": False}
+
+    noise = [row("A", 3, 30), row("B", 4, 30)]
+    assert inversions(noise) == [] and not noise[0]["inverted"]
+    real = [row("A", 12, 100), row("B", 46, 200), row("C", 5, 400)]  # 12% against 23%, as a user saw it
+    found = inversions(real)
+    assert [(f["better"], f["worse"]) for f in found] == [("A", "B")] and real[0]["inverted"]
+    counts = pd.DataFrame({"grade": list("ABCD"), "bound": [0.2, 0.08, 0.02, 0.0], "leads": [0, 0, 0, 7278],
+                           "share": [0, 0, 0, 1.0]})
+    keys = [w["key"] for w in page_warnings({}, counts, real, policy="floors", min_grade_leads=30, conversions=63,
+                                            min_conversions=120)]
+    assert keys == ["few_conversions", "inversion", "one_grade"]
+    assert "one_grade" not in [w["key"] for w in page_warnings({}, counts, [], policy="capacity", min_grade_leads=30,
+                                                                 conversions=None, min_conversions=120)]

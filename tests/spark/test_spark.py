@@ -18,7 +18,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from leadml.config import load_config
 from leadml.data.clean import CleanReport
@@ -74,12 +73,16 @@ def partition(folder: Path, as_of: str) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+CAPACITY = {"policy": "capacity", "capacity": {"A": 40, "B": 90, "C": None}}
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with the messy lake, a config, and a model trained with ``train --engine spark``."""
     folder = tmp_path_factory.mktemp("spark")
     lake = messy_lake(folder)
-    write_config(folder, data={"source": str(lake), "chunk_size": 1500}, spark={"driver_memory": "1g"})
+    write_config(folder, data={"source": str(lake), "chunk_size": 1500}, spark={"driver_memory": "1g"},
+                 grades=CAPACITY)  # a bucket cannot know the population's ranks: Spark must grade after ranking
     with pytest.MonkeyPatch.context() as env:  # module fixtures run before the autouse guard of each test, and
         for name in ("MLFLOW_TRACKING_URI", "LEADML_TRACKING_URI", "LEADML_DATABASE_URL"):  # mlflow.set_tracking_uri
             env.delenv(name, raising=False)  # leaves its URI in os.environ for whatever runs next
@@ -158,6 +161,7 @@ def test_spark_scores_equal_local_scores_and_reruns_replace_their_partition(worl
                               "--engine", "spark", "--json"))
     assert (on_spark["population"], on_spark["scored"], on_spark["rejected"], on_spark["grades"]) == (
         local["population"], local["scored"], local["rejected"], local["grades"])
+    assert on_spark["grades"]["A"] == CAPACITY["capacity"]["A"]
     expected = pd.read_parquet(tmp_path / "local.parquet").sort_values("lead_id").reset_index(drop=True)
     got = partition(sink, AS_OF).sort_values("lead_id").reset_index(drop=True)
     assert got["lead_id"].tolist() == expected["lead_id"].tolist()
@@ -251,19 +255,3 @@ def test_spark_engine_refuses_what_it_cannot_do(world: Path, tmp_path: Path, tin
     result = invoke("features", "--config", config, "--engine", "spark", "--data", str(empty),
                     "--out", str(tmp_path / "f"))
     assert result.exit_code == 1 and "table leads: no leads.parquet" in result.output
-
-
-def test_spark_grades_a_rank_policy_across_buckets_as_the_local_engine_does(world: Path, tmp_path: Path) -> None:
-    """A bucket does not know the population's ranks: capacity grades must come from the global ranking."""
-    settings = yaml.safe_load((world / "config.yaml").read_text(encoding="utf-8"))
-    settings["grades"] = {"policy": "capacity", "capacity": {"A": 40, "B": 90, "C": None}}
-    config = tmp_path / "capacity.yaml"
-    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
-    local = summary(invoke("score", "--config", config, "--as-of", AS_OF, "--out", tmp_path / "local.parquet",
-                           "--json"))
-    on_spark = summary(invoke("score", "--config", config, "--as-of", AS_OF, "--out", tmp_path / "sink",
-                              "--engine", "spark", "--json"))
-    assert on_spark["grades"] == local["grades"] and on_spark["grades"]["A"] == 40
-    got = partition(tmp_path / "sink", AS_OF).sort_values("lead_id").reset_index(drop=True)
-    expected = pd.read_parquet(tmp_path / "local.parquet").sort_values("lead_id").reset_index(drop=True)
-    assert got["grade"].tolist() == expected["grade"].tolist()

@@ -11,7 +11,7 @@ import pandas as pd
 
 from leadml import __version__
 from leadml.app.steps import check_export_columns, open_data
-from leadml.config import Config, MappingConfig
+from leadml.config import Config, GradesConfig, MappingConfig
 from leadml.data.clean import DataError
 from leadml.data.writeback import previous_scores
 from leadml.reasons.words import check_language
@@ -45,7 +45,8 @@ def report(config: Config, data: str, *, as_of: pd.Timestamp | None, export_path
     previous = _previous(config, data, as_of=as_of, previous_path=previous_path)
     version = str(export["model_version"].iloc[0])
     evaluation = latest_evaluation(version, config.tracking)
-    content = build_report(export, config.grades, previous[["lead_id", "score", "grade", "as_of"]], rejects,
+    grades = GradesConfig.model_validate(manifest["grades"]) if "grades" in manifest else config.grades  # as scored
+    content = build_report(export, grades, previous[["lead_id", "score", "grade", "as_of"]], rejects,
                            evaluation=evaluation, horizon_days=config.horizon_days, data_end=data_end,
                            min_grade_leads=config.evaluation.min_grade_leads,
                            min_conversions=config.evaluation.min_conversions,

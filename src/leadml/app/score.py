@@ -107,7 +107,7 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
                          paths=paths, seconds={"scoring": round(scored_seconds, 3),
                                                "total": round(time.perf_counter() - started, 3),
                                                **{k: v for k, v in checks.stopwatch.laps.items() if k != "other"}})
-               | {"crm": crm_record(config.export)}, paths.manifest)
+               | {"crm": crm_record(config.export), "grades": config.grades.model_dump(mode="json")}, paths.manifest)
     return summary
 
 

@@ -83,7 +83,7 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
                           "seconds": {"total": round(time.perf_counter() - started, 3)},
                           "sha256": {name: file_sha256(paths[name]) for name in ("out", "rejects", "drift_summary")},
                           "data_quality": leads.report.counts, "freshness": FRESHNESS, "drift": drift,
-                          "crm": crm_record(config.export)},
+                          "crm": crm_record(config.export), "grades": config.grades.model_dump(mode="json")},
                paths["manifest"])
     return summary
 

@@ -86,6 +86,7 @@ class Feature:
     negative: str = ""  # words for a value below zero, filled with its size ("3 fewer activities ...")
     log10: bool = False  # the value is a log10: the words say 10 ** value
     says: str = ""  # the feature whose value the words say: a recency-weighted count is no fact people know
+    says_else: str = ""  # as a reason, when ``says`` is zero: the fact behind it lies further back
 
 
 def _window_words(window: int | None) -> str:
@@ -127,6 +128,7 @@ def _decayed(half_lives: Sequence[int], windows: Sequence[int]) -> list[Feature]
                 f"(an activity {half_life} days ago counts half)",
                 topic="high_intent" if intent else _count_name(activity_type),
                 says="days_since_last_high_intent" if intent else f"n_{activity_type}_{window_name(window)}",
+                says_else="" if intent or window is None else f"n_{activity_type}_all",
                 computed=f"sum over activities of {which} at or before T of 2^(-(T - occurred_at) / {half_life} days)"))
     return features
 

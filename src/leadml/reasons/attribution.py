@@ -52,13 +52,13 @@ def topic_sides(values: np.ndarray, topics: Sequence[str]) -> tuple[list[str], n
     return order, net, lead
 
 
-def _strongest(net: np.ndarray, lead: np.ndarray, order: list[str], words: Callable[[int, int], str], *,
+def _strongest(net: np.ndarray, lead: np.ndarray, order: list[str], words: Callable[[int, int, int], str], *,
                count: int, sign: int) -> list[list[Item]]:
     """Per row, the ``count`` topics netting most strongly in the direction ``sign``, as (size, words, topic)."""
     signed = net * sign
     picks = np.argsort(-signed, axis=1, kind="stable")[:, :count]
-    return [[(float(signed[row, t]), words(row, int(lead[row, t])), order[t]) for t in chosen if signed[row, t] > 0]
-            for row, chosen in enumerate(picks)]
+    return [[(float(signed[row, t]), words(row, int(lead[row, t]), sign), order[t]) for t in chosen
+             if signed[row, t] > 0] for row, chosen in enumerate(picks)]
 
 
 def _combine(rows: list[list[Item]], combined: Sequence[Combined], columns: dict[str, np.ndarray],
@@ -94,12 +94,41 @@ def _top_lines(up: list[list[Item]], down: list[list[Item]], count: int) -> list
 def _value_columns(matrix: pd.DataFrame, features: list[Feature],
                    combined: Sequence[Combined]) -> dict[str, np.ndarray]:
     """The matrix columns the words say: each feature's own, or the one it ``says``, and those of ``combined``."""
-    said = {feature.says or feature.name for feature in features}
+    said = {feature.says or feature.name for feature in features} | {
+        feature.says_else for feature in features if feature.says_else in matrix}
     absent = sorted(name for name in said if name not in matrix)
     if absent:
         raise ValueError(f"feature matrix lacks {', '.join(absent)}, whose values the reasons say")
     needed = said | {name for rule in combined for name in rule.needs if name in matrix}
     return {name: matrix[name].to_numpy(dtype=object) for name in needed}
+
+
+class _Wording:
+    """The words of feature ``j`` in ``row``, made once per (feature, value): values repeat across a million
+    leads, phrases need not be rebuilt. A recency-weighted count that pushes up while its window holds nothing
+    says the count further back (``says_else``) instead: "no pricing view in the last 30 days" is no reason for."""
+
+    def __init__(self, features: list[Feature], by_name: dict[str, Feature], columns: dict[str, np.ndarray]):
+        self.features, self.by_name, self.columns = features, by_name, columns
+        self.cache: dict[tuple[str, object], str] = {}
+
+    def __call__(self, row: int, j: int, sign: int) -> str:
+        feature = self.features[j]
+        value = self.columns[feature.says or feature.name][row]
+        if sign > 0 and feature.says_else in self.by_name and feature.says_else in self.columns and _is_zero(value):
+            feature = self.by_name[feature.says_else]
+            value = self.columns[feature.name][row]
+        try:
+            key = (feature.name, "NaN" if isinstance(value, float) and value != value else value)  # NaN != NaN
+            if key not in self.cache:
+                self.cache[key] = say(feature, value)
+            return self.cache[key]
+        except TypeError:  # an unhashable value
+            return say(feature, value)
+
+
+def _is_zero(value: object) -> bool:
+    return isinstance(value, int | float | np.number) and bool(np.isfinite(value)) and round(float(value)) == 0
 
 
 def explain(contributions: pd.DataFrame, matrix: pd.DataFrame, catalog: Sequence[Feature], reasons: int = 3, *,
@@ -113,10 +142,7 @@ def explain(contributions: pd.DataFrame, matrix: pd.DataFrame, catalog: Sequence
     order, net, lead = topic_sides(contributions[names].to_numpy(dtype="float64"),
                                    [f.topic or f.name for f in features])
     columns = _value_columns(matrix, features, combined)
-
-    def words(row: int, j: int) -> str:
-        return say(features[j], columns[features[j].says or features[j].name][row])
-
+    words = _Wording(features, by_name, columns)
     up = _strongest(net, lead, order, words, count=reasons + len(combined), sign=+1)
     if combined:
         up = _combine(up, combined, columns, reasons)

@@ -101,6 +101,8 @@ def _say_number(feature: Feature, value: float) -> str:
         return feature.binary[int(value > 0.5)]
     if feature.log10:
         value = 10.0 ** value
+    if "{duration" in feature.template and value > 0:  # elapsed days count as calendar days from a midnight as-of:
+        value = float(math.ceil(value - 1e-9))  # 11 hours before it was yesterday, not "today"
     if round(value) == 0 and feature.none:
         return feature.none
     if round(value) == 1 and feature.one:
@@ -238,11 +240,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "warning_stale_none": ("No activity at all before the as-of moment: check the nightly load, then score again.",
                            "Vor dem Stichtag gibt es keine Aktivität: den nächtlichen Ladelauf prüfen, dann neu "
                            "bewerten."),
-    "warning_drift": ("The leads scored differ from those the model learned from, most in {features}: check the "
-                      "column mapping and the source; if the change is real, retrain.",
-                      "Die bewerteten Leads unterscheiden sich von denen, aus denen das Modell gelernt hat, am "
-                      "meisten bei {features}: Spaltenzuordnung und Quelle prüfen; ist die Änderung echt, neu "
-                      "trainieren."),
+    "warning_drift": ("The leads scored differ from those the model learned from in {count} of the facts it "
+                      "weighs (the drift summary beside the export names them): check the column mapping and the "
+                      "source; if the change is real, retrain.",
+                      "Die bewerteten Leads unterscheiden sich von denen, aus denen das Modell gelernt hat, in "
+                      "{count} der Merkmale, die es abwägt (die Drift-Zusammenfassung neben dem Export nennt sie): "
+                      "Spaltenzuordnung und Quelle prüfen; ist die Änderung echt, neu trainieren."),
     "warning_drift_other": ("The leads scored differ from those the model learned from: check the column mapping "
                             "and the source; if the change is real, retrain.",
                             "Die bewerteten Leads unterscheiden sich von denen, aus denen das Modell gelernt hat: "

@@ -185,15 +185,24 @@ def page_warnings(findings: dict[str, Any], counts: pd.DataFrame, outcomes: list
 
 
 def inversions(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each grade that converted worse than the next grade below it, where both rest on enough leads; the
-    grade's outcome row is marked ``inverted``."""
+    """Each grade that converted worse than the next grade below it, where both rest on enough leads and the gap
+    is beyond chance (a one-sided two-proportion z-test at 2.5%: 3 of 30 against 4 of 30 is noise); the grade's
+    outcome row is marked ``inverted``."""
     found = []
     for better, worse in zip(outcomes, outcomes[1:], strict=False):
-        if better["enough"] and worse["enough"] and better["rate"] < worse["rate"]:
+        if better["enough"] and worse["enough"] and _worse_beyond_chance(better, worse):
             better["inverted"] = True
             found.append({"better": better["grade"], "worse": worse["grade"], "better_rate": better["rate"],
                           "worse_rate": worse["rate"]})
     return found
+
+
+def _worse_beyond_chance(better: dict[str, Any], worse: dict[str, Any], z: float = 1.96) -> bool:
+    """Whether ``better`` converted at a lower rate than ``worse`` by more than chance explains."""
+    leads = better["rows"] + worse["rows"]
+    pooled = (better["converted"] + worse["converted"]) / leads if leads else 0.0
+    spread = np.sqrt(pooled * (1 - pooled) * (1 / max(better["rows"], 1) + 1 / max(worse["rows"], 1)))
+    return bool(spread > 0 and (worse["rate"] - better["rate"]) / spread > z)
 
 
 def grade_outcomes(evaluation: Evaluation, min_leads: int) -> list[dict[str, Any]]:

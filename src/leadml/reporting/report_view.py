@@ -21,7 +21,6 @@ from leadml.reporting.report_data import Evaluation, ReportData, freshness_hours
 GRADE_COLOURS = {"A": "#2E7D32", "B": "#7CB342", "C": "#F9A825", "D": "#9E9E9E"}
 OTHER_COLOUR = "#607D8B"
 BOUND_HEADERS = {"floors": "probability_floor", "capacity": "capacity_leads", "shares": "target_share"}
-DRIFT_FEATURES_SHOWN = 3
 
 
 def page_view(data: ReportData, lang: str) -> dict[str, Any]:
@@ -84,10 +83,7 @@ def warning_words(warning: dict[str, Any], lang: str) -> str:
         features = [str(f) for f in warning.get("features") or []]
         if not features:
             return text("warning_drift_other", lang)
-        rest = len(features) - DRIFT_FEATURES_SHOWN
-        named = features[:DRIFT_FEATURES_SHOWN] + ([text("more", lang, count=number(rest, ",d", lang))] if rest > 0
-                                                   else [])
-        return text("warning_drift", lang, features=listing(named, lang))
+        return text("warning_drift", lang, count=number(len(features), ",d", lang))
     if key == "few_conversions":
         return text("few_conversions", lang, converted=number(int(warning["converted"]), ",d", lang),
                     min=number(int(warning["min"]), ",d", lang))
