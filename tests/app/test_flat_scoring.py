@@ -1,6 +1,7 @@
 """A flat export end to end: trained once per module on the synthetic export, then a file of current leads
 (no label column) scored with reasons, sub-scores, grades, ranks, rejects and manifest; the report on that
-export, evaluate on a labelled file, the mapped feature matrix; and the X Education file when it is there."""
+export, evaluate on a labelled file, the mapped feature matrix. (X Education is trained, scored and reported
+once, in tests/modeling/test_flat.py.)"""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from leadml.reporting.export import read_table
 from tests.conftest import OVERRIDES, invoke, summary
 from tests.flat_export import flat_export, write_export, write_flat_config
 
-ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2026-03-01"
 SUB_SCORES = ["fit_score", "engagement_score", "budget_score", "base_score"]
 
@@ -191,29 +191,3 @@ def test_what_a_flat_export_cannot_do_is_one_line(tmp_path: Path, command: str, 
     result = invoke(command, "--config", write_flat_config(tmp_path), *args)
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
     assert "flat export" in result.output
-
-
-@pytest.mark.slow
-@pytest.mark.shared_data
-def test_x_education_trains_then_scores_the_same_leads_without_the_label(x_education_dir: Path,
-                                                                          tmp_path: Path) -> None:
-    config = yaml.safe_load((ROOT / "configs" / "x_education.yaml").read_text(encoding="utf-8"))
-    config["data"]["source"] = str(x_education_dir)
-    config["tracking"] |= {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "artifact_root": str(tmp_path / "mla")}
-    config |= {"models_dir": str(tmp_path / "models"), "export": {"path": str(tmp_path / "scores.csv")},
-               "report": {"path": str(tmp_path / "report.html")}}
-    path = tmp_path / "x_education.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    trained = summary(invoke("train", "--config", path, "--json"))
-    leads = pd.read_csv(x_education_dir / "Leads.csv", dtype="str", keep_default_na=False)
-    leads.drop(columns=["Converted"]).to_csv(tmp_path / "current.csv", index=False)
-
-    scored = summary(invoke("score", "--config", path, "--data", tmp_path / "current.csv", "--json"))
-    export = read_table(scored["out"])
-    assert trained["leads"] == scored["scored"] == len(export) == 9240 and scored["rejected"] == 0
-    assert (export["top_reasons"].str.len() > 0).all()
-    assert export["top_reasons"].str.contains("Lead Origin: |Total Visits: |Total Time Spent on Website: ").any()
-    converted = leads.set_index("Prospect ID")["Converted"].astype(int).reindex(export["lead_id"]).to_numpy()
-    by_grade = pd.Series(converted).groupby(export["grade"].to_numpy()).mean()
-    assert by_grade.is_monotonic_decreasing  # A converts most, D least (in sample: the model saw these leads)
-    assert summary(invoke("report", "--config", path, "--json"))["scored"] == 9240

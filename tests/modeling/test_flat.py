@@ -19,6 +19,7 @@ from leadml.modeling.cross_validation import fold_scheme_gap, make_folds, strati
 from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.leakage import LeakageError
 from leadml.modeling.training import InsufficientDataError
+from leadml.reporting.export import read_table
 from tests.conftest import invoke, summary
 from tests.flat_export import flat_export, mapping_section, write_export, write_flat_config
 
@@ -201,12 +202,13 @@ def evaluate_features(config_path: Path) -> pd.DataFrame:
 
 @pytest.mark.slow
 @pytest.mark.shared_data
-def test_x_education_honest_figures_beat_the_baselines_and_the_leak_is_visible(
+def test_x_education_honest_figures_beat_the_baselines_the_leak_is_visible_and_it_scores(
         x_education_dir: Path, tmp_path: Path) -> None:
     config = yaml.safe_load((ROOT / "configs" / "x_education.yaml").read_text(encoding="utf-8"))
     config["data"]["source"] = str(x_education_dir)
     config["tracking"] |= {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "artifact_root": str(tmp_path / "mla")}
-    config["models_dir"] = str(tmp_path / "models")
+    config |= {"models_dir": str(tmp_path / "models"), "export": {"path": str(tmp_path / "scores.csv")},
+               "report": {"path": str(tmp_path / "report.html")}}
     path = tmp_path / "x_education.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     trained = summary(invoke("train", "--config", str(path), "--json"))
@@ -228,3 +230,16 @@ def test_x_education_honest_figures_beat_the_baselines_and_the_leak_is_visible(
     assert quality["City: placeholder 'Select' set missing"] == 2249
     assert quality["Lead Source: values differing only in case merged"] == 5  # "google" beside "Google"
     assert any(key.startswith("total_visits: extreme values") for key in quality)
+
+    # the champion scores the same leads without their label, with reasons from the column names, and reports
+    leads = pd.read_csv(x_education_dir / "Leads.csv", dtype="str", keep_default_na=False)
+    leads.drop(columns=["Converted"]).to_csv(tmp_path / "current.csv", index=False)
+    scored = summary(invoke("score", "--config", path, "--data", tmp_path / "current.csv", "--json"))
+    export = read_table(scored["out"])
+    assert trained["leads"] == scored["scored"] == len(export) == 9240 and scored["rejected"] == 0
+    assert (export["top_reasons"].str.len() > 0).all()
+    assert export["top_reasons"].str.contains("Lead Origin: |Total Visits: |Total Time Spent on Website: ").any()
+    converted = leads.set_index("Prospect ID")["Converted"].astype(int).reindex(export["lead_id"]).to_numpy()
+    by_grade = pd.Series(converted).groupby(export["grade"].to_numpy()).mean()
+    assert by_grade.is_monotonic_decreasing  # A converts most, D least (in sample: the model saw these leads)
+    assert summary(invoke("report", "--config", path, "--json"))["scored"] == 9240
