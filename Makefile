@@ -35,7 +35,7 @@ leadforge-data: $(STAMP) ## a third-party CRM bundle (leadforge, MIT) in data/le
 		--n-leads 3000 --out data/leadforge
 
 test: $(STAMP) ## run the whole test suite (TEST_WORKERS=1 for one process)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: $(STAMP) ## run the tests that train no model
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"

@@ -52,13 +52,14 @@ def _no_outside_tracking():
     _forget_overrides()
 
 
-# The files that take longest (measured: `--durations`), longest first. Under `pytest -n 2 --dist loadfile`
-# files go to whichever worker is free in collection order, so a long file collected last keeps one worker busy
-# while the other idles: started first, the long files run beside the many short ones.
-LONGEST_FIRST = ("spark/test_spark.py", "modeling/test_flat.py", "app/test_flat_scoring.py",
-                 "robustness/test_operations.py", "app/test_cli.py", "app/test_monitoring_cli.py",
-                 "app/test_notebooks.py", "reporting/test_report_browser.py", "robustness/test_bad_data.py",
-                 "modeling/test_train.py", "app/test_batch_scoring.py")
+# The files that take longest (measured: `--durations`), longest first. Under `pytest -n 2 --dist loadfile
+# --no-loadscope-reorder` (the Makefile's) files go to whichever worker is free in collection order, so a long
+# file collected last keeps one worker busy while the other idles: started first, the long files run beside the
+# many short ones. (xdist's default order, by the number of tests in a file, knows nothing of their time.)
+LONGEST_FIRST = ("spark/test_spark.py", "app/test_monitoring_cli.py", "modeling/test_flat.py", "app/test_cli.py",
+                 "app/test_notebooks.py", "modeling/test_train.py", "reporting/test_report_browser.py",
+                 "app/test_no_lift.py", "robustness/test_operations.py", "app/test_batch_scoring.py",
+                 "robustness/test_bad_data.py", "robustness/test_fuzz.py", "app/test_flat_scoring.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
