@@ -291,10 +291,6 @@ class ReportConfig(_Frozen):
             raise ValueError("give the outcome's words, e.g. {en: closed a deal, de: führten zu einem Abschluss}")
         return words
 
-    def outcome_words(self, lang: str) -> str:
-        """The outcome in ``lang``, else in the language the config gives."""
-        return self.outcome.get(lang) or next(iter(self.outcome.values()), "")
-
 
 class LabelMapping(_Frozen):
     """The outcome: a flag or status column with the values that mean converted, or an opportunities file."""

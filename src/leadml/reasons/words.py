@@ -231,7 +231,6 @@ TEXT: dict[str, tuple[str, str]] = {
                         "evaluation.min_conversions): nur als grobe Richtung lesen, nicht als Messung."),
     "warnings": ("Read this first", "Bitte zuerst lesen"),
     "and": ("and", "und"),
-    "more": ("{count} more", "{count} weitere"),
     "warning_stale": ("The newest activity is {age} days old at the as-of moment, more than the {max} allowed "
                       "(setting monitoring.max_data_age_days): check the nightly load, then score again.",
                       "Die neueste Aktivität ist zum Stichtag {age} Tage alt, mehr als die erlaubten {max} "

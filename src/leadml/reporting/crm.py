@@ -55,11 +55,6 @@ def _format_dates(frame: pd.DataFrame, date_format: str) -> pd.DataFrame:
     return out
 
 
-def file_names(names: ExportConfig | None) -> dict[str, str]:
-    """leadml column -> its name in the export file, for readers that type columns by name."""
-    return dict(names.columns) if names is not None else {}
-
-
 def from_crm(frame: pd.DataFrame, names: ExportConfig, *, required: Sequence[str], name: str) -> pd.DataFrame:
     """Return an export read back under leadml's names with its dates as UTC timestamps, whether it was written
     with ``export.columns`` or before them; raise one line naming a ``required`` column neither name finds."""

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from leadml.config import ExportConfig
 from leadml.features.catalog import Feature
-from leadml.reporting.crm import crm_name, file_names, for_crm, from_crm
+from leadml.reporting.crm import crm_name, for_crm, from_crm
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SUFFIXES = (".csv", ".parquet", ".xlsx")
@@ -133,7 +133,7 @@ def read_table(path: str | os.PathLike[str], *, names: Mapping[str, str] | None 
 
 def read_scores(path: str | os.PathLike[str], names: ExportConfig, required: Sequence[str]) -> pd.DataFrame:
     """Read an export under leadml's names, whether written with this config's ``export.columns`` or without."""
-    frame = from_crm(read_table(path, names=file_names(names)), names, required=required, name=str(path))
+    frame = from_crm(read_table(path, names=names.columns), names, required=required, name=str(path))
     for column in frame.columns:  # undo the formula neutralisation of the writer
         if pd.api.types.is_string_dtype(frame[column]):
             quoted = frame[column].str.startswith(tuple("'" + s for s in FORMULA_STARTS), na=False)
