@@ -82,3 +82,8 @@ def publish(name: str, payload: dict[str, Any], markdown: str) -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=1) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown.rstrip("\n") + "\n")
     print(markdown)
+
+
+def load_average() -> float:
+    """The 1-minute load average: on 2 cores, anything above ~1 means another job shared the machine."""
+    return round(os.getloadavg()[0], 2)

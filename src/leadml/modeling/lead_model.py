@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,9 @@ import pandas as pd
 from scipy import sparse
 
 from leadml.modeling.calibration import IsotonicCalibrator, SigmoidCalibrator, calibrator_from_dict
+from leadml.modeling.shap_patterns import check_sums, exact_contributions, lightgbm_matrix, tree_splits
+
+log = logging.getLogger("leadml")
 
 UNSEEN = "unknown"
 FILES = ("booster.txt", "spec.json", "calibrator.json")
@@ -110,21 +114,23 @@ class LeadModel:
     def contributions(self, matrix: pd.DataFrame, method: str = "treeshap") -> pd.DataFrame:
         """Return contributions per feature plus 'base'; each row sums to the raw score.
 
-        ``treeshap`` is LightGBM's exact TreeSHAP (``pred_contrib``); ``path`` attributes each split
-        on a row's path to its feature (value of the child minus value of the node), gathered from
-        ``pred_leaf``: as fast as predicting, and it adds up exactly too.
+        ``treeshap`` is exact TreeSHAP, equal to LightGBM's ``pred_contrib`` but computed once per
+        decision pattern of each tree (``leadml.modeling.shap_patterns``); ``path`` attributes each
+        split on a row's path to its feature (value of the child minus value of the node), gathered
+        from ``pred_leaf``: cheaper still, it adds up exactly too, but is not TreeSHAP.
         """
-        return self._contributions(self.spec.prepare(matrix), method)
+        prepared = self.spec.prepare(matrix)
+        return self._contributions(prepared, method, self.booster.predict(prepared, raw_score=True))
 
     def score(self, matrix: pd.DataFrame, method: str = "treeshap") -> tuple[np.ndarray, pd.DataFrame]:
         """Return calibrated probabilities and contributions, aligning the matrix only once."""
         prepared = self.spec.prepare(matrix)
         raw = self.booster.predict(prepared, raw_score=True, validate_features=True)
-        return np.clip(self.calibrator.predict(raw), 0.0, 1.0), self._contributions(prepared, method)
+        return np.clip(self.calibrator.predict(raw), 0.0, 1.0), self._contributions(prepared, method, raw)
 
-    def _contributions(self, prepared: pd.DataFrame, method: str) -> pd.DataFrame:
+    def _contributions(self, prepared: pd.DataFrame, method: str, raw: np.ndarray) -> pd.DataFrame:
         if method == "treeshap":
-            values = self.booster.predict(prepared, pred_contrib=True, validate_features=True)
+            values = self._treeshap(prepared, raw)
         elif method == "path":
             leaves = self.booster.predict(prepared, pred_leaf=True, validate_features=True).astype("int64")
             table, offsets, base = self._path_table()
@@ -135,6 +141,20 @@ class LeadModel:
         else:
             raise ValueError(f"unknown contribution method {method!r}: use treeshap or path")
         return pd.DataFrame(values, columns=[*self.spec.names, "base"], index=prepared.index)
+
+    def _treeshap(self, prepared: pd.DataFrame, raw: np.ndarray) -> np.ndarray:
+        """Exact TreeSHAP by decision pattern. A row whose sum misses the raw score means a split was read
+        otherwise than LightGBM reads it, which would also touch rows whose sums still match (the split off
+        their path): then the whole matrix is computed again by ``pred_contrib`` itself, and that is logged."""
+        if getattr(self, "_splits", None) is None:
+            self._splits = tree_splits(self.booster)
+        values = exact_contributions(self.booster, lightgbm_matrix(prepared), self._splits)
+        wrong = check_sums(values, raw)
+        if len(wrong):
+            log.warning("TreeSHAP by pattern missed the raw score on %d of %d rows; all computed by pred_contrib",
+                        len(wrong), len(values))
+            values = self.booster.predict(prepared, pred_contrib=True, validate_features=True)
+        return values
 
     def _path_table(self) -> tuple[sparse.csr_matrix, np.ndarray, float]:
         """Per leaf of every tree, the contribution of each feature on its path (computed once)."""

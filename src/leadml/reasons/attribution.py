@@ -10,7 +10,7 @@ the base value they add up exactly to the model's raw score.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,6 @@ from leadml.reasons.words import Combined, say
 
 UP, DOWN = "↑", "↓"
 FAMILIES = ("fit", "engagement", "budget")
-Item = tuple[float, str, str]  # (size, words, topic)
 
 
 def family_scores(contributions: pd.DataFrame, catalog: Sequence[Feature]) -> pd.DataFrame:
@@ -52,21 +51,36 @@ def topic_sides(values: np.ndarray, topics: Sequence[str]) -> tuple[list[str], n
     return order, net, lead
 
 
-def _strongest(net: np.ndarray, lead: np.ndarray, order: list[str], words: Callable[[int, int, int], str], *,
-               count: int, sign: int) -> list[list[Item]]:
-    """Per row, the ``count`` topics netting most strongly in the direction ``sign``, as (size, words, topic)."""
+def _strongest(net: np.ndarray, count: int, sign: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the ``count`` topics netting most strongly in the direction ``sign``, ties in catalog order:
+    their sizes (0 where no further topic pushes that way) and topic numbers."""
     signed = net * sign
-    picks = np.argsort(-signed, axis=1, kind="stable")[:, :count]
-    return [[(float(signed[row, t]), words(row, int(lead[row, t]), sign), order[t]) for t in chosen
-             if signed[row, t] > 0] for row, chosen in enumerate(picks)]
+    rows = np.arange(len(net))
+    sizes, picks = np.zeros((len(net), count)), np.zeros((len(net), count), dtype=np.intp)
+    for k in range(min(count, net.shape[1])):
+        picks[:, k] = signed.argmax(axis=1)  # the first of equal maxima: catalog order
+        sizes[:, k] = np.maximum(signed[rows, picks[:, k]], 0.0)
+        signed[rows, picks[:, k]] = -np.inf
+    return sizes, picks
 
 
-def _combine(rows: list[list[Item]], combined: Sequence[Combined], columns: dict[str, np.ndarray],
-             count: int) -> list[list[Item]]:
-    """Merge pairs of reasons that a ``Combined`` rule joins; keep the ``count`` strongest per row."""
-    rules = [rule for rule in combined if all(name in columns for name in rule.needs)]
-    out = []
-    for row, items in enumerate(rows):
+def _combine(up: list[np.ndarray], order: list[str], combined: Sequence[Combined], *,
+             columns: dict[str, np.ndarray], count: int) -> list[np.ndarray]:
+    """Merge pairs of reasons that a ``Combined`` rule joins; keep the ``count`` strongest per row.
+
+    ``up`` is (sizes, words, topic numbers), one row per lead; only rows holding both topics of a rule
+    are looked at one by one."""
+    sizes, words, picks = up
+    rules = [rule for rule in combined if all(name in columns for name in rule.needs)
+             and all(topic in order for topic in rule.topics)]
+    holds = np.zeros(len(sizes), dtype=bool)
+    for rule in rules:
+        a, b = (order.index(topic) for topic in rule.topics)
+        holds |= ((picks == a) & (sizes > 0)).any(axis=1) & ((picks == b) & (sizes > 0)).any(axis=1)
+    sizes, words = sizes.copy(), words.copy()
+    for row in np.flatnonzero(holds):
+        items = [(sizes[row, k], words[row, k], order[picks[row, k]]) for k in range(sizes.shape[1])
+                 if sizes[row, k] > 0]
         for rule in rules:
             topics = [topic for _, _, topic in items]
             if not all(t in topics for t in rule.topics):
@@ -77,18 +91,21 @@ def _combine(rows: list[list[Item]], combined: Sequence[Combined], columns: dict
                 items = [item for item in items if item not in joined] + [
                     (sum(size for size, _, _ in joined), phrase, "+".join(rule.topics))]
                 items.sort(key=lambda item: -item[0])
-        out.append(items[:count])
-    return out
+        sizes[row], words[row] = 0.0, ""
+        for k, (size, said, _) in enumerate(items[: sizes.shape[1]]):
+            sizes[row, k], words[row, k] = size, said
+    return [sizes[:, :count], words[:, :count]]
 
 
-def _top_lines(up: list[list[Item]], down: list[list[Item]], count: int) -> list[str]:
-    """The ``count`` strongest reasons and risks of each row, strongest first, marked ↑ or ↓."""
-    lines = []
-    for ups, downs in zip(up, down, strict=True):
-        items = sorted([(size, f"{UP} {w}") for size, w, _ in ups] + [(size, f"{DOWN} {w}") for size, w, _ in downs],
-                       key=lambda item: -item[0])
-        lines.append("; ".join(text for _, text in items[:count]))
-    return lines
+def _top_lines(up: list[np.ndarray], down: list[np.ndarray], count: int) -> list[str]:
+    """The ``count`` strongest reasons and risks of each row, strongest first (ties: reasons first), marked."""
+    sizes = np.column_stack([up[0], down[0]])
+    said = np.column_stack([up[1], down[1]])
+    marks = np.array([UP] * up[0].shape[1] + [DOWN] * down[0].shape[1], dtype=object)
+    order = np.argsort(-sizes, axis=1, kind="stable")[:, :count]
+    rows = zip(np.take_along_axis(sizes, order, axis=1).tolist(), np.take_along_axis(said, order, axis=1).tolist(),
+               marks[order].tolist(), strict=True)
+    return ["; ".join(f"{mark} {text}" for size, text, mark in zip(*row, strict=True) if size > 0) for row in rows]
 
 
 def _value_columns(matrix: pd.DataFrame, features: list[Feature],
@@ -112,6 +129,32 @@ class _Wording:
         self.features, self.by_name, self.columns = features, by_name, columns
         self.cache: dict[tuple[str, object], str] = {}
 
+    def all(self, picks: np.ndarray, lead: np.ndarray, sizes: np.ndarray, sign: int) -> np.ndarray:
+        """The words of every picked topic (rows by ``picks``' rows), "" where its size is 0; each distinct
+        (feature, value) is said once."""
+        rows = np.broadcast_to(np.arange(len(picks))[:, None], picks.shape)[sizes > 0]
+        columns = np.take_along_axis(lead, picks, axis=1)[sizes > 0]
+        said = np.full(picks.shape, "", dtype=object)
+        found = np.empty(len(rows), dtype=object)
+        for j in np.unique(columns):
+            at = np.flatnonzero(columns == j)
+            codes, first = _groups(self._keys(rows[at], int(j), sign))
+            found[at] = np.array([self(int(rows[at[i]]), int(j), sign) for i in first], dtype=object)[codes]
+        said[sizes > 0] = found
+        return said
+
+    def _keys(self, rows: np.ndarray, j: int, sign: int) -> list[np.ndarray]:
+        """What the words of feature ``j`` depend on in these rows: its value (a duration by its calendar days:
+        "3 months ago" is said of a thousand distinct ages), and where a count further back may be said
+        instead, whether the value is zero and that count."""
+        feature = self.features[j]
+        keys = [_said_value(feature, self.columns[feature.says or feature.name][rows])]
+        if sign > 0 and feature.says_else in self.by_name and feature.says_else in self.columns:
+            numbers = pd.to_numeric(pd.Series(keys[0]), errors="coerce").to_numpy(dtype="float64")
+            keys.append(np.isfinite(numbers) & (np.round(numbers) == 0))  # as _is_zero says of each value
+            keys.append(_said_value(self.by_name[feature.says_else], self.columns[feature.says_else][rows]))
+        return keys
+
     def __call__(self, row: int, j: int, sign: int) -> str:
         feature = self.features[j]
         value = self.columns[feature.says or feature.name][row]
@@ -125,6 +168,27 @@ class _Wording:
             return self.cache[key]
         except TypeError:  # an unhashable value
             return say(feature, value)
+
+
+def _groups(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the number of its distinct combination of ``keys`` (missing values a group of their own),
+    and the first row of each."""
+    codes = np.zeros(len(keys[0]), dtype="int64")
+    for key in keys:
+        part, uniques = pd.factorize(key, use_na_sentinel=False)
+        codes = codes * (len(uniques) + 1) + part
+    codes, uniques = pd.factorize(codes)
+    first = np.empty(len(uniques), dtype="int64")
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    return codes, first
+
+
+def _said_value(feature: Feature, values: np.ndarray) -> np.ndarray:
+    """``values`` as far as the words can tell them apart: positive durations by calendar day (see ``say``)."""
+    if "{duration" not in feature.template or feature.log10 or feature.binary:
+        return values
+    days = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64")
+    return np.where(days > 0, np.ceil(days - 1e-9), days)
 
 
 def _is_zero(value: object) -> bool:
@@ -143,14 +207,15 @@ def explain(contributions: pd.DataFrame, matrix: pd.DataFrame, catalog: Sequence
                                    [f.topic or f.name for f in features])
     columns = _value_columns(matrix, features, combined)
     words = _Wording(features, by_name, columns)
-    up = _strongest(net, lead, order, words, count=reasons + len(combined), sign=+1)
-    if combined:
-        up = _combine(up, combined, columns, reasons)
-    down = _strongest(net, lead, order, words, count=risks, sign=-1)
+    sizes, picks = _strongest(net, reasons + len(combined), +1)
+    up = [sizes, words.all(picks, lead, sizes, +1), picks]
+    up = _combine(up, order, combined, columns=columns, count=reasons) if combined else up[:2]
+    sizes, picks = _strongest(net, risks, -1)
+    down = [sizes, words.all(picks, lead, sizes, -1)]
     out = family_scores(contributions, catalog)
     for i in range(reasons):
-        out[f"reason_{i + 1}"] = pd.array([r[i][1] if i < len(r) else "" for r in up], dtype="str")
+        out[f"reason_{i + 1}"] = pd.array(up[1][:, i] if i < up[1].shape[1] else [""] * len(out), dtype="str")
     for i in range(risks):
-        out[f"risk_{i + 1}"] = pd.array([r[i][1] if i < len(r) else "" for r in down], dtype="str")
+        out[f"risk_{i + 1}"] = pd.array(down[1][:, i], dtype="str")
     out["top_reasons"] = pd.array(_top_lines(up, down, reasons), dtype="str")
     return out

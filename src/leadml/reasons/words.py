@@ -79,6 +79,8 @@ def percent(share: float, lang: str = "en") -> str:
 
 def _missing(value: object) -> bool:
     """Missing, not a number, or a category parsed as unknown: all say the feature's ``missing`` words."""
+    if type(value) is float:  # the common case, without the slow check against numbers.Real
+        return not math.isfinite(value)
     if value is None or type(value).__name__ == "NAType":
         return True
     if isinstance(value, numbers.Real):
