@@ -9,7 +9,7 @@ MLFLOW_PORT ?= 5000
 TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-fast lint docs bench bench-features bench-score bench-train bench-monitoring mlflow-ui report clean
+.PHONY: help venv demo test test-fast lint docs bench bench-features bench-score bench-train bench-trees bench-cli bench-monitoring mlflow-ui report clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -44,7 +44,7 @@ lint: $(STAMP) ## ruff over the package and the tests, then the import contracts
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports --no-cache
 
-bench: bench-features bench-train bench-score bench-monitoring ## run every benchmark and write benchmarks/results/
+bench: bench-features bench-train bench-trees bench-score bench-monitoring bench-cli ## run every benchmark and write benchmarks/results/
 
 bench-features: $(STAMP) ## features vs the DuckDB reference at 100k and 1M leads (needs ../shared)
 	$(BIN)/python benchmarks/bench_features.py
@@ -54,6 +54,12 @@ bench-train: $(STAMP) ## leadml train end to end on 100k leads, time per stage
 
 bench-score: $(STAMP) ## leadml score end to end: 1M leads from DuckDB, 100k from PostgreSQL
 	$(BIN)/python benchmarks/bench_score.py
+
+bench-trees: $(STAMP) ## what the tree count buys: fewer, larger boosting steps against the default, 100k leads
+	$(BIN)/python benchmarks/bench_trees.py
+
+bench-cli: $(STAMP) ## leadml --help and every COMMAND --help, each as its own process
+	$(BIN)/python benchmarks/bench_cli.py
 
 bench-monitoring: $(STAMP) ## drift checks and `leadml monitor` beside scoring, 100k leads
 	$(BIN)/python benchmarks/bench_monitoring.py

@@ -6,6 +6,7 @@ parameters). ``make lint`` checks the import rules too, as import-linter contrac
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,35 @@ def test_importing_the_cli_loads_no_heavy_library():
     code = f"import sys, leadml.cli; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert result.stdout.split() == [], f"import leadml.cli loads {result.stdout.strip()}"
+
+
+HELP = """
+import json, sys
+import typer.main
+from leadml.cli import app, main
+group = typer.main.get_command(app)
+commands = [[name] for name in group.commands] + [["models", name] for name in group.commands["models"].commands]
+found = {}
+for command in [[], *commands]:
+    sys.argv = ["leadml", *command, "--help"]
+    try:
+        main()
+    except SystemExit as stop:
+        assert stop.code in (0, None), (command, stop.code)
+    found[" ".join(command) or "(none)"] = [m for m in HEAVY if m in sys.modules]
+print(json.dumps(found))
+"""
+
+
+def test_every_commands_help_loads_no_heavy_library():
+    """``leadml --help`` and ``leadml COMMAND --help`` for every command (and ``models`` subcommand) answer
+    without importing MLflow, LightGBM, matplotlib or PySpark: each only when a command runs and uses it."""
+    result = subprocess.run([sys.executable, "-c", f"HEAVY = {HEAVY!r}\n" + HELP], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(found) >= 14 and "score" in found and "models promote" in found, sorted(found)
+    assert {command: heavy for command, heavy in found.items() if heavy} == {}
 
 
 def _functions() -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
