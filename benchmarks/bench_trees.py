@@ -25,7 +25,7 @@ from leadml.features import feature_catalog  # noqa: E402
 from leadml.features.spine import as_timestamp, training_cutoffs  # noqa: E402
 from leadml.modeling.evaluation import margin_intervals  # noqa: E402
 from leadml.modeling.lead_model import FeatureSpec  # noqa: E402
-from leadml.modeling.shap_patterns import exact_contributions, lightgbm_matrix, tree_splits  # noqa: E402
+from leadml.modeling.shap_patterns import copies, exact_contributions, lightgbm_matrix, tree_splits  # noqa: E402
 from leadml.modeling.snapshots import build_snapshot  # noqa: E402
 from leadml.modeling.training import _fit_booster, _split, booster_params  # noqa: E402
 
@@ -55,14 +55,14 @@ def measure(name: str, overrides: dict, context: dict) -> dict:
     fit_seconds = time.perf_counter() - started
     raw = booster.predict(spec.prepare(test.features), raw_score=True)
     prepared = spec.prepare(sample)
-    matrix, splits = lightgbm_matrix(prepared), tree_splits(booster)
+    matrix, splits, boosters = lightgbm_matrix(prepared), tree_splits(booster), copies(booster, 2)
     small = prepared.head(2_000)
     return {"setting": name, "params": overrides, "trees": len(splits), "fit_seconds": round(fit_seconds, 1),
             "roc_auc": roc_auc_score(test.labels, raw), "pr_auc": average_precision_score(test.labels, raw),
             "raw": raw,
             "predict_rows_per_second": rows_per_second(lambda: booster.predict(prepared, raw_score=True),
                                                        len(prepared), 3),
-            "treeshap_rows_per_second": rows_per_second(lambda: exact_contributions(booster, matrix, splits),
+            "treeshap_rows_per_second": rows_per_second(lambda: exact_contributions(boosters, matrix, splits),
                                                         len(prepared)),
             "pred_contrib_rows_per_second": rows_per_second(lambda: booster.predict(small, pred_contrib=True),
                                                             len(small))}
@@ -96,6 +96,7 @@ def main() -> None:
         r["roc_auc_minus_default"] = [round(v, 4) for v in intervals[("default", "roc_auc")]]
         r["pr_auc_minus_default"] = [round(v, 4) for v in intervals[("default", "pr_auc")]]
         r["roc_auc"], r["pr_auc"] = round(r["roc_auc"], 4), round(r["pr_auc"], 4)
+    for r in results:
         del r["raw"]
     about = meta(leads=args.leads, as_of=str(AS_OF.date()), train_rows=len(train.labels),
                  test_rows=len(y), test_conversions=int(y.sum()), sample_rows=len(context["sample"]),

@@ -11,7 +11,7 @@ import pytest
 from leadml.modeling import shap_patterns
 from leadml.modeling.calibration import SigmoidCalibrator
 from leadml.modeling.lead_model import FeatureSpec, LeadModel
-from leadml.modeling.shap_patterns import check_sums, exact_contributions, lightgbm_matrix, tree_splits
+from leadml.modeling.shap_patterns import check_sums, copies, exact_contributions, lightgbm_matrix, tree_splits
 
 
 def frame_and_labels(n: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -52,7 +52,7 @@ def test_equals_pred_contrib(params: dict) -> None:
     test, _ = frame_and_labels(1500, seed=7)
     test.loc[:50, "days"] = 0.0  # zeros and NaNs at every split
     expected = booster.predict(test, pred_contrib=True)
-    got = exact_contributions(booster, lightgbm_matrix(test), tree_splits(booster))
+    got = exact_contributions(copies(booster, 2), lightgbm_matrix(test), tree_splits(booster))
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
     assert len(check_sums(got, booster.predict(test, raw_score=True))) == 0
 
@@ -62,7 +62,7 @@ def test_a_tree_without_splits_only_shifts_the_expected_value() -> None:
     flat = pd.DataFrame({"constant": np.ones(500)})
     booster = lgb.train({"objective": "binary", "verbosity": -1, "num_threads": 1}, lgb.Dataset(flat, labels), 5)
     assert tree_splits(booster)[0] == []
-    got = exact_contributions(booster, lightgbm_matrix(flat), tree_splits(booster))
+    got = exact_contributions([booster], lightgbm_matrix(flat), tree_splits(booster))
     np.testing.assert_allclose(got, booster.predict(flat, pred_contrib=True), rtol=0, atol=1e-12)
 
 
@@ -78,7 +78,7 @@ def test_a_split_read_wrongly_is_caught_and_computed_by_pred_contrib(monkeypatch
     reads = shap_patterns.Columns.goes_left  # feature 0 read as always right: its patterns merge
     monkeypatch.setattr(shap_patterns.Columns, "goes_left", lambda self, split: np.zeros(len(self.matrix), bool)
                         if split.feature == 0 else reads(self, split))
-    model._splits = None
+    model._splits = None  # read the trees again, through the patched reading
     with caplog.at_level(logging.WARNING, logger="leadml"):
         repaired = model.contributions(frame.assign(role=frame["role"].astype("str")))
     assert "missed the raw score" in caplog.text

@@ -86,7 +86,9 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
     checks = _Checks(model, as_of)
     result, fingerprint = _score_population(config, data, model=model, as_of=as_of, catalog=catalog,
                                             lang=lang, checks=checks)
+    checks.stopwatch.lap("other")
     export, freshness = _grade(config, data, result, version=version, as_of=as_of, newest=checks.newest.newest)
+    checks.stopwatch.lap("grades_and_ranks")
     shown = _for_people(config, data, export)  # before anything is recorded: a bad display column stops the run
     drift = checks.drift(model, export, config)
     scored_seconds = time.perf_counter() - started
@@ -99,8 +101,10 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
     if write_back:  # first: if the database refuses, no file of this run is published either
         write_back_scores(data, export, scores_table=config.export.scores_table,
                           history_table=config.export.history_table, as_of=as_of, model_version=version)
+    checks.stopwatch.lap("write_back")
     publish_scores(shown, result.rejects,
                    findings={**findings, "monitoring_run_id": monitoring_run}, paths=paths, names=config.export)
+    checks.stopwatch.lap("write")
     summary = _summary(config, export, result, paths=paths, findings=findings, monitoring_run=monitoring_run,
                        write_back=write_back, lang=lang)
     write_json(_manifest(summary, export, result, data=data, fingerprint=fingerprint, findings=findings,
@@ -152,7 +156,7 @@ def _score_population(config: Config, data: str, *, model: LeadModel, as_of: pd.
         result = score_chunks(source_chunks(source, config, "scoring"), model, as_of, catalog,
                               settings=config.features, reasons=config.export.top_reasons,
                               explainer=config.export.explainer, combined=combined_reasons(lang),
-                              observe=checks.observe)
+                              observe=checks.observe, lap=checks.stopwatch.lap)
         source_accounts(source, result.report)
     log_data_quality(result.report)
     if result.scored.empty and result.rejects.empty:  # publishing nothing would wipe yesterday's scores

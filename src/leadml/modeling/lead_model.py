@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,13 @@ import pandas as pd
 from scipy import sparse
 
 from leadml.modeling.calibration import IsotonicCalibrator, SigmoidCalibrator, calibrator_from_dict
-from leadml.modeling.shap_patterns import check_sums, exact_contributions, lightgbm_matrix, tree_splits
+from leadml.modeling.shap_patterns import check_sums, copies, exact_contributions, lightgbm_matrix, tree_splits
 
 log = logging.getLogger("leadml")
 
 UNSEEN = "unknown"
 FILES = ("booster.txt", "spec.json", "calibrator.json")
+EXPLAIN_THREADS = 2  # this machine's cores; TreeSHAP by pattern shares the trees among them
 PROFILE = "profile.json"  # optional: models saved before drift monitoring have none
 
 
@@ -122,11 +123,17 @@ class LeadModel:
         prepared = self.spec.prepare(matrix)
         return self._contributions(prepared, method, self.booster.predict(prepared, raw_score=True))
 
-    def score(self, matrix: pd.DataFrame, method: str = "treeshap") -> tuple[np.ndarray, pd.DataFrame]:
-        """Return calibrated probabilities and contributions, aligning the matrix only once."""
+    def score(self, matrix: pd.DataFrame, method: str = "treeshap", lap: Callable[[str], None] = lambda _: None
+              ) -> tuple[np.ndarray, pd.DataFrame]:
+        """Return calibrated probabilities and contributions, aligning the matrix only once; ``lap`` is told
+        when the prediction (``predict``) and the contributions (``explainer``) are done."""
         prepared = self.spec.prepare(matrix)
         raw = self.booster.predict(prepared, raw_score=True, validate_features=True)
-        return np.clip(self.calibrator.predict(raw), 0.0, 1.0), self._contributions(prepared, method, raw)
+        probability = np.clip(self.calibrator.predict(raw), 0.0, 1.0)
+        lap("predict")
+        contributions = self._contributions(prepared, method, raw)
+        lap("explainer")
+        return probability, contributions
 
     def _contributions(self, prepared: pd.DataFrame, method: str, raw: np.ndarray) -> pd.DataFrame:
         if method == "treeshap":
@@ -147,8 +154,8 @@ class LeadModel:
         otherwise than LightGBM reads it, which would also touch rows whose sums still match (the split off
         their path): then the whole matrix is computed again by ``pred_contrib`` itself, and that is logged."""
         if getattr(self, "_splits", None) is None:
-            self._splits = tree_splits(self.booster)
-        values = exact_contributions(self.booster, lightgbm_matrix(prepared), self._splits)
+            self._splits, self._copies = tree_splits(self.booster), copies(self.booster, EXPLAIN_THREADS)
+        values = exact_contributions(self._copies, lightgbm_matrix(prepared), self._splits)
         wrong = check_sums(values, raw)
         if len(wrong):
             log.warning("TreeSHAP by pattern missed the raw score on %d of %d rows; all computed by pred_contrib",

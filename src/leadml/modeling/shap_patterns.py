@@ -12,6 +12,8 @@ score: a split decided differently sends some rows to another leaf, and their su
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -100,26 +102,49 @@ def _patterns(columns: Columns, splits: list[Split]) -> tuple[np.ndarray, np.nda
     return codes, first
 
 
-def exact_contributions(booster: lgb.Booster, matrix: np.ndarray, splits: list[list[Split]]) -> np.ndarray:
+def exact_contributions(boosters: Sequence[lgb.Booster], matrix: np.ndarray, splits: list[list[Split]]
+                        ) -> np.ndarray:
     """TreeSHAP contributions per feature plus the expected value last, equal to ``pred_contrib``.
 
-    ``matrix`` is the float matrix LightGBM predicts on (category codes, NaN for missing).
+    ``matrix`` is the float matrix LightGBM predicts on (category codes, NaN for missing). The trees are
+    shared among one thread per booster (copies of one model: a booster keeps the trees it predicts with
+    as its own state, so two threads must not share one); numpy and LightGBM release the GIL.
     """
     columns = Columns(matrix)
+    for feature in range(columns.matrix.shape[1]):  # filled here, read by every thread
+        columns.zeroed(feature)
+    trees = list(enumerate(splits))
+    if len(boosters) == 1:
+        return _explain_trees(boosters[0], columns, trees)
+    every = len(boosters)
+    with ThreadPoolExecutor(every) as pool:
+        parts = list(pool.map(lambda k: _explain_trees(boosters[k], columns, trees[k::every]), range(every)))
+    return np.sum(parts, axis=0)
+
+
+def copies(booster: lgb.Booster, count: int) -> list[lgb.Booster]:
+    """``booster`` and ``count - 1`` independent copies of it, for ``exact_contributions``' threads."""
+    text = booster.model_to_string()
+    return [booster, *(lgb.Booster(model_str=text) for _ in range(count - 1))]
+
+
+def _explain_trees(booster: lgb.Booster, columns: Columns, trees: list[tuple[int, list[Split]]]) -> np.ndarray:
+    """The contributions of these trees alone, base last, in column order (F)."""
     rows, width = columns.matrix.shape
-    out = np.zeros((rows, width + 1), order="F")
-    for tree, nodes in enumerate(splits):
+    out, base = np.zeros((rows, width + 1), order="F"), 0.0
+    for tree, nodes in trees:
         if not nodes:  # a one-leaf tree only shifts the expected value
-            out[:, width] += booster.predict(columns.matrix[:1], pred_contrib=True, start_iteration=tree,
-                                             num_iteration=1)[0, width]
+            base += booster.predict(columns.matrix[:1], pred_contrib=True, start_iteration=tree,
+                                    num_iteration=1)[0, width]
             continue
         codes, first = _patterns(columns, nodes)
         values = booster.predict(columns.matrix[first], pred_contrib=True, start_iteration=tree,
                                  num_iteration=1).T.copy()
-        out[:, width] += values[width, 0]
+        base += values[width, 0]
         for feature in sorted({split.feature for split in nodes}):
             out[:, feature] += values[feature].take(codes)
-    return np.ascontiguousarray(out)
+    out[:, width] = base
+    return out
 
 
 def lightgbm_matrix(prepared: pd.DataFrame) -> np.ndarray:

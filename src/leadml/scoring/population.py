@@ -50,25 +50,31 @@ def population_matrix(tables: LeadTables, as_of: pd.Timestamp, settings: Feature
 def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Timestamp,
                  catalog: Sequence[Feature], *, settings: FeaturesConfig, reasons: int,
                  explainer: str = "treeshap", combined: Sequence[Combined] = (),
-                 observe: Callable[[LeadTables, pd.DataFrame], None] | None = None) -> ScoringResult:
+                 observe: Callable[[LeadTables, pd.DataFrame], None] | None = None,
+                 lap: Callable[[str], None] = lambda _: None) -> ScoringResult:
     """Score the population at ``as_of`` chunk by chunk; return scored rows and rejects.
 
-    ``observe`` sees each chunk's cleaned tables and the population's feature rows (for monitoring).
+    ``observe`` sees each chunk's cleaned tables and the population's feature rows (for monitoring);
+    ``lap`` is told as each stage of a chunk ends: read, clean, features, predict, explainer, reasons.
     """
     scored, rejected, report = [], [], CleanReport()
     for raw in chunks:
+        lap("read")
         tables, all_rejects, chunk_report = clean_tables(raw)
         report.merge(chunk_report)
+        lap("clean")
         spine, matrix = population_matrix(tables, as_of, settings)
+        lap("features")
         _check_coverage(raw, tables, all_rejects, spine, as_of=as_of)
         rejects = _in_population(all_rejects, raw, as_of)
         if observe is not None:
             observe(tables, matrix)
         if len(spine):
-            probability, contributions = model.score(matrix, explainer)
+            probability, contributions = model.score(matrix, explainer, lap)
             explained = explain(contributions, matrix, catalog, reasons, combined=combined)
             scored.append(pd.concat([pd.DataFrame({"lead_id": spine["lead_id"], "probability": probability}),
                                      explained[list(EXPLAIN_COLUMNS)]], axis=1))
+            lap("reasons")
         rejected.append(rejects)
     scored_frame = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame(
         {"lead_id": pd.Series([], dtype="str"), "probability": pd.Series([], dtype="float64"),
