@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from leadml.data.contract import COLUMNS, NUMERIC_COLUMNS, REQUIRED, TIME_COLUMNS, LeadTables
 
@@ -132,6 +134,14 @@ def to_id(values: pd.Series) -> pd.Series:
     return ids.where(~ids.str.lower().isin(MISSING_IDS))
 
 
+def is_in(values: pd.Series, allowed: pd.Series) -> np.ndarray:
+    """``values.isin(allowed)`` for text, through Arrow's hash set: pandas 3 builds its set one Python
+    scalar at a time, which took a second per chunk for 50,000 ids."""
+    found = pc.is_in(pa.array(values.astype("str"), from_pandas=True),
+                     value_set=pa.array(allowed.astype("str"), from_pandas=True))
+    return np.asarray(found.fill_null(False), dtype=bool)
+
+
 def clean_tables(raw: LeadTables) -> tuple[LeadTables, pd.DataFrame, CleanReport]:
     """Return typed tables, the rejected leads ``(lead_id, reason)`` and a report of counts."""
     report = CleanReport()
@@ -139,13 +149,13 @@ def clean_tables(raw: LeadTables) -> tuple[LeadTables, pd.DataFrame, CleanReport
     for column in raw.lead_columns:  # a table mapping's lead feature columns follow as text; the features type them
         typed["leads"][column] = raw.leads[column].astype("str").str.strip().replace("", pd.NA)
     leads, rejects = _unique_leads(typed["leads"], report)
-    known = set(leads["lead_id"]).union(rejects["lead_id"])
+    known = pd.concat([leads["lead_id"], rejects["lead_id"]], ignore_index=True)
     histories = {}
     for name in ("activities", "opportunities"):
         frame = typed[name]
-        unknown = ~frame["lead_id"].isin(known)
+        unknown = ~is_in(frame["lead_id"], known)
         report.add(f"{name}: rows for unknown leads", unknown.sum())
-        histories[name] = frame[~unknown & frame["lead_id"].isin(leads["lead_id"])].reset_index(drop=True)
+        histories[name] = frame[~unknown & is_in(frame["lead_id"], leads["lead_id"])].reset_index(drop=True)
     return LeadTables(leads=leads, **histories, lead_columns=raw.lead_columns), rejects, report
 
 
