@@ -11,6 +11,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+try:  # pandas' grouped-cumsum kernel; _running_sums falls back to groupby().cumsum() without it
+    from pandas._libs.groupby import group_cumsum as _group_cumsum
+except ImportError:  # pragma: no cover
+    _group_cumsum = None
+
 from leadml.config import CORE_ACTIVITY_TYPES
 from leadml.features.timeline import DAY, Timeline, end_index, prefix, seconds_since_origin, since_index, start_index
 
@@ -109,33 +114,36 @@ def _window_counts(timeline: Timeline, code: np.ndarray, row_lead: np.ndarray, r
 def _decayed_counts(timeline: Timeline, code: np.ndarray, high_intent: np.ndarray, row_sec: np.ndarray,
                     half_lives: Sequence[int], *, start: np.ndarray, end: np.ndarray) -> dict[str, np.ndarray]:
     """Decayed counts per activity type and of high-intent touches: each row's factor times its lead's
-    running sum of weights at its as_of.
-
-    The running sums of all types are one grouped cumulative sum over a matrix with a column per type
-    (zero where the activity is of another type): pandas' compensated sum sees exactly the values, in the
-    same order, that one sum per type would, so the results are bit for bit those of a sum per type.
-    """
-    names = (*activity_types(), "high_intent")
+    running sum of weights at its as_of."""
+    types = activity_types()
     columns: dict[str, np.ndarray] = {}
     at, touched = np.maximum(end - 1, 0), end > start
     for half_life, (weights, factor) in _decay_weights(timeline, row_sec, half_lives, start=start, end=end).items():
-        selected = np.zeros((len(timeline), len(names)))
-        selected[np.arange(len(timeline)), code] = weights
-        selected[:, -1] = weights * high_intent
-        running = _running_sums(timeline, selected)
-        for column, name in enumerate(names):
+        selections = [code == type_code for type_code in range(len(types))] + [high_intent]
+        for name, selected in zip((*types, "high_intent"), selections, strict=True):
             columns[f"decayed_{name}_{half_life}d"] = (
-                np.where(touched, factor * running[at, column], 0.0) if len(timeline) else np.zeros(len(end)))
+                np.where(touched, factor * _running_sums(timeline, weights * selected)[at], 0.0) if len(timeline)
+                else np.zeros(len(end)))
     return columns
 
 
 def _running_sums(timeline: Timeline, values: np.ndarray) -> np.ndarray:
-    """Running sums of ``values`` (one column or a matrix) restarting at every lead: a global prefix sum
-    would lose a small lead's sum next to huge ones, and would make a lead's features depend on which
-    other leads share its chunk (or Spark bucket)."""
-    frame = pd.DataFrame(values[:, None] if values.ndim == 1 else values, copy=False)
-    running = frame.groupby(timeline.lead, sort=False).cumsum().to_numpy()
-    return running.reshape(values.shape)
+    """Running sums of ``values`` restarting at every lead, by pandas' grouped (compensated) cumsum.
+
+    Not a global prefix sum: that would lose a small lead's sum next to huge ones, and make a lead's
+    features depend on which other leads share its chunk (or Spark bucket). The timeline's lead slots
+    already are group codes, so pandas' kernel is called directly when it can be: the grouped cumsum's
+    own bookkeeping took three quarters of its time, 46 times per chunk; the sums are the same.
+    """
+    if _group_cumsum is not None:
+        out = np.empty((len(values), 1))
+        try:
+            _group_cumsum(out, values.astype("float64").reshape(-1, 1), timeline.lead.astype(np.intp),
+                          int(timeline.lead.max(initial=-1)) + 1, False, True)
+            return out[:, 0]
+        except (TypeError, ValueError):  # another pandas' kernel: take the public way
+            pass
+    return pd.Series(values).groupby(timeline.lead, sort=False).cumsum().to_numpy()
 
 
 def _add_rates_and_flags(columns: dict[str, np.ndarray]) -> None:
