@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover
     _group_cumsum = None
 
 from leadml.config import CORE_ACTIVITY_TYPES
-from leadml.features.timeline import DAY, Timeline, end_index, prefix, seconds_since_origin, since_index, start_index
+from leadml.features.timeline import DAY, Timeline, prefix, seconds_since_origin
 
 CORE_TYPES = CORE_ACTIVITY_TYPES  # declared in config, where mappings onto them are checked
 OTHER = "other"
@@ -39,7 +39,7 @@ def window_name(window: int | None) -> str:
 def engagement_features(spine: pd.DataFrame, activities: pd.DataFrame, windows: Sequence[int],
                         half_lives: Sequence[int]) -> pd.DataFrame:
     """Return counts, decayed counts, recency, rhythm and response features per spine row."""
-    lead_ids = pd.Index(pd.unique(spine["lead_id"]))
+    lead_ids = pd.Index(pd.unique(spine["lead_id"])).sort_values()  # a sorted spine then searches in order
     slot = positions_in(activities["lead_id"], lead_ids)  # activities of leads outside the spine: -1, dropped
     keep = slot >= 0
     timeline = Timeline(slot[keep], seconds_since_origin(activities["occurred_at"], round_up=True)[keep])
@@ -52,7 +52,7 @@ def engagement_features(spine: pd.DataFrame, activities: pd.DataFrame, windows: 
     lower = {window: np.maximum(timeline.since(row_lead, row_sec, window), start) for window in windows}
     lower[None] = start
 
-    columns = _window_counts(timeline, code, row_lead, row_sec, windows)
+    columns = _window_counts(timeline, code, lower, end)
     for window, lo in lower.items():
         columns[f"n_touches_{window_name(window)}"] = (end - lo).astype("float64")
     columns.update(_decayed_counts(timeline, code, high_intent, row_sec, half_lives, start=start, end=end))
@@ -95,19 +95,21 @@ def _type_codes(values: pd.Series) -> np.ndarray:
     return np.asarray([*table, types.index(OTHER)], dtype="int8")[codes]
 
 
-def _window_counts(timeline: Timeline, code: np.ndarray, row_lead: np.ndarray, row_sec: np.ndarray,
-                   windows: Sequence[int]) -> dict[str, np.ndarray]:
-    """Counts per activity type (``code`` indexes activity_types()) and window, all time last.
-
-    Each type's positions keep the timeline's order, so binary searches in its keys bound every window.
-    """
+def _window_counts(timeline: Timeline, code: np.ndarray, lower: dict[int | None, np.ndarray],
+                   end: np.ndarray) -> dict[str, np.ndarray]:
+    """Counts per activity type (``code`` indexes activity_types()) and window, from one table of running
+    counts per type (types x positions, int32): a row's count is two lookups, not a pass per column."""
+    types = activity_types()
+    running = np.zeros((len(types), len(timeline) + 1), dtype="int32")
+    running[code, np.arange(1, len(timeline) + 1)] = 1
+    np.cumsum(running, axis=1, out=running)
+    at_end = running[:, end]
     columns: dict[str, np.ndarray] = {}
-    for activity_type, positions in zip(activity_types(), timeline.split(code, len(activity_types())), strict=True):
-        keys = timeline.keys[positions]
-        end, first = end_index(keys, row_lead, row_sec), start_index(keys, row_lead)
-        for window in [*windows, None]:
-            lo = first if window is None else np.maximum(since_index(keys, row_lead, row_sec, window), first)
-            columns[f"n_{activity_type}_{window_name(window)}"] = (end - lo).astype("float64")
+    below = {window: running[:, lo] for window, lo in lower.items()}
+    for type_code, activity_type in enumerate(types):
+        for window in lower:
+            columns[f"n_{activity_type}_{window_name(window)}"] = (
+                at_end[type_code] - below[window][type_code]).astype("float64")
     return columns
 
 

@@ -46,40 +46,16 @@ class Timeline:
 
     def end(self, row_lead: np.ndarray, row_sec: np.ndarray) -> np.ndarray:
         """Index just after each row's last activity at or before its as-of second."""
-        return end_index(self.keys, row_lead, row_sec)
+        return np.searchsorted(self.keys, row_lead.astype("int64") * SPAN + row_sec, side="right")
 
     def start(self, row_lead: np.ndarray) -> np.ndarray:
         """Index of each row's lead's first activity (equal to ``end`` when it has none)."""
-        return start_index(self.keys, row_lead)
+        return np.searchsorted(self.keys, row_lead.astype("int64") * SPAN, side="left")
 
     def since(self, row_lead: np.ndarray, row_sec: np.ndarray, days: float) -> np.ndarray:
         """Index of each row's first activity after ``as_of - days`` (window start)."""
-        return since_index(self.keys, row_lead, row_sec, days)
-
-    def split(self, code: np.ndarray, codes: int) -> list[np.ndarray]:
-        """Per code 0..codes-1 (``code`` in timeline order), the timeline positions holding it, ascending.
-
-        Their keys are sorted too, so the index functions below count one activity type's positions
-        in any window with a few binary searches instead of a prefix sum over the whole timeline.
-        """
-        by_code = np.argsort(code, kind="stable")
-        bounds = np.searchsorted(code[by_code], np.arange(codes + 1), side="left")
-        return [by_code[bounds[c]:bounds[c + 1]] for c in range(codes)]
-
-
-def end_index(keys: np.ndarray, row_lead: np.ndarray, row_sec: np.ndarray) -> np.ndarray:
-    """In sorted timeline keys: the index just after each row's last key at or before its as-of second."""
-    return np.searchsorted(keys, row_lead.astype("int64") * SPAN + row_sec, side="right")
-
-
-def start_index(keys: np.ndarray, row_lead: np.ndarray) -> np.ndarray:
-    """In sorted timeline keys: the index of each row's lead's first key."""
-    return np.searchsorted(keys, row_lead.astype("int64") * SPAN, side="left")
-
-
-def since_index(keys: np.ndarray, row_lead: np.ndarray, row_sec: np.ndarray, days: float) -> np.ndarray:
-    """In sorted timeline keys: the index of each row's first key after ``as_of - days``."""
-    return np.searchsorted(keys, row_lead.astype("int64") * SPAN + row_sec - int(days * DAY), side="right")
+        return np.searchsorted(self.keys, row_lead.astype("int64") * SPAN + row_sec - int(days * DAY),
+                               side="right")
 
 
 def prefix(values: np.ndarray) -> np.ndarray:
