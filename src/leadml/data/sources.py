@@ -212,25 +212,32 @@ class DuckDBSource:
         return LeadTables(**frames, lead_columns=self._extra)
 
     def _frame(self, query: str) -> pd.DataFrame:
-        """The query's rows as DuckDB's ``df()`` gives them, with text columns converted by Arrow instead:
-        the same ``str`` columns, three times faster than ``df()`` makes them (a million activities: 0.9 s
-        against 2.6 s); every other column keeps DuckDB's own conversion (nullable integers, decimals)."""
+        """The query's rows as DuckDB's ``df()`` gives them, with text, float and UTC timestamp columns
+        converted by Arrow instead: the same pandas columns, several times faster (a million activities:
+        0.9 s against 2.6 s); other columns keep DuckDB's own conversion (nullable integers, decimals)."""
         complete = getattr(self._con, "complete", None)  # DuckDB 2: a count read with fetchone() leaves its
         if complete:  # result open, and sql() refuses to run beside it
             complete()
         table = self._con.sql(query).to_arrow_table()
-        text = [f.name for f in table.schema
-                if pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_string_view(f.type)]
-        if not text or not table.num_rows:  # df() of no rows: object columns, as before
+        by_arrow = [f.name for f in table.schema if _arrow_converts_alike(f.type)]
+        if not by_arrow or not table.num_rows:  # df() of no rows: object columns, as before
             return self._con.from_arrow(table).df()
-        others = table.drop_columns(text)
+        others = table.drop_columns(by_arrow)
         frame = self._con.from_arrow(others).df() if others.num_columns else pd.DataFrame(index=range(table.num_rows))
-        for name in text:
+        for name in by_arrow:
             frame[name] = table.column(name).to_pandas()
         return frame[table.column_names]
 
     def read_all(self) -> LeadTables:
         return self.read_bucket(0, 1)
+
+
+def _arrow_converts_alike(kind: pa.DataType) -> bool:
+    """Whether Arrow's pandas conversion of a column gives what DuckDB's ``df()`` gives: text (``str``),
+    doubles and UTC timestamps (microseconds), but not integers (``df()`` keeps them nullable)."""
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        return True
+    return pa.types.is_float64(kind) or (pa.types.is_timestamp(kind) and kind.unit == "us" and kind.tz == "UTC")
 
 
 def is_postgres(location: str | os.PathLike[str]) -> bool:
