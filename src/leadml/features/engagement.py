@@ -140,8 +140,8 @@ def _running_sums(timeline: Timeline, values: np.ndarray) -> np.ndarray:
     if _group_cumsum is not None:
         out = np.empty((len(values), 1))
         try:
-            _group_cumsum(out, values.astype("float64").reshape(-1, 1), timeline.lead.astype(np.intp),
-                          int(timeline.lead.max(initial=-1)) + 1, False, True)
+            _group_cumsum(out, np.asarray(values, dtype="float64").reshape(-1, 1),
+                          np.asarray(timeline.lead, dtype=np.intp), int(timeline.lead.max(initial=-1)) + 1, False, True)
             return out[:, 0]
         except (TypeError, ValueError):  # another pandas' kernel: take the public way
             pass
