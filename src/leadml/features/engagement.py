@@ -55,8 +55,8 @@ def engagement_features(spine: pd.DataFrame, activities: pd.DataFrame, windows: 
     columns = _window_counts(timeline, code, lower, end)
     for window, lo in lower.items():
         columns[f"n_touches_{window_name(window)}"] = (end - lo).astype("float64")
-    columns.update(_decayed_counts(timeline, code, high_intent, row_sec, half_lives, row_lead=row_lead, start=start,
-                                   end=end))
+    columns.update(_decayed_counts(timeline, code, high_intent, row_sec=row_sec, half_lives=half_lives,
+                                   row_lead=row_lead, start=start, end=end))
 
     everything = np.ones(len(timeline), dtype=bool)
     recent = (end - np.maximum(timeline.since(row_lead, row_sec, VELOCITY_DAYS), start)).astype("float64")
@@ -114,8 +114,8 @@ def _window_counts(timeline: Timeline, code: np.ndarray, lower: dict[int | None,
     return columns
 
 
-def _decayed_counts(timeline: Timeline, code: np.ndarray, high_intent: np.ndarray, row_sec: np.ndarray,
-                    half_lives: Sequence[int], *, row_lead: np.ndarray, start: np.ndarray,
+def _decayed_counts(timeline: Timeline, code: np.ndarray, high_intent: np.ndarray, *, row_sec: np.ndarray,
+                    half_lives: Sequence[int], row_lead: np.ndarray, start: np.ndarray,
                     end: np.ndarray) -> dict[str, np.ndarray]:
     """Decayed counts per activity type and of high-intent touches: each row's factor times its lead's
     running sum of weights at its as_of, zero for leads without such a touch.
