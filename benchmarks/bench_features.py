@@ -107,7 +107,8 @@ def main() -> None:
         "--leads": {"default": "100000,1000000"},
         "--cutoff-sets": {"default": "1,6", "help": "which cutoff sets: 1 (one cutoff), 6 (six), or both"},
         "--repeats": {"type": int, "default": 1, "help": "runs per side; the fastest counts"},
-        "--wait": {"type": float, "default": 300, "help": "seconds to wait at most for a quiet machine"}})
+        "--wait": {"type": float, "default": 300, "help": "seconds to wait at most for a quiet machine"},
+        "--keep": {"action": "store_true", "help": "keep the saved results of sizes and cutoffs not measured now"}})
     if not REFERENCE.exists():
         raise SystemExit(f"the reference {REFERENCE} is missing: the benchmark needs ../shared")
     if args.render_only:
@@ -121,6 +122,11 @@ def main() -> None:
             results.append(bench_pair(db, leads, CUTOFFS[name], work=work, repeats=args.repeats, wait=args.wait))
             print(json.dumps({k: results[-1][k] for k in ("leads", "time_ratio", "load_average_1min")}), flush=True)
     about = meta(repeats=args.repeats, cores=os.cpu_count())
+    if args.keep and (RESULTS / "features.json").exists():
+        measured = {(r["leads"], len(r["cutoffs"])) for r in results}
+        kept = [r for r in json.loads((RESULTS / "features.json").read_text())["results"]
+                if (r["leads"], len(r["cutoffs"])) not in measured]
+        results = sorted(kept + results, key=lambda r: (r["leads"], len(r["cutoffs"])))
     publish("features", {"meta": about, "results": results}, markdown(results, about))
 
 

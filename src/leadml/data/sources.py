@@ -99,6 +99,7 @@ class DuckDBSource:
     _extra: tuple[str, ...] = ()  # the lead feature columns of a table mapping, read beside the contract's
     _padded: bool | None = None  # whether a lead id may need its whitespace stripped (None: not looked yet)
     _registered = False  # tables registered from memory, which only this connection sees
+    _reading: ThreadPoolExecutor | None = None  # the thread reading the next bucket ahead, while chunks() runs
 
     def __init__(self, location: str | os.PathLike[str]):
         self.location = str(location)
@@ -126,6 +127,8 @@ class DuckDBSource:
         self.close()
 
     def close(self) -> None:
+        if self._reading is not None:  # a bucket still being read ahead: let it end before its connection does
+            self._reading.shutdown(wait=True, cancel_futures=True)
         self._con.close()
 
     def _attach(self, table: str) -> list[str]:
@@ -213,7 +216,7 @@ class DuckDBSource:
         self._padded_ids()  # looked up here, so the reading thread never uses this connection
         reader = self._con.cursor()
         reader.execute("SET TimeZone = 'UTC'")
-        pool = ThreadPoolExecutor(1, thread_name_prefix="leadml-read")
+        pool = self._reading = ThreadPoolExecutor(1, thread_name_prefix="leadml-read")
         try:
             pending = pool.submit(self._read_bucket, reader, 0, buckets)
             for bucket in range(buckets):
