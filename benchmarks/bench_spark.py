@@ -1,18 +1,26 @@
-"""Spark engine benchmark: `leadml score` with --engine spark beside the local engine, same data, same run.
+"""Spark engine benchmark: what one bucket costs, and that the cost stays flat as the buckets grow.
 
-Both engines read the same Parquet lake (the generated 1M-lead database exported from DuckDB) and
-score it as of 2026-11-01 with the same model folder. Each command runs as a child process while
-a sampler reads /proc every half second, so the peak memory is known per process: the Python
-driver, the Spark JVM (in local mode it is the driver and the executors at once) and the Python
-workers. A smaller database gives the second point of each engine's scaling line, and local[1]
-beside local[2] shows what a second executor core buys. Results go to benchmarks/results/spark.*.
+`leadml score --engine spark` (default config: exact TreeSHAP reasons) runs in local[2] on Parquet
+lakes of 100k, 200k and 400k generated leads, i.e. 2, 4 and 8 buckets of data.chunk_size = 50,000
+leads (``--million`` adds 1M leads, 20 buckets). Each run is a child process with
+LEADML_BUCKET_LOG set, so every Python worker logs each bucket it scores (leadml.spark.timing):
+the seconds from the bucket's Arrow tables in hand to its Arrow table out (pandas, clean,
+features, score, reasons), the gap since the same worker's previous bucket (Spark handing over
+the next bucket's Arrow batches), the leads and activities in it and the worker's peak memory.
+The command's --json gives the driver's stages (model, Spark session, plan, the bucket stage,
+rank and write, rejects); wall minus the command's own seconds is the process start. A sampler
+reads /proc every half second for the peak memory per process kind. The sizing in docs/spark.md
+is computed from these figures by ``sizing`` below. Results go to benchmarks/results/spark.*.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import pickle
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -25,10 +33,24 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.bench_score import AS_OF, setup  # noqa: E402
-from benchmarks.common import LEADML, RESULTS, arguments, generated_database, generator_tag, meta, publish  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    LEADML,
+    RESULTS,
+    arguments,
+    generated_database,
+    generator_tag,
+    load_average,
+    meta,
+    publish,
+)
 
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
-
+CORES = 2  # local[2]
+HOUR = 3600.0
+CHUNK = 50_000  # data.chunk_size of the default config: leads per bucket
+HEADROOM = 1.5  # on the p90 bucket: skew between buckets, stragglers, a retried task
+SIZES = {"10M leads": 10_000_000, "100M leads": 100_000_000}
+FIXED = ("process start", "model", "session", "plan")  # paid once per run, whatever the leads
 
 def _tree(root: int) -> dict[int, tuple[str, float]]:
     """Return every live process under ``root`` (itself included): pid -> (kind, RSS in MB)."""
@@ -59,11 +81,12 @@ def _tree(root: int) -> dict[int, tuple[str, float]]:
     return out
 
 
-def run(command: list[str]) -> tuple[dict, float, dict[str, float]]:
+def run(command: list[str], env: dict[str, str]) -> tuple[dict, float, dict[str, float]]:
     """Run a command; return its last JSON line, wall seconds and peak MB per process kind and in total."""
     peaks: dict[str, float] = {}
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                               env=env)
     done = threading.Event()
 
     def sample() -> None:
@@ -108,68 +131,179 @@ def lake(work: Path, leads: int) -> Path:
     return folder
 
 
+
 def config_for(base: Path, work: Path, master: str) -> Path:
     """A copy of the benchmark config whose Spark session runs on ``master``."""
     config = yaml.safe_load(base.read_text())
-    config["spark"] = {"master": master, "driver_memory": "2g", "shuffle_partitions": 2}
+    config["spark"] = {"master": master, "driver_memory": "2g", "shuffle_partitions": CORES}
     path = work / f"config_{master.replace('[', '').replace(']', '')}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
 
-def bench(name: str, data: Path, config: Path, model: str, work: Path, engine: str) -> dict:
-    out = work / f"{name}.parquet" if engine == "local" else work / name
-    shutil.rmtree(out, ignore_errors=True) if out.is_dir() else out.unlink(missing_ok=True)
+def model_shipping(model_dir: str) -> dict:
+    """What shipping the model costs: its pickled size (it travels inside every task) and the unpickling."""
+    from leadml.modeling.lead_model import LeadModel
+
+    shipped = pickle.dumps(LeadModel.load(model_dir))
+    started = time.perf_counter()
+    pickle.loads(shipped)
+    return {"pickled_mb": round(len(shipped) / 2**20, 1), "unpickle_seconds": round(time.perf_counter() - started, 2)}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
+
+
+def per_bucket(records: list[dict]) -> dict:
+    """Median, p90 and max of the worker's seconds per bucket, with the bucket sizes and the gaps."""
+    seconds = [r["seconds"] for r in records]
+    gaps = [r["gap"] for r in records if r["gap"] is not None]
+    return {"buckets_logged": len(records),
+            "seconds": {"median": round(statistics.median(seconds), 1), "p90": round(percentile(seconds, 0.9), 1),
+                        "max": round(max(seconds), 1)},
+            "gap_seconds_median": round(statistics.median(gaps), 1) if gaps else None,
+            "leads": {"median": round(statistics.median(r["leads"] for r in records)),
+                      "min": min(r["leads"] for r in records), "max": max(r["leads"] for r in records)},
+            "activities_median": round(statistics.median(r["activities"] for r in records)),
+            "microseconds_per_activity": round(1e6 * sum(seconds) / sum(r["activities"] for r in records), 1),
+            "worker_peak_mb": max(r["peak_mb"] for r in records)}
+
+
+def bench(leads: int, *, data: Path, config: Path, model: str, work: Path) -> dict:
+    """Score ``data`` on Spark with the bucket log on; return the run's wall, stages, per-bucket costs and peaks."""
+    out, log = work / f"spark_{leads}", work / f"buckets_{leads}"
+    for folder in (out, Path(f"{out}_rejects"), log):
+        shutil.rmtree(folder, ignore_errors=True)
     command = [LEADML, "score", "--config", str(config), "--data", str(data), "--as-of", AS_OF, "--model", model,
-               "--out", str(out), "--json"] + (["--engine", "spark"] if engine == "spark" else [])
-    result, seconds, peaks = run(command)
-    return {"run": name, "engine": engine, "leads_scored": result["scored"], "seconds": round(seconds, 1),
-            "leads_per_second": round(result["scored"] / seconds), "peak_mb": peaks,
-            "buckets": result.get("buckets")}
+               "--out", str(out), "--json", "--engine", "spark"]
+    load_before = load_average()
+    result, seconds, peaks = run(command, {**os.environ, "LEADML_BUCKET_LOG": str(log)})
+    from leadml.spark.timing import read_log
+
+    records = [r for r in read_log(log) if r["function"] == "score_bucket"]
+    stages = {"process start": round(seconds - result["seconds"], 1), **result["stages"]}
+    fixed = round(sum(stages[s] for s in FIXED), 1)
+    return {"run": f"spark2_{leads}", "leads_generated": leads, "leads_scored": result["scored"],
+            "buckets": result["buckets"], "wall_seconds": round(seconds, 1), "stages": stages,
+            "fixed_seconds": fixed, "per_bucket": per_bucket(records),
+            "bucket_stage_core_seconds_per_bucket": round(stages["buckets"] * CORES / result["buckets"], 1),
+            "rank_write_core_seconds_per_bucket": round(
+                (stages["rank and write"] + stages["rejects and fingerprint"]) * CORES / result["buckets"], 2),
+            "peak_mb": peaks, "load_average": {"before": load_before, "after": load_average()}}
+
+
+def sizing(run: dict) -> dict:
+    """Executor cores to score 10M and 100M leads within the hour, from one measured run.
+
+    cores = ceil(buckets x s x HEADROOM / (3600 - fixed)), where s is the per-bucket cost in core-seconds:
+    the larger of the worker's p90 seconds plus the median hand-over gap and the bucket stage's core-seconds
+    per bucket (it also holds reading and the shuffle), plus ranking and writing per bucket; scaled to a
+    bucket of exactly ``CHUNK`` leads, as ``bucket_count`` makes them (ceil(leads / chunk_size) buckets).
+    """
+    bucket = run["per_bucket"]
+    worker = bucket["seconds"]["p90"] + (bucket["gap_seconds_median"] or 0.0)
+    cost = max(worker, run["bucket_stage_core_seconds_per_bucket"]) + run["rank_write_core_seconds_per_bucket"]
+    cost *= CHUNK / (run["leads_generated"] / run["buckets"])  # to a full bucket of chunk_size leads
+    out = {"from_run": run["run"], "per_bucket_core_seconds": round(cost, 1), "headroom": HEADROOM,
+           "fixed_seconds": run["fixed_seconds"], "memory_per_core_mb": bucket["worker_peak_mb"]}
+    for name, leads in SIZES.items():
+        buckets = math.ceil(leads / CHUNK)
+        out[name] = {"buckets": buckets,
+                     "cores": math.ceil(buckets * cost * HEADROOM / (HOUR - run["fixed_seconds"]))}
+    return out
+
+
+def flatness(results: list[dict]) -> dict:
+    """Median per-bucket seconds (and per activity) at the most buckets, divided by those at the fewest."""
+    runs = sorted(results, key=lambda r: r["buckets"])
+    few, many = runs[0], runs[-1]
+    return {"buckets": [few["buckets"], many["buckets"]],
+            "median_seconds_ratio": round(many["per_bucket"]["seconds"]["median"]
+                                          / few["per_bucket"]["seconds"]["median"], 2),
+            "per_activity_ratio": round(many["per_bucket"]["microseconds_per_activity"]
+                                        / few["per_bucket"]["microseconds_per_activity"], 2),
+            "bucket_stage_ratio": round(many["bucket_stage_core_seconds_per_bucket"]
+                                        / few["bucket_stage_core_seconds_per_bucket"], 2)}
 
 
 def main() -> None:
     args, work = arguments(__doc__, "spark", {
-        "--leads": {"type": int, "nargs": "+", "default": [100_000, 1_000_000]},
+        "--leads": {"type": int, "nargs": "+", "default": [100_000, 200_000, 400_000]},
+        "--million": {"action": "store_true", "help": "also 1,000,000 leads (20 buckets): about 20 minutes more"},
         "--keep": {"action": "store_true", "help": "keep the earlier results of runs not repeated now"}})
-    base = setup(work, "path")
+    config = config_for(setup(work), work, f"local[{CORES}]")
     model = str(next((work / "models").iterdir()))
-    two, one = config_for(base, work, "local[2]"), config_for(base, work, "local[1]")
     saved = RESULTS / "spark.json"
     results = json.loads(saved.read_text())["results"] if args.keep and saved.exists() else []
-    for leads in sorted(args.leads):
-        data = lake(work, leads)
-        runs = [("spark2", two, "spark"), ("local", base, "local")]
-        runs += [("spark1", one, "spark")] if leads <= 100_000 else []  # a second core's worth, on small data
-        for name, config, engine in runs:
-            load = os.getloadavg()[0]
-            result = {**bench(f"{name}_{leads}", data, config, model, work, engine),
-                      "load_average_before": round(load, 1)}
-            print(json.dumps(result), flush=True)
-            results = [r for r in results if r["run"] != result["run"]] + [result]
-            report(sorted(results, key=lambda r: (r["leads_scored"], r["run"])))  # after every run
+    results = [r for r in results if "per_bucket" in r]  # rows of the earlier benchmark's shape are dropped
+    shipping = model_shipping(model)
+    for leads in sorted(set(args.leads) | ({1_000_000} if args.million else set())):
+        result = bench(leads, data=lake(work, leads), config=config, model=model, work=work)
+        print(json.dumps(result), flush=True)
+        results = sorted([r for r in results if r["run"] != result["run"]] + [result], key=lambda r: r["buckets"])
+        report(results, shipping)  # after every run
 
 
-def report(results: list[dict]) -> None:
-    about = meta(explainer="path", as_of=AS_OF, source="Parquet lake (same files)",
-                 spark="local mode, driver memory 2g, 2 shuffle partitions, chunk_size 50,000 leads per bucket")
-    lines = ["# Spark engine benchmark", "",
-             f"Measured {about['date']} on {about['machine']} with `make bench-spark`: `leadml score` as of {AS_OF} "
-             "from the same Parquet lake, reasons by the `path` explainer, the same model folder. "
-             f"Spark: {about['spark']}.", "",
-             "| run | engine | leads scored | wall s | leads/s | peak MB driver (Python) | peak MB JVM | "
-             "peak MB one Python worker | peak MB all processes | load average before |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+def report(results: list[dict], shipping: dict) -> None:
+    about = meta(explainer="treeshap (default config)", as_of=AS_OF, source="Parquet lake",
+                 spark=f"local[{CORES}], driver memory 2g, {CORES} shuffle partitions, "
+                       "chunk_size 50,000 leads per bucket",
+                 model_shipping=shipping)
+    scale = sizing(max(results, key=lambda r: r["buckets"]))
+    flat = flatness(results) if len(results) > 1 else None
+    publish("spark", {"meta": about, "results": results, "flatness": flat, "sizing": scale},
+            "\n".join(lines(results, about, flat, scale)))
+
+
+def table(results: list[dict]) -> list[str]:
+    out = ["| leads scored | buckets | wall s | fixed s (start + model + session + plan) | bucket stage s | "
+           "rank + write s | per-bucket s median / p90 / max | hand-over gap s | leads per bucket (min–max) | "
+           "activities per bucket | µs per activity | worker peak MB | peak MB JVM / all | load before → after |",
+           "|" + "---|" * 14]
     for r in results:
-        p = r["peak_mb"]
-        lines.append(f"| {r['run']} | {r['engine']} | {r['leads_scored']:,} | {r['seconds']} | "
-                     f"{r['leads_per_second']:,} | {p.get('driver', '-')} | {p.get('jvm', '-')} | "
-                     f"{p.get('python_worker', '-')} | {p.get('total', '-')} | {r.get('load_average_before', '-')} |")
-    lines += ["", "Peak memory is sampled from /proc every 0.5 s over the command's process tree. For the local "
-              "engine the driver is the whole job; for Spark in local mode the JVM is the driver and the executors "
-              "at once, and the Python workers run the pandas pipeline one bucket at a time. The machine's "
-              "2 cores are shared with other jobs: the load average before each run says how busy it was."]
-    publish("spark", {"meta": about, "results": results}, "\n".join(lines))
+        b, s, p = r["per_bucket"], r["stages"], r["peak_mb"]
+        out.append(
+            f"| {r['leads_scored']:,} | {r['buckets']} | {r['wall_seconds']} | {r['fixed_seconds']} "
+            f"({s['process start']} + {s['model']} + {s['session']} + {s['plan']}) | {s['buckets']} | "
+            f"{round(s['rank and write'] + s['rejects and fingerprint'], 1)} | {b['seconds']['median']} / "
+            f"{b['seconds']['p90']} / {b['seconds']['max']} | {b['gap_seconds_median']} | {b['leads']['median']:,} "
+            f"({b['leads']['min']:,}–{b['leads']['max']:,}) | {b['activities_median']:,} | "
+            f"{b['microseconds_per_activity']} | {b['worker_peak_mb']} | {p.get('jvm', '-')} / {p.get('total', '-')} | "
+            f"{r['load_average']['before']} → {r['load_average']['after']} |")
+    return out
+
+
+def lines(results: list[dict], about: dict, flat: dict | None, scale: dict) -> list[str]:
+    ship = about["model_shipping"]
+    out = ["# Spark engine benchmark: the cost of one bucket", "",
+           f"Measured {about['date']} on {about['machine']} with `make bench-spark`: `leadml score --engine spark` "
+           f"as of {AS_OF} from a Parquet lake of generated leads, default config (exact TreeSHAP reasons). "
+           f"Spark: {about['spark']}.", "", *table(results), "",
+           "Per-bucket seconds are logged by each Python worker (`LEADML_BUCKET_LOG`, `leadml.spark.timing`): from "
+           "the bucket's Arrow tables in hand to its Arrow table out (pandas, clean, features, score, reasons). The "
+           "hand-over gap is the median time between two buckets of the same worker (Spark handing over the next "
+           "bucket's Arrow batches and taking back the last output). Bucket stage = the driver's wall for "
+           "reading, the shuffle and all buckets; rank + write includes the rejects and the source fingerprint. "
+           f"The model travels pickled inside every task: {ship['pickled_mb']} MB, unpickled in "
+           f"{ship['unpickle_seconds']} s (once per task, not per bucket)."]
+    if flat:
+        out += ["", f"**Flat per-bucket cost:** from {flat['buckets'][0]} to {flat['buckets'][1]} buckets the median "
+                f"per-bucket seconds change by ×{flat['median_seconds_ratio']}, per activity by "
+                f"×{flat['per_activity_ratio']}, the bucket stage's core-seconds per bucket by "
+                f"×{flat['bucket_stage_ratio']}."]
+    out += ["", f"**Sizing** (from {scale['from_run']}, see docs/spark.md): per-bucket cost "
+            f"{scale['per_bucket_core_seconds']} core-seconds × {scale['headroom']} headroom, fixed "
+            f"{scale['fixed_seconds']} s: " + "; ".join(
+                f"{name}: {scale[name]['buckets']:,} buckets → {scale[name]['cores']} executor cores within an hour"
+                for name in SIZES) + f"; Python worker memory per core {scale['memory_per_core_mb']} MB.",
+            "", "Changed from the previous results: those timed whole runs (1M and 100k leads, the `path` explainer, "
+            "with the local engine beside them), whose wall is dominated by fixed costs; these log each bucket's "
+            "cost in the worker and record the fixed costs apart, with the default config (exact TreeSHAP). "
+            "The machine's 2 cores are shared with other jobs: a load average above 2 means the figures are "
+            "inflated by them."]
+    return out
 
 
 if __name__ == "__main__":
