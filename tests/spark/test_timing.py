@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pyarrow as pa
 import pytest
 
@@ -34,7 +36,7 @@ def test_bucket_functions_log_their_cost_only_when_asked(tmp_path, monkeypatch: 
         "double", 3, 2, 5, 6)
     assert second["bucket"] == 5 and first["gap"] is None and 0 <= second["gap"] < 60
     assert first["started"] <= first["ended"] <= second["started"] and first["seconds"] >= 0
-    assert first["peak_mb"] > 0
+    assert first["peak_mb"] > 0 and first["cpu_seconds"] >= 0 and first["worker"].endswith(f"-{os.getpid()}")
 
 
 def test_stages_add_up_the_laps() -> None:

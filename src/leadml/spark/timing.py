@@ -7,6 +7,9 @@ bucket function appends one JSON line to ``<folder>/<host>-<pid>.jsonl`` with
 - ``bucket``, ``leads`` (lead rows in), ``activities`` (activity rows in) and ``rows`` (rows out);
 - ``started`` and ``ended`` (epoch seconds) and ``seconds``: from the bucket's Arrow tables in hand
   to its Arrow table out, i.e. to pandas, clean, features, score, reasons and back to Arrow;
+  ``cpu_seconds``: the CPU time the worker process (all its threads) spent on it meanwhile, which
+  other jobs on a busy machine do not inflate as they do the wall seconds;
+- ``worker``: ``<host>-<pid>`` of the Python worker;
 - ``gap``: seconds since the same worker process finished its previous bucket (``None`` for its
   first): Spark handing over the next bucket's Arrow batches and taking back the previous output,
   plus any wait for the shuffle;
@@ -56,17 +59,19 @@ def timed(function: Callable[..., pa.Table]) -> Callable[..., pa.Table]:
         folder = os.environ.get(ENV)
         if not folder:
             return function(history, activities, **settings)
-        started, clock = time.time(), time.perf_counter()
+        started, clock, cpu = time.time(), time.perf_counter(), time.process_time()
         out = function(history, activities, **settings)
-        seconds, ended = time.perf_counter() - clock, time.time()
-        record = {"function": function.__name__, "bucket": _bucket(history, activities),
+        seconds, cpu, ended = time.perf_counter() - clock, time.process_time() - cpu, time.time()
+        worker = f"{socket.gethostname()}-{os.getpid()}"
+        record = {"function": function.__name__, "worker": worker, "bucket": _bucket(history, activities),
                   "leads": _leads(history), "activities": activities.num_rows, "rows": out.num_rows,
                   "started": round(started, 3), "ended": round(ended, 3), "seconds": round(seconds, 3),
+                  "cpu_seconds": round(cpu, 3),
                   "gap": round(started - _previous_end[-1], 3) if _previous_end else None,
                   "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
         _previous_end[:] = [ended]
         Path(folder).mkdir(parents=True, exist_ok=True)
-        with open(Path(folder) / f"{socket.gethostname()}-{os.getpid()}.jsonl", "a") as log:
+        with open(Path(folder) / f"{worker}.jsonl", "a") as log:
             log.write(json.dumps(record) + "\n")
         return out
 
