@@ -219,7 +219,8 @@ class ExportConfig(_Frozen):
     path: str = "data/scored_leads.csv"
     top_reasons: int = Field(3, ge=1, le=10)
     explainer: Literal["treeshap", "path"] = Field(
-        "treeshap", description="contributions behind reasons: exact TreeSHAP, or path attribution (~9x faster)")
+        "treeshap", description="contributions behind reasons: exact TreeSHAP (computed once per decision pattern of "
+        "each tree), or path attribution (cheaper, not TreeSHAP)")
     scores_table: str = Field("lead_scores", pattern=IDENTIFIER, description="write-back: the latest scores")
     history_table: str = Field("lead_score_history", pattern=IDENTIFIER, description="write-back: every run")
     lang: Literal["en", "de"] = Field("en", description="language of reasons and of the report; columns stay English")

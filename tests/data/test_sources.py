@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from leadml.data.clean import DataError, clean_tables
+from leadml.data.contract import LeadTables
 from leadml.data.sources import DuckDBSource, redact_location, write_database
 
 
@@ -66,3 +67,27 @@ def test_database_write_replaces_atomically(tmp_path: Path, tiny_tables) -> None
     with DuckDBSource(out) as source:
         assert source.table_rows("leads") == len(tiny_tables.leads)
     assert [p.name for p in tmp_path.iterdir()] == ["db.duckdb"]
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_buckets_are_those_of_the_stripped_id_whether_or_not_an_id_is_padded(tmp_path: Path, padded: bool) -> None:
+    """Ids without surrounding whitespace skip the stripping regex; a padded id anywhere brings it back.
+    Either way a lead's bucket is the hash of its stripped id (Spark buckets leads the same way)."""
+    ids = [f"L{i:04d}" for i in range(200)] + [None]
+    written = [f" {i}\t" if padded and n % 7 == 0 and i else i for n, i in enumerate(ids)]
+    when = pd.Timestamp("2026-01-01", tz="UTC")
+    leads = pd.DataFrame({"lead_id": pd.array(written, dtype="str"), "created_at": when})
+    acts = pd.DataFrame({"lead_id": pd.array(ids, dtype="str"), "occurred_at": when, "activity_type": "web_visit"})
+    opps = pd.DataFrame({"lead_id": pd.array(ids[:3], dtype="str"), "created_at": when})
+    write_database([LeadTables(leads, acts, opps)], tmp_path / "padded.duckdb")
+    with DuckDBSource(tmp_path / "padded.duckdb") as source:
+        chunks = list(source.chunks(40))
+        assert source._padded_ids() is padded
+        expected = dict(source._con.execute(
+            "SELECT id, hash(id) % ? FROM (SELECT coalesce(regexp_replace(lead_id, '^\\s+|\\s+$', '', 'g'), '') "
+            "AS id FROM src_leads)", [len(chunks)]).fetchall())
+    for bucket, chunk in enumerate(chunks):
+        stripped = {i.strip() for i in chunk.leads["lead_id"].fillna("")}
+        assert stripped == {i for i, b in expected.items() if b == bucket}
+        assert set(chunk.activities["lead_id"].fillna("")) == stripped  # every lead meets its history
+    assert sum(len(c.leads) for c in chunks) == len(ids)

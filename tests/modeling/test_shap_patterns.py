@@ -36,6 +36,7 @@ def fit(frame: pd.DataFrame, labels: np.ndarray, **params: object) -> lgb.Booste
     {},                                      # NaN is the missing value
     {"use_missing": False},                  # NaN is read as 0 (missing type None)
     {"zero_as_missing": True},               # 0 and NaN are missing (missing type Zero)
+    {"num_leaves": 48, "min_data_in_leaf": 5},  # 47 splits: a wide integer key
     {"num_leaves": 70, "min_data_in_leaf": 5},  # more than 62 splits in a tree: patterns as bytes
     {"max_cat_to_onehot": 8},                # one-hot categorical splits
 ])

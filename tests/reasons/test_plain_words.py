@@ -238,3 +238,24 @@ def test_a_recent_count_that_pushes_up_with_nothing_in_its_window_says_the_count
     assert out["reason_1"].iloc[0] == say(next(f for f in catalog if f.name == "n_pricing_page_view_all"), 3.0)
     assert "3" in out["reason_1"].iloc[0]
     assert out["risk_1"].iloc[1] == say(next(f for f in catalog if f.name == "n_pricing_page_view_30d"), 0.0)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_words_said_once_per_distinct_value_are_the_words_of_each_row(real: dict, lang: str) -> None:
+    """Reasons are worded once per (feature, value as the words tell it apart): durations by calendar day,
+    a recent count with the count said instead of it. Every row must still read exactly as worded alone."""
+    from leadml.reasons.attribution import _strongest, _value_columns, _Wording, topic_sides
+
+    catalog = localise(real["catalog"], lang)
+    by_name = {f.name: f for f in catalog}
+    contributions = real["contributions"]
+    features = [by_name[c] for c in contributions.columns if c != "base"]
+    _, net, lead = topic_sides(contributions.drop(columns="base").to_numpy(), [f.topic or f.name for f in features])
+    words = _Wording(features, by_name, _value_columns(real["matrix"], features, combined_reasons(lang)))
+    for sign in (+1, -1):
+        sizes, picks = _strongest(net, 4, sign)
+        grouped = words.all(picks, lead, sizes, sign)
+        alone = _Wording(features, by_name, words.columns)
+        for row, k in zip(*np.nonzero(sizes > 0), strict=True):
+            assert grouped[row, k] == alone(int(row), int(lead[row, picks[row, k]]), sign)
+        assert (grouped[sizes == 0] == "").all() and (sizes > 0).sum() > 1000

@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -96,6 +97,8 @@ class DuckDBSource:
 
     accounts: tuple[TableAccount, ...] = ()
     _extra: tuple[str, ...] = ()  # the lead feature columns of a table mapping, read beside the contract's
+    _padded: bool | None = None  # whether a lead id may need its whitespace stripped (None: not looked yet)
+    _registered = False  # tables registered from memory, which only this connection sees
 
     def __init__(self, location: str | os.PathLike[str]):
         self.location = str(location)
@@ -107,7 +110,7 @@ class DuckDBSource:
     def of_mapped(cls, mapped: MappedTables, location: str) -> DuckDBSource:
         """Serve tables mapped from a user's own (held in memory) through the same bucketed reads."""
         source = cls.__new__(cls)
-        source.location, source.accounts = location, mapped.accounts
+        source.location, source.accounts, source._registered = location, mapped.accounts, True
         source._con = _utc_connection()
         for table in TABLES:
             source._con.register(f"mapped_{table}", mapped.tables.table(table))
@@ -196,27 +199,86 @@ class DuckDBSource:
         return pd.Timestamp(newest).tz_convert("UTC")
 
     def chunks(self, chunk_size: int) -> Iterator[LeadTables]:
-        """Yield hash buckets of about ``chunk_size`` leads, each with its whole history."""
+        """Yield hash buckets of about ``chunk_size`` leads, each with its whole history.
+
+        The next bucket is read on a second connection while the caller works on this one: DuckDB and Arrow
+        release the GIL, so reading (a quarter of each bucket's time at a million leads) hides behind the
+        caller's work. Tables registered from memory (a mapping's) are seen by this connection only.
+        """
         buckets = max(1, math.ceil(self.count_leads() / chunk_size))
-        for bucket in range(buckets):
-            yield self.read_bucket(bucket, buckets)
+        if buckets == 1 or self._registered:
+            for bucket in range(buckets):
+                yield self.read_bucket(bucket, buckets)
+            return
+        self._padded_ids()  # looked up here, so the reading thread never uses this connection
+        reader = self._con.cursor()
+        reader.execute("SET TimeZone = 'UTC'")
+        pool = ThreadPoolExecutor(1, thread_name_prefix="leadml-read")
+        try:
+            pending = pool.submit(self._read_bucket, reader, 0, buckets)
+            for bucket in range(buckets):
+                chunk = pending.result()
+                if bucket + 1 < buckets:
+                    pending = pool.submit(self._read_bucket, reader, bucket + 1, buckets)
+                yield chunk
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            reader.close()
 
     def read_bucket(self, bucket: int, buckets: int) -> LeadTables:
+        return self._read_bucket(self._con, bucket, buckets)
+
+    def _read_bucket(self, con: duckdb.DuckDBPyConnection, bucket: int, buckets: int) -> LeadTables:
         # the same whitespace stripping as clean.to_id, so a lead and its history share a bucket
         # a NULL id hashes as '' so it lands in a bucket (and in the rejects) instead of in none
-        where = (f"hash(coalesce(regexp_replace(CAST(lead_id AS VARCHAR), '^\\s+|\\s+$', '', 'g'), '')) "
-                 f"% {int(buckets)} "
-                 f"= {int(bucket)}")
-        frames = {
-            table: self._con.execute(
-                f"SELECT {self._select(table)} FROM {_quote('src_' + table)} WHERE {where}"
-            ).df()
-            for table in TABLES
-        }
+        stripped = "regexp_replace(CAST(lead_id AS VARCHAR), '^\\s+|\\s+$', '', 'g')"
+        if buckets > 1 and not self._padded_ids():
+            stripped = "CAST(lead_id AS VARCHAR)"  # nothing to strip: the same hash, without a regex per row
+        where = f"hash(coalesce({stripped}, '')) % {int(buckets)} = {int(bucket)}"
+        frames = {table: _frame(con, f"SELECT {self._select(table)} FROM {_quote('src_' + table)} WHERE {where}")
+                  for table in TABLES}
         return LeadTables(**frames, lead_columns=self._extra)
+
+    def _padded_ids(self) -> bool:
+        """Whether any stored lead id may begin or end with whitespace (the characters the regex ``\\s`` strips;
+        a false alarm only costs speed). Reading a bucket strips every id with a regex, which took two thirds
+        of each bucket's read of a million leads; one pass, once, tells whether that is needed at all."""
+        if self._padded is None:
+            codes = "(9, 10, 12, 13, 32)"  # tab, line feed, form feed, carriage return, space
+            self._padded = any(self._con.execute(
+                f"SELECT coalesce(bool_or(ascii(id) IN {codes} OR ascii(reverse(id)) IN {codes}), false) "
+                f"FROM (SELECT CAST(lead_id AS VARCHAR) AS id FROM {_quote('src_' + table)})").fetchall()[0][0]
+                for table in TABLES)
+        return self._padded
 
     def read_all(self) -> LeadTables:
         return self.read_bucket(0, 1)
+
+
+def _frame(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
+    """The query's rows as DuckDB's ``df()`` gives them, with text, float and UTC timestamp columns
+    converted by Arrow instead: the same pandas columns, several times faster (a million activities:
+    0.9 s against 2.6 s); other columns keep DuckDB's own conversion (nullable integers, decimals)."""
+    complete = getattr(con, "complete", None)  # DuckDB 2: a count read with fetchone() leaves its
+    if complete:  # result open, and sql() refuses to run beside it
+        complete()
+    table = con.sql(query).to_arrow_table()
+    by_arrow = [f.name for f in table.schema if _arrow_converts_alike(f.type)]
+    if not by_arrow or not table.num_rows:  # df() of no rows: object columns, as before
+        return con.from_arrow(table).df()
+    others = table.drop_columns(by_arrow)
+    frame = con.from_arrow(others).df() if others.num_columns else pd.DataFrame(index=range(table.num_rows))
+    for name in by_arrow:
+        frame[name] = table.column(name).to_pandas()
+    return frame[table.column_names]
+
+
+def _arrow_converts_alike(kind: pa.DataType) -> bool:
+    """Whether Arrow's pandas conversion of a column gives what DuckDB's ``df()`` gives: text (``str``),
+    doubles and UTC timestamps (microseconds), but not integers (``df()`` keeps them nullable)."""
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        return True
+    return pa.types.is_float64(kind) or (pa.types.is_timestamp(kind) and kind.unit == "us" and kind.tz == "UTC")
 
 
 def is_postgres(location: str | os.PathLike[str]) -> bool:

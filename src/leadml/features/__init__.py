@@ -30,6 +30,18 @@ def build_features(spine: pd.DataFrame, tables: LeadTables, settings: FeaturesCo
     rows.index = spine.index
     engagement = engagement_features(spine, tables.activities, settings.windows_days, settings.half_lives_days)
     engagement["lead_age_days"] = (spine["as_of"] - rows["created_at"]) / pd.Timedelta(days=1)
-    matrix = pd.concat([engagement, fit_features(rows), budget_features(rows),
-                        lead_column_features(rows, settings.lead_columns)], axis=1)
+    matrix = pd.concat([engagement, _per_lead(spine, leads), lead_column_features(rows, settings.lead_columns)],
+                       axis=1)
     return matrix[[feature.name for feature in feature_catalog(settings)]]
+
+
+def _per_lead(spine: pd.DataFrame, leads: pd.DataFrame) -> pd.DataFrame:
+    """Fit and budget features, computed once per lead and repeated for its rows: value by value
+    functions of the lead's attributes, so a lead at six cutoffs needs its title parsed once, not six times.
+    (Mapped lead columns are not: a number column's decimal convention is decided over all its rows.)"""
+    ids = pd.unique(spine["lead_id"])
+    once = leads.reindex(ids)
+    per_lead = pd.concat([fit_features(once), budget_features(once)], axis=1)
+    rows = per_lead.take(pd.Index(ids).get_indexer(spine["lead_id"]))
+    rows.index = spine.index
+    return rows

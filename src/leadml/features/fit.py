@@ -74,8 +74,20 @@ def _map_unique(values: pd.Series, function) -> pd.Series:
     return values.map(mapping).astype("str")
 
 
+def per_distinct(values: pd.Series, function) -> pd.Series:
+    """``function(values)`` for a value-by-value ``function``, computed once per distinct value (missing
+    included) and repeated: countries, industries and sources repeat thousands of times in a chunk."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    result = function(pd.Series(uniques, dtype=values.dtype))
+    return result.take(codes).set_axis(values.index)
+
+
 def normalise_label(values: pd.Series) -> pd.Series:
     """Lower-case, trim and join words with underscores so that spellings of a value agree."""
+    return per_distinct(values, _normalised_label)
+
+
+def _normalised_label(values: pd.Series) -> pd.Series:
     text = values.astype("str").str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True)
     return text.where(~text.isin(["", "nan", "none", "null", "select", "n/a", "-"]))
 

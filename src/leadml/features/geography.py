@@ -53,4 +53,5 @@ def normalise_countries(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     uniques = pd.unique(values.dropna())
     codes = {value: country_code(str(value)) for value in uniques}
     code = values.map(codes).astype("str")
-    return code, code.map(lambda c: region_of(c) if isinstance(c, str) else None).astype("str")
+    regions = {c: region_of(c) for c in pd.unique(code.dropna())}  # once per code, not per lead
+    return code, code.map(regions).astype("str")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ log = logging.getLogger("leadml")
 
 UNSEEN = "unknown"
 FILES = ("booster.txt", "spec.json", "calibrator.json")
-EXPLAIN_THREADS = 2  # this machine's cores; TreeSHAP by pattern shares the trees among them
+EXPLAIN_THREADS = min(4, os.cpu_count() or 1)  # TreeSHAP by pattern shares the trees among them
 PROFILE = "profile.json"  # optional: models saved before drift monitoring have none
 
 

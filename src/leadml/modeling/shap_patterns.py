@@ -135,11 +135,11 @@ def _explain_trees(booster: lgb.Booster, columns: Columns, trees: list[tuple[int
     for tree, nodes in trees:
         if not nodes:  # a one-leaf tree only shifts the expected value
             base += booster.predict(columns.matrix[:1], pred_contrib=True, start_iteration=tree,
-                                    num_iteration=1)[0, width]
+                                    num_iteration=1, num_threads=1)[0, width]
             continue
         codes, first = _patterns(columns, nodes)
         values = booster.predict(columns.matrix[first], pred_contrib=True, start_iteration=tree,
-                                 num_iteration=1).T.copy()
+                                 num_iteration=1, num_threads=1).T.copy()  # the threads are ours
         base += values[width, 0]
         for feature in sorted({split.feature for split in nodes}):
             out[:, feature] += values[feature].take(codes)

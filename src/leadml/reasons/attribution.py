@@ -148,9 +148,10 @@ class _Wording:
         "3 months ago" is said of a thousand distinct ages), and where a count further back may be said
         instead, whether the value is zero and that count."""
         feature = self.features[j]
-        keys = [_said_value(feature, self.columns[feature.says or feature.name][rows])]
+        values = self.columns[feature.says or feature.name][rows]
+        keys = [_said_value(feature, values)]
         if sign > 0 and feature.says_else in self.by_name and feature.says_else in self.columns:
-            numbers = pd.to_numeric(pd.Series(keys[0]), errors="coerce").to_numpy(dtype="float64")
+            numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64")
             keys.append(np.isfinite(numbers) & (np.round(numbers) == 0))  # as _is_zero says of each value
             keys.append(_said_value(self.by_name[feature.says_else], self.columns[feature.says_else][rows]))
         return keys
