@@ -65,7 +65,7 @@ bench-monitoring: $(STAMP) ## drift checks and `leadml monitor` beside scoring, 
 	$(BIN)/python benchmarks/bench_monitoring.py
 
 .PHONY: bench-spark
-bench-spark: $(STAMP) ## leadml score --engine spark beside the local engine: 100k and 1M leads, same Parquet
+bench-spark: $(STAMP) ## leadml score --engine spark, 2, 4 and 8 buckets of 50k leads: per-bucket cost, fixed costs, sizing (--million adds 1M)
 	$(BIN)/python benchmarks/bench_spark.py
 
 docs: $(STAMP) ## regenerate docs/features.md from the feature catalog and docs/mapping.md from the config schema

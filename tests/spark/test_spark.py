@@ -162,6 +162,8 @@ def test_spark_scores_equal_local_scores_and_reruns_replace_their_partition(worl
     assert (on_spark["population"], on_spark["scored"], on_spark["rejected"], on_spark["grades"]) == (
         local["population"], local["scored"], local["rejected"], local["grades"])
     assert on_spark["grades"]["A"] == CAPACITY["capacity"]["A"]
+    assert list(on_spark["stages"]) == ["model", "session", "plan", "buckets", "rank and write",
+                                        "rejects and fingerprint"]  # the driver's stopwatch (bench_spark)
     expected = pd.read_parquet(tmp_path / "local.parquet").sort_values("lead_id").reset_index(drop=True)
     got = partition(sink, AS_OF).sort_values("lead_id").reset_index(drop=True)
     assert got["lead_id"].tolist() == expected["lead_id"].tolist()

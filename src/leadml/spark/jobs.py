@@ -29,6 +29,7 @@ from leadml.reporting.export import matrix_schema
 from leadml.spark.buckets import ROWS, bucket_count, cogrouped, spark_schema
 from leadml.spark.lake import check_source, fingerprint, read_previous, read_tables, write_partition
 from leadml.spark.session import spark_session
+from leadml.spark.timing import Stages
 from leadml.tracking.registry import resolve_model
 
 if TYPE_CHECKING:
@@ -52,9 +53,11 @@ def worker_errors() -> Iterator[None]:
         raise DataError(f"{redact_location(message)} ({kind} in a Spark worker)") from None
 
 
-def _start(config: Config, data: str) -> tuple[SparkSession, dict[str, DataFrame], int]:
+def _start(config: Config, data: str, stages: Stages | None = None) -> tuple[SparkSession, dict[str, DataFrame], int]:
     check_source(data)
     spark = spark_session(config.spark)
+    if stages:
+        stages.lap("session")
     tables = read_tables(spark, data)
     buckets = bucket_count(tables["leads"], config.data.chunk_size, spark.sparkContext.defaultParallelism)
     return spark, tables, buckets
@@ -119,13 +122,15 @@ def score(config: Config, data: str, *, as_of: pd.Timestamp, out: str, model_ref
 
     from leadml.spark.work import SCORE_SCHEMA, score_bucket
 
-    started = time.perf_counter()
+    started, stages = time.perf_counter(), Stages()
     lang = check_language(lang or config.export.lang)
     model, version = resolve_model(model_ref, config.tracking, Path(config.models_dir))
-    spark, tables, buckets = _start(config, data)
+    stages.lap("model")
+    spark, tables, buckets = _start(config, data, stages)
     counts = _counts(spark)
     scored_at = as_timestamp(pd.Timestamp.now(tz="UTC").floor("s"))
     previous = read_previous(spark, out, config.spark.scores_table, as_of)
+    stages.lap("plan")
     rows = cogrouped(tables, buckets, previous).applyInArrow(
         partial(score_bucket, model=model, version=version, as_of=as_of, scored_at=scored_at,
                 catalog=localise(feature_catalog(config.features), lang), combined=combined_reasons(lang),
@@ -135,6 +140,7 @@ def score(config: Config, data: str, *, as_of: pd.Timestamp, out: str, model_ref
     try:
         with worker_errors():
             tally = rows.groupBy("record", "grade").count().collect()  # runs the pipeline once, into the cache
+        stages.lap("buckets")
         grades = {r["grade"]: r["count"] for r in tally if r["record"] == "scored"}
         rejected = sum(r["count"] for r in tally if r["record"] == "rejected")
         with ranked(rows.where("record = 'scored'").drop("record", "reason")) as scored:
@@ -142,17 +148,19 @@ def score(config: Config, data: str, *, as_of: pd.Timestamp, out: str, model_ref
                 scored = scored.withColumn("grade", rank_grade(config.grades, sum(grades.values())))
                 grades = {g: n for g, n in rank_counts(config.grades, sum(grades.values())).items() if n}
             written = write_partition(scored, out, config.spark.scores_table, as_of, empty=not grades)
+        stages.lap("rank and write")
         rejects = rows.where("record = 'rejected'").select("lead_id", "reason", "scored_at", "as_of")
         write_partition(rejects, _rejects(out), f"{config.spark.scores_table}_rejects", as_of, empty=not rejected)
         digest = fingerprint(tables)
     finally:
         rows.unpersist()
+    stages.lap("rejects and fingerprint")
     if written != sum(grades.values()):
         raise DataError(f"the sink holds {written} scored rows as of {as_of}, not the {sum(grades.values())} scored")
     return {"out": redact_location(out), "rejects": redact_location(_rejects(out)), "as_of": str(as_of),
             "engine": "spark", "model_version": version, "population": written + rejected, "scored": written,
             "rejected": rejected, "grades": dict(sorted(grades.items())), "buckets": buckets,
-            "source_fingerprint": digest, "data_quality": dict(counts.value),
+            "source_fingerprint": digest, "data_quality": dict(counts.value), "stages": stages.seconds,
             "seconds": round(time.perf_counter() - started, 3)}
 
 

@@ -2,7 +2,8 @@
 
 Each function takes the bucket's two Arrow tables, rebuilds the raw contract tables and calls the
 local engine's own functions (cleaning, population, features, labels, scoring, finalising). The
-cleaning report's counts go back to the driver through an accumulator.
+cleaning report's counts go back to the driver through an accumulator. With ``LEADML_BUCKET_LOG``
+set, each bucket's cost is logged (``leadml.spark.timing``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from leadml.modeling.snapshots import chunk_snapshot
 from leadml.reasons.words import Combined
 from leadml.scoring.population import EXPLAIN_COLUMNS, EXPORT_COLUMNS, finalise, population_matrix, score_chunks
 from leadml.spark.buckets import ROWS, to_arrow, unpack
+from leadml.spark.timing import timed
 
 TIME = pa.timestamp("us", tz="UTC")
 INTEGER_COLUMNS = ("score", "rank")
@@ -49,6 +51,7 @@ def snapshot_schema(matrix: pa.Schema) -> pa.Schema:
     return matrix.append(pa.field("label", pa.int8()))
 
 
+@timed
 def features_bucket(history: pa.Table, activities: pa.Table, *, as_of: pd.Timestamp, settings: FeaturesConfig,
                     schema: pa.Schema, counts: Accumulator) -> pa.Table:
     """Return the feature matrix of the bucket's population at ``as_of``."""
@@ -60,6 +63,7 @@ def features_bucket(history: pa.Table, activities: pa.Table, *, as_of: pd.Timest
     return to_arrow(pd.concat([spine, matrix], axis=1), schema)
 
 
+@timed
 def snapshot_bucket(history: pa.Table, activities: pa.Table, *, cutoffs: Sequence[pd.Timestamp],
                     known_at: pd.Timestamp, horizon_days: int, settings: FeaturesConfig, schema: pa.Schema,
                     counts: Accumulator) -> pa.Table:
@@ -71,6 +75,7 @@ def snapshot_bucket(history: pa.Table, activities: pa.Table, *, cutoffs: Sequenc
     return to_arrow(pd.concat([spine, matrix, labels], axis=1), schema)
 
 
+@timed
 def score_bucket(history: pa.Table, activities: pa.Table, *, model: LeadModel, version: str, as_of: pd.Timestamp,
                  scored_at: pd.Timestamp, catalog: Sequence[Feature], combined: Sequence[Combined],
                  settings: FeaturesConfig, reasons: int, explainer: str, grades: GradesConfig,
