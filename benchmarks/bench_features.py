@@ -70,8 +70,7 @@ def markdown(results: list[dict], about: dict) -> str:
     cores = about.get("cores", os.cpu_count())
     lines = ["# Feature benchmark", "", f"Measured {about['date']} on {about['machine']} with `make bench-features`. "
              "One cutoff: 2026-09-01; six: the first of each month 2026-04 to 2026-09 (horizon 30 days). Both sides "
-             "write Parquet; each side's fastest of "
-             f"{about.get('repeats', 1)} run(s).", "",
+             "write Parquet; each row is each side's fastest of its runs (one load pair per run).", "",
              f"| leads | cutoffs | **time ratio** (target ≤ {TARGET_RATIO}) | reference s | leadml s "
              "| rows (reference / leadml) | reference MB | leadml MB | ratio of whole processes "
              "| load average before → after |",
@@ -91,7 +90,9 @@ def markdown(results: list[dict], about: dict) -> str:
               "against duckdb alone). " + peak,
               f"Load average (1 min) peaked at {busiest} on {cores} cores"
               + (": other jobs shared the machine, so both sides' seconds are longer than on a quiet one."
-                 if busiest > 0.75 * (cores or 1) else "."), "",
+                 if busiest > 0.75 * (cores or 1) else "."),
+              "The reference runs on 2 threads, leadml mostly on one (plus a thread reading the next bucket): "
+              "when other jobs hold the cores the reference loses more, so compare rows by their load.", "",
               "The reference computes 95 columns (window counts per activity type, recency, raw attributes);",
               "leadml computes its whole catalog (167 columns), including decayed counts, active days, rates and",
               "parsed titles, and cleans the data on the way (types, duplicates, implausible values). The generated",
