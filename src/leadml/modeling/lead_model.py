@@ -122,7 +122,7 @@ class LeadModel:
         from ``pred_leaf``: cheaper still, it adds up exactly too, but is not TreeSHAP.
         """
         prepared = self.spec.prepare(matrix)
-        return self._contributions(prepared, method, self.booster.predict(prepared, raw_score=True))
+        return self._contributions(prepared, method)
 
     def score(self, matrix: pd.DataFrame, method: str = "treeshap", lap: Callable[[str], None] = lambda _: None
               ) -> tuple[np.ndarray, pd.DataFrame]:
@@ -136,7 +136,7 @@ class LeadModel:
         lap("explainer")
         return probability, contributions
 
-    def _contributions(self, prepared: pd.DataFrame, method: str, raw: np.ndarray) -> pd.DataFrame:
+    def _contributions(self, prepared: pd.DataFrame, method: str, raw: np.ndarray | None = None) -> pd.DataFrame:
         if method == "treeshap":
             values = self._treeshap(prepared, raw)
         elif method == "path":
@@ -150,13 +150,15 @@ class LeadModel:
             raise ValueError(f"unknown contribution method {method!r}: use treeshap or path")
         return pd.DataFrame(values, columns=[*self.spec.names, "base"], index=prepared.index)
 
-    def _treeshap(self, prepared: pd.DataFrame, raw: np.ndarray) -> np.ndarray:
+    def _treeshap(self, prepared: pd.DataFrame, raw: np.ndarray | None) -> np.ndarray:
         """Exact TreeSHAP by decision pattern. A row whose sum misses the raw score means a split was read
         otherwise than LightGBM reads it, which would also touch rows whose sums still match (the split off
         their path): then the whole matrix is computed again by ``pred_contrib`` itself, and that is logged."""
         if getattr(self, "_splits", None) is None:
             self._splits, self._copies = tree_splits(self.booster), copies(self.booster, EXPLAIN_THREADS)
         values = exact_contributions(self._copies, lightgbm_matrix(prepared), self._splits)
+        if raw is None:  # the check needs the raw score; ``score`` passes the one it predicted
+            raw = self.booster.predict(prepared, raw_score=True)
         wrong = check_sums(values, raw)
         if len(wrong):
             log.warning("TreeSHAP by pattern missed the raw score on %d of %d rows; all computed by pred_contrib",

@@ -24,12 +24,12 @@ from leadml.features import feature_catalog
 from leadml.features.spine import as_timestamp
 from leadml.modeling.grading import rank_counts, rank_ends
 from leadml.modeling.snapshots import Snapshot, check_label_windows
+from leadml.modeling.training import Stopwatch
 from leadml.reasons.words import check_language, combined_reasons, localise
 from leadml.reporting.export import matrix_schema
 from leadml.spark.buckets import ROWS, bucket_count, cogrouped, spark_schema
 from leadml.spark.lake import check_source, fingerprint, read_previous, read_tables, write_partition
 from leadml.spark.session import spark_session
-from leadml.spark.timing import Stages
 from leadml.tracking.registry import resolve_model
 
 if TYPE_CHECKING:
@@ -53,7 +53,8 @@ def worker_errors() -> Iterator[None]:
         raise DataError(f"{redact_location(message)} ({kind} in a Spark worker)") from None
 
 
-def _start(config: Config, data: str, stages: Stages | None = None) -> tuple[SparkSession, dict[str, DataFrame], int]:
+def _start(config: Config, data: str, stages: Stopwatch | None = None
+           ) -> tuple[SparkSession, dict[str, DataFrame], int]:
     check_source(data)
     spark = spark_session(config.spark)
     if stages:
@@ -122,7 +123,7 @@ def score(config: Config, data: str, *, as_of: pd.Timestamp, out: str, model_ref
 
     from leadml.spark.work import SCORE_SCHEMA, score_bucket
 
-    started, stages = time.perf_counter(), Stages()
+    started, stages = time.perf_counter(), Stopwatch()
     lang = check_language(lang or config.export.lang)
     model, version = resolve_model(model_ref, config.tracking, Path(config.models_dir))
     stages.lap("model")
@@ -160,7 +161,7 @@ def score(config: Config, data: str, *, as_of: pd.Timestamp, out: str, model_ref
     return {"out": redact_location(out), "rejects": redact_location(_rejects(out)), "as_of": str(as_of),
             "engine": "spark", "model_version": version, "population": written + rejected, "scored": written,
             "rejected": rejected, "grades": dict(sorted(grades.items())), "buckets": buckets,
-            "source_fingerprint": digest, "data_quality": dict(counts.value), "stages": stages.seconds,
+            "source_fingerprint": digest, "data_quality": dict(counts.value), "stages": stages.laps,
             "seconds": round(time.perf_counter() - started, 3)}
 
 

@@ -1,4 +1,5 @@
-"""What a bucket costs: per-bucket timings in the Python workers, and the driver's stages.
+"""What a bucket costs: per-bucket timings in the Python workers (the driver's stages use
+``leadml.modeling.training.Stopwatch``).
 
 Per bucket, switched on by the environment variable ``LEADML_BUCKET_LOG`` (a folder the workers can
 write to; on a cluster pass it with ``--conf spark.executorEnv.LEADML_BUCKET_LOG=...``): every
@@ -83,16 +84,3 @@ def read_log(folder: str | Path) -> list[dict]:
     records = [json.loads(line) for path in sorted(Path(folder).glob("*.jsonl"))
                for line in path.read_text().splitlines() if line.strip()]
     return sorted(records, key=lambda r: r["started"])
-
-
-class Stages:
-    """The driver's stopwatch: ``lap(name)`` records the seconds since the previous lap."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._mark = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.seconds[name] = round(self.seconds.get(name, 0.0) + now - self._mark, 3)
-        self._mark = now
