@@ -1,5 +1,6 @@
 """TreeSHAP by decision pattern equals LightGBM's pred_contrib: every way a split reads missing values,
-categories, many-leaf trees, one-leaf trees; a split read wrongly is caught by the sums, not published."""
+categories, many-leaf trees, one-leaf trees; patterns kept from an earlier chunk give the same values; a
+split read wrongly is caught by the sums, not published, and nothing it explained is kept."""
 
 import logging
 
@@ -11,7 +12,7 @@ import pytest
 from leadml.modeling import shap_patterns
 from leadml.modeling.calibration import SigmoidCalibrator
 from leadml.modeling.lead_model import FeatureSpec, LeadModel
-from leadml.modeling.shap_patterns import check_sums, copies, exact_contributions, lightgbm_matrix, tree_splits
+from leadml.modeling.shap_patterns import PatternExplainer, check_sums, lightgbm_matrix, tree_splits
 
 
 def frame_and_labels(n: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -53,9 +54,28 @@ def test_equals_pred_contrib(params: dict) -> None:
     test, _ = frame_and_labels(1500, seed=7)
     test.loc[:50, "days"] = 0.0  # zeros and NaNs at every split
     expected = booster.predict(test, pred_contrib=True)
-    got = exact_contributions(copies(booster, 2), lightgbm_matrix(test), tree_splits(booster))
+    got = PatternExplainer(booster, threads=2).contributions(lightgbm_matrix(test))
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
     assert len(check_sums(got, booster.predict(test, raw_score=True))) == 0
+
+
+@pytest.mark.parametrize("params", [{}, {"zero_as_missing": True}, {"num_leaves": 70, "min_data_in_leaf": 5}])
+def test_patterns_kept_from_an_earlier_chunk_give_pred_contribs_values(params: dict) -> None:
+    frame, labels = frame_and_labels()
+    booster = fit(frame, labels, **params)
+    explainer = PatternExplainer(booster, threads=2)
+    first, _ = frame_and_labels(1500, seed=7)
+    explainer.contributions(lightgbm_matrix(first))
+    after_first = explainer.explained
+    second, _ = frame_and_labels(1500, seed=8)
+    second = pd.concat([first.iloc[:700], second.iloc[:800]], ignore_index=True)  # half seen, half new
+    got = explainer.contributions(lightgbm_matrix(second))
+    np.testing.assert_allclose(got, booster.predict(second, pred_contrib=True), rtol=0, atol=1e-12)
+    if params.get("num_leaves", 0) <= 63:  # byte keys are not kept
+        assert 0 < explainer.explained - after_first < after_first
+        before = explainer.explained
+        explainer.contributions(lightgbm_matrix(first.iloc[:700]))
+        assert explainer.explained == before  # every pattern was kept
 
 
 def test_a_tree_without_splits_only_shifts_the_expected_value() -> None:
@@ -63,7 +83,7 @@ def test_a_tree_without_splits_only_shifts_the_expected_value() -> None:
     flat = pd.DataFrame({"constant": np.ones(500)})
     booster = lgb.train({"objective": "binary", "verbosity": -1, "num_threads": 1}, lgb.Dataset(flat, labels), 5)
     assert tree_splits(booster)[0] == []
-    got = exact_contributions([booster], lightgbm_matrix(flat), tree_splits(booster))
+    got = PatternExplainer(booster).contributions(lightgbm_matrix(flat))
     np.testing.assert_allclose(got, booster.predict(flat, pred_contrib=True), rtol=0, atol=1e-12)
 
 
@@ -79,9 +99,10 @@ def test_a_split_read_wrongly_is_caught_and_computed_by_pred_contrib(monkeypatch
     reads = shap_patterns.Columns.goes_left  # feature 0 read as always right: its patterns merge
     monkeypatch.setattr(shap_patterns.Columns, "goes_left", lambda self, split: np.zeros(len(self.matrix), bool)
                         if split.feature == 0 else reads(self, split))
-    model._splits = None  # read the trees again, through the patched reading
+    model._explainer = None  # read the trees again, through the patched reading
     with caplog.at_level(logging.WARNING, logger="leadml"):
         repaired = model.contributions(frame.assign(role=frame["role"].astype("str")))
     assert "missed the raw score" in caplog.text
+    assert all(len(known.keys) == 0 for known in model._explainer._known)  # nothing misread is reused
     np.testing.assert_allclose(repaired.to_numpy(), right.to_numpy(), rtol=0, atol=1e-9)
     np.testing.assert_allclose(right.to_numpy(), booster.predict(prepared, pred_contrib=True), rtol=0, atol=1e-12)

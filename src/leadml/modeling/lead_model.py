@@ -23,13 +23,13 @@ import pandas as pd
 from scipy import sparse
 
 from leadml.modeling.calibration import IsotonicCalibrator, SigmoidCalibrator, calibrator_from_dict
-from leadml.modeling.shap_patterns import check_sums, copies, exact_contributions, lightgbm_matrix, tree_splits
+from leadml.modeling.shap_patterns import PatternExplainer, check_sums, lightgbm_matrix
 
 log = logging.getLogger("leadml")
 
 UNSEEN = "unknown"
 FILES = ("booster.txt", "spec.json", "calibrator.json")
-EXPLAIN_THREADS = min(4, os.cpu_count() or 1)  # TreeSHAP by pattern shares the trees among them
+EXPLAIN_THREADS = min(2, os.cpu_count() or 1)  # TreeSHAP by pattern shares the trees (4 gained nothing)
 PROFILE = "profile.json"  # optional: models saved before drift monitoring have none
 
 
@@ -154,9 +154,9 @@ class LeadModel:
         """Exact TreeSHAP by decision pattern. A row whose sum misses the raw score means a split was read
         otherwise than LightGBM reads it, which would also touch rows whose sums still match (the split off
         their path): then the whole matrix is computed again by ``pred_contrib`` itself, and that is logged."""
-        if getattr(self, "_splits", None) is None:
-            self._splits, self._copies = tree_splits(self.booster), copies(self.booster, EXPLAIN_THREADS)
-        values = exact_contributions(self._copies, lightgbm_matrix(prepared), self._splits)
+        if getattr(self, "_explainer", None) is None:  # kept: it remembers patterns from chunk to chunk
+            self._explainer = PatternExplainer(self.booster, EXPLAIN_THREADS)
+        values = self._explainer.contributions(lightgbm_matrix(prepared))
         if raw is None:  # the check needs the raw score; ``score`` passes the one it predicted
             raw = self.booster.predict(prepared, raw_score=True)
         wrong = check_sums(values, raw)
@@ -164,6 +164,7 @@ class LeadModel:
             log.warning("TreeSHAP by pattern missed the raw score on %d of %d rows; all computed by pred_contrib",
                         len(wrong), len(values))
             values = self.booster.predict(prepared, pred_contrib=True, validate_features=True)
+            self._explainer.forget()
         return values
 
     def _path_table(self) -> tuple[sparse.csr_matrix, np.ndarray, float]:
