@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from leadml.features import Feature
 from leadml.reasons.words import Combined, say
@@ -97,15 +99,21 @@ def _combine(up: list[np.ndarray], order: list[str], combined: Sequence[Combined
     return [sizes[:, :count], words[:, :count]]
 
 
-def _top_lines(up: list[np.ndarray], down: list[np.ndarray], count: int) -> list[str]:
-    """The ``count`` strongest reasons and risks of each row, strongest first (ties: reasons first), marked."""
+def _top_lines(up: list[np.ndarray], down: list[np.ndarray], count: int) -> pa.Array:
+    """The ``count`` strongest reasons and risks of each row, strongest first (ties: reasons first), marked;
+    joined by Arrow, column by column, not row by row."""
     sizes = np.column_stack([up[0], down[0]])
     said = np.column_stack([up[1], down[1]])
     marks = np.array([UP] * up[0].shape[1] + [DOWN] * down[0].shape[1], dtype=object)
     order = np.argsort(-sizes, axis=1, kind="stable")[:, :count]
-    rows = zip(np.take_along_axis(sizes, order, axis=1).tolist(), np.take_along_axis(said, order, axis=1).tolist(),
-               marks[order].tolist(), strict=True)
-    return ["; ".join(f"{mark} {text}" for size, text, mark in zip(*row, strict=True) if size > 0) for row in rows]
+    sizes, said, marks = (np.take_along_axis(sizes, order, axis=1), np.take_along_axis(said, order, axis=1),
+                          marks[order])
+    line = pa.array([""] * len(sizes), pa.string())
+    for k in range(order.shape[1]):  # sizes fall along a row: a said part follows only said parts
+        part = pc.binary_join_element_wise(pa.array(marks[:, k], pa.string()), pa.array(said[:, k], pa.string()), " ")
+        line = pc.if_else(pa.array(sizes[:, k] > 0), part if k == 0 else pc.binary_join_element_wise(line, part, "; "),
+                          line)
+    return line
 
 
 def _value_columns(matrix: pd.DataFrame, features: list[Feature],
@@ -117,7 +125,8 @@ def _value_columns(matrix: pd.DataFrame, features: list[Feature],
     if absent:
         raise ValueError(f"feature matrix lacks {', '.join(absent)}, whose values the reasons say")
     needed = said | {name for rule in combined for name in rule.needs if name in matrix}
-    return {name: matrix[name].to_numpy(dtype=object) for name in needed}
+    return {name: matrix[name].to_numpy() if matrix[name].dtype == "float64" else matrix[name].to_numpy(dtype=object)
+            for name in needed}  # numbers stay numbers: each value said is a numpy float
 
 
 class _Wording:

@@ -83,7 +83,7 @@ def _missing(value: object) -> bool:
         return not math.isfinite(value)
     if value is None or type(value).__name__ == "NAType":
         return True
-    if isinstance(value, numbers.Real):
+    if isinstance(value, float | int) or isinstance(value, numbers.Real):  # a concrete type first: ABCs are slow
         return not math.isfinite(value)
     return isinstance(value, str) and value.strip().lower() in ("", "unknown")
 
@@ -92,7 +92,7 @@ def say(feature: Feature, value: object) -> str:
     """Say this feature's value in plain words, for a reason or risk."""
     if _missing(value):
         return feature.missing or f"{feature.description}: {_NOT_GIVEN[feature.lang]}"
-    if isinstance(value, numbers.Real):
+    if isinstance(value, float | int) or isinstance(value, numbers.Real):
         return _say_number(feature, float(value))
     label = (feature.labels or {}).get(str(value))
     return fill(feature.template, feature.lang, value=label or str(value).replace("_", " "), noun="")
