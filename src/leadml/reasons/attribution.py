@@ -70,33 +70,31 @@ def _combine(up: list[np.ndarray], order: list[str], combined: Sequence[Combined
              columns: dict[str, np.ndarray], count: int) -> list[np.ndarray]:
     """Merge pairs of reasons that a ``Combined`` rule joins; keep the ``count`` strongest per row.
 
-    ``up`` is (sizes, words, topic numbers), one row per lead; only rows holding both topics of a rule
-    are looked at one by one."""
+    ``up`` is (sizes, words, topic numbers), one row per lead, strongest first. A joined reason takes a slot
+    of its own after the picked ones, the two it joins are emptied, and each row is sorted again (stable: of
+    equal sizes, picked reasons first, then joined ones in rule order); a phrase is made once per distinct
+    set of the values it needs."""
     sizes, words, picks = up
     rules = [rule for rule in combined if all(name in columns for name in rule.needs)
              and all(topic in order for topic in rule.topics)]
-    holds = np.zeros(len(sizes), dtype=bool)
-    for rule in rules:
+    width, rows = sizes.shape[1], np.arange(len(sizes))
+    sizes = np.column_stack([sizes, np.zeros((len(sizes), len(rules)))])
+    words = np.column_stack([words, np.full((len(words), len(rules)), "", dtype=object)])
+    topics = np.column_stack([np.where(sizes[:, :width] > 0, picks, -1), np.full((len(picks), len(rules)), -1)])
+    for r, rule in enumerate(rules):
         a, b = (order.index(topic) for topic in rule.topics)
-        holds |= ((picks == a) & (sizes > 0)).any(axis=1) & ((picks == b) & (sizes > 0)).any(axis=1)
-    sizes, words = sizes.copy(), words.copy()
-    for row in np.flatnonzero(holds):
-        items = [(sizes[row, k], words[row, k], order[picks[row, k]]) for k in range(sizes.shape[1])
-                 if sizes[row, k] > 0]
-        for rule in rules:
-            topics = [topic for _, _, topic in items]
-            if not all(t in topics for t in rule.topics):
-                continue
-            phrase = rule.phrase({name: columns[name][row] for name in rule.needs})
-            if phrase is not None:
-                joined = [items[topics.index(t)] for t in rule.topics]
-                items = [item for item in items if item not in joined] + [
-                    (sum(size for size, _, _ in joined), phrase, "+".join(rule.topics))]
-                items.sort(key=lambda item: -item[0])
-        sizes[row], words[row] = 0.0, ""
-        for k, (size, said, _) in enumerate(items[: sizes.shape[1]]):
-            sizes[row, k], words[row, k] = size, said
-    return [sizes[:, :count], words[:, :count]]
+        slot_a, slot_b = np.argmax(topics == a, axis=1), np.argmax(topics == b, axis=1)
+        both = rows[(topics == a).any(axis=1) & (topics == b).any(axis=1)]
+        codes, first = _groups([columns[name][both] for name in rule.needs]) if len(both) else (both, both)
+        phrases = np.array([rule.phrase({name: columns[name][both[i]] for name in rule.needs}) for i in first],
+                           dtype=object)[codes]
+        joined = both[phrases != None]  # noqa: E711 (elementwise)
+        sizes[joined, width + r] = sizes[joined, slot_a[joined]] + sizes[joined, slot_b[joined]]
+        words[joined, width + r], topics[joined, width + r] = phrases[phrases != None], len(order) + r  # noqa: E711
+        for slot in (slot_a, slot_b):
+            sizes[joined, slot[joined]], words[joined, slot[joined]], topics[joined, slot[joined]] = 0.0, "", -1
+    ranked = np.argsort(-sizes, axis=1, kind="stable")[:, :count]
+    return [np.take_along_axis(sizes, ranked, axis=1), np.take_along_axis(words, ranked, axis=1)]
 
 
 def _top_lines(up: list[np.ndarray], down: list[np.ndarray], count: int) -> pa.Array:
