@@ -156,7 +156,7 @@ def _score_population(config: Config, data: str, *, model: LeadModel, as_of: pd.
         result = score_chunks(source_chunks(source, config, "scoring"), model, as_of, catalog,
                               settings=config.features, reasons=config.export.top_reasons,
                               explainer=config.export.explainer, combined=combined_reasons(lang),
-                              observe=checks.observe, lap=checks.stopwatch.lap)
+                              observe=checks.observe, clock=checks.stopwatch)
         source_accounts(source, result.report)
     log_data_quality(result.report)
     if result.scored.empty and result.rejects.empty:  # publishing nothing would wipe yesterday's scores

@@ -57,6 +57,11 @@ class Stopwatch:
         self.laps[stage] = round(self.laps.get(stage, 0.0) + now - self._last, 3)
         self._last = now
 
+    def add(self, laps: dict[str, float]) -> None:
+        """Add stages timed by another stopwatch (another thread's work), without taking a lap here."""
+        for stage, seconds in laps.items():
+            self.laps[stage] = round(self.laps.get(stage, 0.0) + seconds, 3)
+
 
 class InsufficientDataError(ValueError):
     """Raised when the cutoffs hold too few rows or conversions to train an honest model."""

@@ -7,6 +7,7 @@ with its reason; ``score_chunks`` checks that for every chunk before anything is
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +20,7 @@ from leadml.features import Feature, build_features
 from leadml.features.spine import build_spine, truncate
 from leadml.modeling.grading import assign_grades
 from leadml.modeling.lead_model import LeadModel
+from leadml.modeling.training import Stopwatch
 from leadml.reasons.attribution import explain
 from leadml.reasons.words import Combined
 
@@ -51,31 +53,45 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
                  catalog: Sequence[Feature], *, settings: FeaturesConfig, reasons: int,
                  explainer: str = "treeshap", combined: Sequence[Combined] = (),
                  observe: Callable[[LeadTables, pd.DataFrame], None] | None = None,
-                 lap: Callable[[str], None] = lambda _: None) -> ScoringResult:
+                 clock: Stopwatch | None = None) -> ScoringResult:
     """Score the population at ``as_of`` chunk by chunk; return scored rows and rejects.
 
-    ``observe`` sees each chunk's cleaned tables and the population's feature rows (for monitoring);
-    ``lap`` is told as each stage of a chunk ends: read, clean, features, predict, explainer, reasons.
+    A chunk is predicted and explained in a second thread while this one reads, cleans and builds the
+    features of the next: the explainer's numpy and LightGBM work runs on the other core, and at most one
+    chunk waits. ``observe`` sees each chunk's cleaned tables and the population's feature rows (for
+    monitoring). ``clock`` takes this thread's stages as laps (read, clean, features, and ``waiting`` for
+    the second thread) and has the second thread's (predict, explainer, reasons) added: those overlap
+    the others, so all the stages add up to more than the wall time.
     """
+    clock = clock or Stopwatch()
     scored, rejected, report = [], [], CleanReport()
-    for raw in chunks:
-        lap("read")
-        tables, all_rejects, chunk_report = clean_tables(raw)
-        report.merge(chunk_report)
-        lap("clean")
-        spine, matrix = population_matrix(tables, as_of, settings)
-        lap("features")
-        _check_coverage(raw, tables, all_rejects, spine, as_of=as_of)
-        rejects = _in_population(all_rejects, raw, as_of)
-        if observe is not None:
-            observe(tables, matrix)
-        if len(spine):
-            probability, contributions = model.score(matrix, explainer, lap)
-            explained = explain(contributions, matrix, catalog, reasons, combined=combined)
-            scored.append(pd.concat([pd.DataFrame({"lead_id": spine["lead_id"], "probability": probability}),
-                                     explained[list(EXPLAIN_COLUMNS)]], axis=1))
-            lap("reasons")
-        rejected.append(rejects)
+
+    def collect(pending: Future[tuple[pd.DataFrame, dict[str, float]]]) -> None:
+        frame, laps = pending.result()
+        scored.append(frame)
+        clock.lap("waiting")
+        clock.add(laps)
+
+    with ThreadPoolExecutor(1, thread_name_prefix="leadml-explain") as beside:
+        pending = None
+        for raw in chunks:
+            clock.lap("read")
+            tables, all_rejects, chunk_report = clean_tables(raw)
+            report.merge(chunk_report)
+            clock.lap("clean")
+            spine, matrix = population_matrix(tables, as_of, settings)
+            clock.lap("features")
+            _check_coverage(raw, tables, all_rejects, spine, as_of=as_of)
+            rejected.append(_in_population(all_rejects, raw, as_of))
+            if observe is not None:
+                observe(tables, matrix)
+            if len(spine):
+                if pending is not None:
+                    collect(pending)
+                pending = beside.submit(_scored, spine["lead_id"], matrix, model, catalog, reasons=reasons,
+                                        explainer=explainer, combined=combined)
+        if pending is not None:
+            collect(pending)
     scored_frame = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame(
         {"lead_id": pd.Series([], dtype="str"), "probability": pd.Series([], dtype="float64"),
          **{c: pd.Series([], dtype="str" if not c.endswith("_score") else "float64") for c in EXPLAIN_COLUMNS}})
@@ -84,6 +100,18 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
     if scored_frame["lead_id"].duplicated().any() or scored_frame["lead_id"].isin(reject_frame["lead_id"]).any():
         raise CoverageError("a lead was scored twice or both scored and rejected")
     return ScoringResult(scored_frame, reject_frame.reset_index(drop=True), report)
+
+
+def _scored(lead_ids: pd.Series, matrix: pd.DataFrame, model: LeadModel, catalog: Sequence[Feature], *,
+            reasons: int, explainer: str, combined: Sequence[Combined]) -> tuple[pd.DataFrame, dict[str, float]]:
+    """One chunk's probabilities and reasons, and the seconds its stages took."""
+    clock = Stopwatch()
+    probability, contributions = model.score(matrix, explainer, clock.lap)
+    explained = explain(contributions, matrix, catalog, reasons, combined=combined)
+    frame = pd.concat([pd.DataFrame({"lead_id": lead_ids, "probability": probability}),
+                       explained[list(EXPLAIN_COLUMNS)]], axis=1)
+    clock.lap("reasons")
+    return frame, clock.laps
 
 
 def _in_population(rejects: pd.DataFrame, raw: LeadTables, as_of: pd.Timestamp) -> pd.DataFrame:

@@ -1,0 +1,49 @@
+"""Scoring chunk by chunk, each chunk explained in a second thread beside the next one's features: the
+scores and reasons do not depend on how the population is cut, and a failure in that thread stops the run."""
+
+import pandas as pd
+import pytest
+
+from leadml.config import load_config
+from leadml.data.sources import open_source
+from leadml.features import feature_catalog
+from leadml.modeling.lead_model import LeadModel
+from leadml.modeling.training import Stopwatch
+from leadml.reasons.words import combined_reasons
+from leadml.scoring.population import score_chunks
+from tests.conftest import AS_OF
+
+
+def scored(trained_session, chunk_size: int, model: LeadModel, clock: Stopwatch | None = None) -> pd.DataFrame:
+    config = load_config(trained_session.config, env={})
+    with open_source(trained_session.db) as source:
+        result = score_chunks(source.chunks(chunk_size), model, pd.Timestamp(AS_OF, tz="UTC"),
+                              feature_catalog(config.features), settings=config.features, reasons=3,
+                              combined=combined_reasons("en"), clock=clock)
+    return result.scored.sort_values("lead_id", ignore_index=True)
+
+
+def test_scores_and_reasons_do_not_depend_on_the_chunks(trained_session) -> None:
+    whole = scored(trained_session, 100_000, LeadModel.load(trained_session.model))
+    clock = Stopwatch()
+    model = LeadModel.load(trained_session.model)  # one model for all chunks: patterns kept from chunk to chunk
+    cut = scored(trained_session, 700, model, clock)
+    assert len(whole) > 1000
+    pd.testing.assert_frame_equal(cut, whole, check_exact=False, rtol=1e-9)
+    assert {"read", "clean", "features", "waiting", "predict", "explainer", "reasons"} <= set(clock.laps)
+
+
+def test_a_failure_in_the_explaining_thread_stops_scoring(trained_session, monkeypatch) -> None:
+    model = LeadModel.load(trained_session.model)
+    calls = []
+
+    def failing(matrix, method="treeshap", lap=lambda _: None):
+        calls.append(len(matrix))
+        if len(calls) == 2:
+            raise RuntimeError("explainer broke")
+        return LeadModel.score(model, matrix, method, lap)
+
+    monkeypatch.setattr(model, "score", failing)
+    with pytest.raises(RuntimeError, match="explainer broke"):
+        scored(trained_session, 700, model)
+    assert len(calls) >= 2
