@@ -104,6 +104,7 @@ class LeadModel:
         self.calibrator = calibrator
         self.info = dict(info or {})
         self.profile = profile  # the training population, for drift checks (leadml.scoring.drift)
+        self.explain_threads = EXPLAIN_THREADS  # one where a scheduler gives each task one core (Spark)
 
     def raw_score(self, matrix: pd.DataFrame) -> np.ndarray:
         """Return log-odds from the booster, after aligning the matrix to the spec."""
@@ -155,7 +156,7 @@ class LeadModel:
         otherwise than LightGBM reads it, which would also touch rows whose sums still match (the split off
         their path): then the whole matrix is computed again by ``pred_contrib`` itself, and that is logged."""
         if getattr(self, "_explainer", None) is None:  # kept: it remembers patterns from chunk to chunk
-            self._explainer = PatternExplainer(self.booster, EXPLAIN_THREADS)
+            self._explainer = PatternExplainer(self.booster, self.explain_threads)
         values = self._explainer.contributions(lightgbm_matrix(prepared))
         if raw is None:  # the check needs the raw score; ``score`` passes the one it predicted
             raw = self.booster.predict(prepared, raw_score=True)
