@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from leadml.modeling.baselines import LogisticBaseline, _signed_log
+from leadml.modeling.baselines import LogisticBaseline, _signed_log, single_precision
 
 
 def leads(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
@@ -33,7 +33,7 @@ def text_pipeline(frame: pd.DataFrame, y: np.ndarray, categorical: list[str]):
                                   FunctionTransformer(_signed_log), StandardScaler()), numeric),
         ("categorical", make_pipeline(SimpleImputer(strategy="constant", fill_value="missing"),
                                       OneHotEncoder(handle_unknown="ignore", min_frequency=20)), categorical)]),
-        LogisticRegression(max_iter=2000, C=0.5))
+        FunctionTransformer(single_precision), LogisticRegression(max_iter=2000, C=0.5))
     as_text = frame.astype({c: "object" for c in categorical})
     return pipeline.fit(as_text, y), lambda f: f.astype({c: "object" for c in categorical})
 
