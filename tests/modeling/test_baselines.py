@@ -47,3 +47,12 @@ def test_the_baseline_is_the_plain_pipeline_on_text() -> None:
     order = np.random.default_rng(0).permutation(len(train))  # the baseline's row order (seed 0)
     reference, as_text = text_pipeline(train.iloc[order], y[order], categorical)
     np.testing.assert_allclose(baseline.decision(test), reference.decision_function(as_text(test)), rtol=0, atol=1e-9)
+
+
+def test_many_categories_make_a_sparse_design_and_still_fit() -> None:
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({f"c{i}": pd.Series(rng.choice([f"v{j}" for j in range(40)], 3000), dtype="str")
+                          for i in range(6)} | {"x": rng.normal(size=3000)})
+    y = (rng.random(3000) < 0.2).astype(int)
+    baseline = LogisticBaseline([f"c{i}" for i in range(6)], seed=0).fit(frame, y)
+    assert baseline.decision(frame).shape == (3000,)

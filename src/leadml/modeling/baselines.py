@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -49,10 +50,10 @@ def _median(values: np.ndarray) -> float:
     return float(np.median(values)) if len(values) else 0.0
 
 
-def single_precision(x: np.ndarray) -> np.ndarray:
+def single_precision(x: np.ndarray | sparse.spmatrix) -> np.ndarray | sparse.spmatrix:
     """The design matrix in float32: lbfgs reads it twice per iteration, so half the bytes is about a quarter less
     time on 200,000 rows; ROC and PR AUC moved by less than 1e-3 (100,000 demo leads)."""
-    return np.asarray(x, dtype=np.float32)
+    return x.astype(np.float32)  # dense, or sparse when one-hot columns outnumber the rest (a flat export)
 
 
 class LogisticBaseline:
