@@ -51,7 +51,9 @@ def _groups(train: pd.Series, valid: pd.Series, categorical: bool,
     or the training-quantile bin; missing is a group too."""
     if categorical:
         both = pd.concat([train, valid], ignore_index=True)
-        codes, groups = pd.factorize(both.astype("object").where(both.notna(), "\x00missing").astype("str"))
+        if not isinstance(both.dtype, pd.StringDtype):  # numbers or mixed values: grouped by their text
+            both = both.astype("object").where(both.notna(), None).astype("str")
+        codes, groups = pd.factorize(both, use_na_sentinel=False)  # missing: a code of its own
         return codes[: len(train)], codes[len(train):], len(groups)
     numbers = train.astype("float64").to_numpy()
     known = numbers[~np.isnan(numbers)]
