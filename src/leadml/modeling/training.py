@@ -168,8 +168,7 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
                            config=config)
     clock.lap("booster_fit")
 
-    half = calibration_half(holdout)  # the held-out rows' raw scores, predicted once for both halves
-    raw_holdout = booster.predict(spec.prepare(holdout.features), raw_score=True, validate_features=True)
+    half, raw_holdout = _held_out_scores(booster, spec, holdout)
     calibrator = CALIBRATORS[config.model.calibration]().fit(raw_holdout[half], calib.labels.to_numpy())
     model = LeadModel(booster, spec, calibrator, {
         "best_iteration": booster.best_iteration, "horizon_days": config.horizon_days,
@@ -221,6 +220,13 @@ def _split(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]],
     _require("calibration half of the held-out cutoff", calib, 1)
     _require("test half of the held-out cutoff", test, 1)
     return train, valid, holdout, calib, test
+
+
+def _held_out_scores(booster: lgb.Booster, spec: FeatureSpec, holdout: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+    """Which held-out rows form the calibration half, and every held-out row's raw score, predicted once for
+    both halves."""
+    return calibration_half(holdout), booster.predict(spec.prepare(holdout.features), raw_score=True,
+                                                      validate_features=True)
 
 
 def _baseline_probabilities(train: Snapshot, calib: Snapshot, test: Snapshot, *, categorical: list[str],
