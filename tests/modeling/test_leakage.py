@@ -1,9 +1,11 @@
-"""The leakage probe sees a leak whatever value its missing rows hold."""
+"""The leakage probe sees a leak whatever value its missing rows hold, and its AUCs are roc_auc_score's."""
 
 import numpy as np
 import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
 
-from leadml.modeling.leakage import single_feature_auc
+from leadml.modeling.leakage import ranked_auc, single_feature_auc
 
 
 def test_a_status_left_empty_for_most_leads_is_still_seen_as_a_leak() -> None:
@@ -38,3 +40,26 @@ def test_a_count_that_is_zero_for_most_leads_keeps_its_zeros_apart() -> None:
     aucs = single_feature_auc(frame.iloc[:2000], y.iloc[:2000], frame.iloc[2000:], y.iloc[2000:],
                               categorical=[])
     assert aucs["meetings_after_the_deal"] == 1.0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_auc_from_counts_per_value_is_roc_auc_score(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    score = rng.choice(rng.random(7), size=3000)  # few distinct values: many ties
+    y = (rng.random(3000) < 0.1 + 0.5 * score).astype(int)
+    values, rank = np.unique(score, return_inverse=True)
+    assert ranked_auc(rank, y, len(values)) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+
+
+def test_probe_aucs_are_those_of_the_rates_scored_with_roc_auc_score() -> None:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"x": np.where(rng.random(6000) < 0.2, np.nan, rng.gamma(1.0, size=6000)),
+                          "band": pd.Series(rng.choice(["a", "b", "c", None], size=6000), dtype="str")})
+    y = pd.Series((rng.random(6000) < 0.05 + 0.1 * frame["x"].fillna(3).clip(0, 3)).astype(int))
+    train, valid, y_train, y_valid = frame.iloc[:4000], frame.iloc[4000:], y.iloc[:4000], y.iloc[4000:]
+    aucs = single_feature_auc(train, y_train, valid, y_valid, categorical=["band"])
+    # the band's rate by hand: each value's training conversion rate, missing a value of its own
+    rates = y_train.groupby(train["band"].fillna("?").to_numpy()).mean()
+    expected = roc_auc_score(y_valid, valid["band"].fillna("?").map(rates))
+    assert aucs["band"] == pytest.approx(max(expected, 1 - expected), abs=1e-12)
+    assert 0.5 <= aucs["band"] < 0.6 and aucs["x"] > 0.6

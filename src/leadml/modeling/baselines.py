@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -43,8 +44,25 @@ def _signed_log(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
+def _median(values: np.ndarray) -> float:
+    """The median of a column's present values, 0 when it has none: SimpleImputer's own ``median`` sorts a
+    masked array (4 s on 200,000 rows); ``np.median`` partitions, and gives the same number."""
+    return float(np.median(values)) if len(values) else 0.0
+
+
+def single_precision(x: np.ndarray | sparse.spmatrix) -> np.ndarray | sparse.spmatrix:
+    """The design matrix in float32: lbfgs reads it twice per iteration, so half the bytes is about a quarter less
+    time on 200,000 rows; ROC and PR AUC moved by less than 1e-3 (100,000 demo leads)."""
+    return x.astype(np.float32)  # dense, or sparse when one-hot columns outnumber the rest (a flat export)
+
+
 class LogisticBaseline:
-    """Logistic regression on the same features: one-hot categoricals, log-scaled (or plain) scaled numbers."""
+    """Logistic regression on the same features: one-hot categoricals, log-scaled (or plain) scaled numbers.
+
+    Categories reach the encoder as integer codes of their sorted vocabulary (missing a category of its
+    own, unseen ones -1 and ignored): the same columns in the same order as one-hot of the text, without
+    sorting Python strings.
+    """
 
     def __init__(self, categorical: list[str], max_rows: int = 200_000, seed: int = 0, log_numeric: bool = True):
         self.categorical = categorical
@@ -57,25 +75,29 @@ class LogisticBaseline:
         signed_log = FunctionTransformer(_signed_log if self.log_numeric else None)  # None: unchanged
         self.pipeline_ = make_pipeline(
             ColumnTransformer([
-                ("numeric", make_pipeline(SimpleImputer(strategy="median", add_indicator=True,
+                ("numeric", make_pipeline(SimpleImputer(strategy=_median, add_indicator=True,
                                                         keep_empty_features=True), signed_log, StandardScaler()),
                  numeric),
-                ("categorical", make_pipeline(SimpleImputer(strategy="constant", fill_value="missing"),
-                                              OneHotEncoder(handle_unknown="ignore", min_frequency=20)),
-                 self.categorical),
+                ("categorical", OneHotEncoder(handle_unknown="ignore", min_frequency=20), self.categorical),
             ]),
+            FunctionTransformer(single_precision),
             LogisticRegression(max_iter=2000, C=0.5),
         )
         rows = np.random.default_rng(self.seed).permutation(len(features))[: self.max_rows]
-        self.pipeline_.fit(self._prepare(features.iloc[rows]), np.asarray(y)[rows])
+        sample = features.iloc[rows]
+        self.vocabulary_ = {c: sorted(_text(sample[c]).unique()) for c in self.categorical}
+        self.pipeline_.fit(self._prepare(sample), np.asarray(y)[rows])
         return self
 
     def _prepare(self, features: pd.DataFrame) -> pd.DataFrame:
-        out = features.copy()
-        for column in self.categorical:
-            out[column] = out[column].astype("object").where(out[column].notna(), "missing")
-        return out
+        return features.assign(**{c: pd.Index(self.vocabulary_[c]).get_indexer(_text(features[c]))
+                                  for c in self.categorical})
 
     def decision(self, features: pd.DataFrame) -> np.ndarray:
         """Return the log-odds, to be calibrated like the model's raw score."""
         return self.pipeline_.decision_function(self._prepare(features))
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """A categorical column as text, missing as the category ``missing``."""
+    return values.astype("str").where(values.notna(), "missing")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 
 class LeakageError(ValueError):
@@ -22,32 +21,50 @@ def single_feature_auc(train: pd.DataFrame, train_y: pd.Series, valid: pd.DataFr
     y = valid_y.to_numpy()
     if len(np.unique(y)) < 2:
         return pd.Series(dtype="float64")
+    hits, base = train_y.to_numpy().astype("float64"), float(train_y.mean())
     aucs = {}
     for name in valid.columns:
         # each value (a category, or one of 20 quantile bins of a number) scores its training conversion rate;
         # missing is a value of its own: a status left empty until the deal exists says a lot
-        groups_train, groups_valid = _groups(train[name], valid[name], name in categorical)
-        rates = train_y.groupby(groups_train.to_numpy()).mean()
-        score = groups_valid.map(rates).astype("float64").fillna(float(train_y.mean()))
-        auc = roc_auc_score(y, score.to_numpy())
+        codes_train, codes_valid, groups = _groups(train[name], valid[name], name in categorical)
+        rows = np.bincount(codes_train, minlength=groups)
+        rates = np.where(rows > 0, np.bincount(codes_train, weights=hits, minlength=groups) / np.maximum(rows, 1),
+                         base)  # a value never seen in training scores the base rate
+        values, rank = np.unique(rates, return_inverse=True)  # groups of equal rate, lowest first
+        auc = ranked_auc(rank[codes_valid], y, len(values))
         aucs[name] = max(auc, 1 - auc)
     return pd.Series(aucs).sort_values(ascending=False)
 
 
-def _groups(train: pd.Series, valid: pd.Series, categorical: bool, bins: int = 20) -> tuple[pd.Series, pd.Series]:
-    """Return the group of each value: the category or the training-quantile bin; missing is a group too."""
+def ranked_auc(rank: np.ndarray, y: np.ndarray, ranks: int) -> float:
+    """ROC AUC of a score that takes ``ranks`` distinct values, given each row's rank among them (ties count
+    half), from counts per rank: the same number as ``roc_auc_score`` without sorting every row."""
+    positives = np.bincount(rank, weights=y, minlength=ranks)
+    negatives = np.bincount(rank, minlength=ranks) - positives
+    below = np.cumsum(negatives) - negatives
+    return float((positives * (below + negatives / 2)).sum() / (positives.sum() * negatives.sum()))
+
+
+def _groups(train: pd.Series, valid: pd.Series, categorical: bool,
+            bins: int = 20) -> tuple[np.ndarray, np.ndarray, int]:
+    """Return the group number of each training and validation value and the number of groups: the category
+    or the training-quantile bin; missing is a group too."""
     if categorical:
-        return tuple(v.astype("object").where(v.notna(), "\x00missing").astype("str") for v in (train, valid))
-    known = train.astype("float64").dropna().to_numpy()
+        both = pd.concat([train, valid], ignore_index=True)
+        if not isinstance(both.dtype, pd.StringDtype):  # numbers or mixed values: grouped by their text
+            both = both.astype("object").where(both.notna(), None).astype("str")
+        codes, groups = pd.factorize(both, use_na_sentinel=False)  # missing: a code of its own
+        return codes[: len(train)], codes[len(train):], len(groups)
+    numbers = train.astype("float64").to_numpy()
+    known = numbers[~np.isnan(numbers)]
     edges = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1))[1:-1]) if len(known) else np.array([])
-    return _bin(train, edges), _bin(valid, edges)
+    return _bin(numbers, edges), _bin(valid.astype("float64").to_numpy(), edges), len(edges) + 2
 
 
-def _bin(values: pd.Series, edges: np.ndarray) -> pd.Series:
-    """Bins (e[i-1], e[i]]: a value that fills many quantiles (0 in a count) keeps a bin of its own."""
-    numbers = values.astype("float64")
-    return pd.Series(np.searchsorted(edges, numbers.to_numpy(), side="left"), index=values.index).where(
-        numbers.notna(), -1)
+def _bin(numbers: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bins (e[i-1], e[i]] numbered from 1: a value that fills many quantiles (0 in a count) keeps a bin of its
+    own; missing is bin 0."""
+    return np.where(np.isnan(numbers), 0, np.searchsorted(edges, numbers, side="left") + 1)
 
 
 def check_leakage(aucs: pd.Series, max_auc: float, allowed: tuple[str, ...]) -> None:

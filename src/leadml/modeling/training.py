@@ -81,9 +81,14 @@ class TrainingResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
+def calibration_half(snapshot: Snapshot) -> np.ndarray:
+    """Whether each held-out row belongs to the calibration half, by a stable hash of lead_id (else: test)."""
+    return (pd.util.hash_pandas_object(snapshot.spine["lead_id"], index=False).to_numpy() % 2) == 0
+
+
 def split_holdout(snapshot: Snapshot) -> tuple[Snapshot, Snapshot]:
     """Split held-out rows into calibration and test halves by a stable hash of lead_id."""
-    half = (pd.util.hash_pandas_object(snapshot.spine["lead_id"], index=False).to_numpy() % 2) == 0
+    half = calibration_half(snapshot)
     return snapshot.rows(half), snapshot.rows(~half)
 
 
@@ -168,21 +173,21 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
                            config=config)
     clock.lap("booster_fit")
 
-    raw = LeadModel(booster, spec, SigmoidCalibrator().fit(np.array([-1.0, 1.0]), [0, 1]))
-    calibrator = CALIBRATORS[config.model.calibration]().fit(raw.raw_score(calib.features), calib.labels.to_numpy())
+    half, raw_holdout = _held_out_scores(booster, spec, holdout)
+    calibrator = CALIBRATORS[config.model.calibration]().fit(raw_holdout[half], calib.labels.to_numpy())
     model = LeadModel(booster, spec, calibrator, {
         "best_iteration": booster.best_iteration, "horizon_days": config.horizon_days,
         "trained_as_of": str(known_at), "tuned_params": tuned,
         "cutoffs": {k: [str(t) for t in v] for k, v in cutoffs.items()},
         "base_rate": float(train.labels.mean()),
     })
-
-    model.profile = training_profile(holdout.features, spec, model.predict_proba(holdout.features),
-                                     holdout.labels.to_numpy(), grades=config.grades)
+    probability_holdout = np.clip(calibrator.predict(raw_holdout), 0.0, 1.0)  # as model.predict_proba
+    model.profile = training_profile(holdout.features, spec, probability_holdout, holdout.labels.to_numpy(),
+                                     grades=config.grades)
     clock.lap("calibration")
     y_calib, y_test = calib.labels.to_numpy(), test.labels.to_numpy()
-    uncalibrated = 1 / (1 + np.exp(-raw.raw_score(test.features)))
-    probabilities = {"model": model.predict_proba(test.features),
+    uncalibrated = 1 / (1 + np.exp(-raw_holdout[~half]))
+    probabilities = {"model": probability_holdout[~half],
                      **_baseline_probabilities(train, calib, test, categorical=categorical, seed=config.training.seed)}
     clock.lap("baselines")
     metrics = _test_metrics(y_test, probabilities, uncalibrated, config)
@@ -220,6 +225,13 @@ def _split(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]],
     _require("calibration half of the held-out cutoff", calib, 1)
     _require("test half of the held-out cutoff", test, 1)
     return train, valid, holdout, calib, test
+
+
+def _held_out_scores(booster: lgb.Booster, spec: FeatureSpec, holdout: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+    """Which held-out rows form the calibration half, and every held-out row's raw score, predicted once for
+    both halves."""
+    return calibration_half(holdout), booster.predict(spec.prepare(holdout.features), raw_score=True,
+                                                      validate_features=True)
 
 
 def _baseline_probabilities(train: Snapshot, calib: Snapshot, test: Snapshot, *, categorical: list[str],

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import warnings
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from leadml.tracking.store import configure
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 HISTORY_TAG = "champion_history"
+PYFUNC_PACKAGES = ("mlflow", "cloudpickle", "leadml", "lightgbm", "numpy", "pandas", "psutil", "scikit-learn",
+                   "scipy")
 
 
 def register_model(model: LeadModel, model_dir: Path, example: pd.DataFrame, tracking: TrackingConfig, *,
@@ -38,6 +41,7 @@ def register_model(model: LeadModel, model_dir: Path, example: pd.DataFrame, tra
             artifacts={"model": str(model_dir)},
             signature=_signature(example, model.predict_proba(example)),
             input_example=example.head(5), registered_model_name=tracking.registered_model,
+            pip_requirements=pyfunc_requirements(),
         )
     version = str(info.registered_model_version)
     client = MlflowClient()
@@ -47,6 +51,12 @@ def register_model(model: LeadModel, model_dir: Path, example: pd.DataFrame, tra
         client.set_model_version_tag(tracking.registered_model, version, key, value[:5000])
     return {"run_id": mlflow.active_run().info.run_id, "model_uri": info.model_uri,
             "model_name": tracking.registered_model, "model_version": version}
+
+
+def pyfunc_requirements() -> list[str]:
+    """Pin the packages the pyfunc imports when it loads, as installed here. Given, not inferred: MLflow's
+    inference loads the model in a child process to see what it imports (4 s a run), and missed lightgbm."""
+    return [f"{package}=={version(package)}" for package in PYFUNC_PACKAGES]
 
 
 def _signature(example: pd.DataFrame, output: Any) -> ModelSignature:

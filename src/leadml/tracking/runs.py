@@ -18,6 +18,7 @@ from mlflow.tracking import MlflowClient
 
 from leadml.config import TrackingConfig
 from leadml.modeling.evaluation import Evaluation
+from leadml.tracking.dataset import snapshot_dataset
 from leadml.tracking.registry import logged_model_id
 from leadml.tracking.store import configure
 
@@ -68,7 +69,7 @@ def log_results(params: dict[str, Any], metrics: dict[str, float], tags: dict[st
     if dataset is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            mlflow.log_input(mlflow.data.from_pandas(dataset, name=dataset_name), context="training")
+            mlflow.log_input(snapshot_dataset(dataset, dataset_name), context="training")
 
 
 def log_text(text: str, name: str) -> None:
