@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ log = logging.getLogger("leadml")
 
 UNSEEN = "unknown"
 FILES = ("booster.txt", "spec.json", "calibrator.json")
-EXPLAIN_THREADS = min(2, os.cpu_count() or 1)  # TreeSHAP by pattern shares the trees (4 gained nothing)
+EXPLAIN_THREADS = 1  # scoring explains beside the next chunk's features: more threads for the trees were slower
 PROFILE = "profile.json"  # optional: models saved before drift monitoring have none
 
 
@@ -104,7 +103,7 @@ class LeadModel:
         self.calibrator = calibrator
         self.info = dict(info or {})
         self.profile = profile  # the training population, for drift checks (leadml.scoring.drift)
-        self.explain_threads = EXPLAIN_THREADS  # one where a scheduler gives each task one core (Spark)
+        self.explain_threads = EXPLAIN_THREADS  # TreeSHAP by pattern can share the trees among threads
 
     def raw_score(self, matrix: pd.DataFrame) -> np.ndarray:
         """Return log-odds from the booster, after aligning the matrix to the spec."""

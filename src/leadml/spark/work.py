@@ -86,7 +86,6 @@ def score_bucket(history: pa.Table, activities: pa.Table, *, model: LeadModel, v
     the lead id and the reason. The driver ranks the scored rows across all buckets.
     """
     raw, previous = unpack(history, activities)
-    model.explain_threads = 1  # a Spark task has one core (spark.task.cpus); Spark runs one task per core
     result = score_chunks([raw], model, as_of, catalog, settings=settings, reasons=reasons, explainer=explainer,
                           combined=combined)
     counts.add(result.report.counts)
