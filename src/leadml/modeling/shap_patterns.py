@@ -195,7 +195,7 @@ class PatternExplainer:
                 continue
             key = _keys(columns, splits)
             codes, uniques = _number(key, len(splits))
-            values = self._pattern_values(booster, tree, columns, codes, uniques)
+            values = self._pattern_values(booster, tree, columns, codes=codes, uniques=uniques)
             base += values[0, -1]
             for column, feature in enumerate(known.features):
                 np.take(values[:, column], codes, out=gathered)
@@ -203,7 +203,7 @@ class PatternExplainer:
         out[:, width] = base
         return out
 
-    def _pattern_values(self, booster: lgb.Booster, tree: int, columns: Columns, codes: np.ndarray,
+    def _pattern_values(self, booster: lgb.Booster, tree: int, columns: Columns, *, codes: np.ndarray,
                         uniques: np.ndarray) -> np.ndarray:
         """Per distinct pattern of the chunk, the values of the tree's features and its expected value:
         kept ones looked up, new ones explained by ``pred_contrib`` on one of their rows and kept."""
