@@ -111,7 +111,11 @@ class LeadModel:
 
     def predict_proba(self, matrix: pd.DataFrame) -> np.ndarray:
         """Return the calibrated probability of becoming an opportunity within the horizon."""
-        return np.clip(self.calibrator.predict(self.raw_score(matrix)), 0.0, 1.0)
+        return self.calibrated(self.raw_score(matrix))
+
+    def calibrated(self, raw: np.ndarray) -> np.ndarray:
+        """Return the calibrated probability of raw scores (log-odds) already predicted."""
+        return np.clip(self.calibrator.predict(raw), 0.0, 1.0)
 
     def contributions(self, matrix: pd.DataFrame, method: str = "treeshap") -> pd.DataFrame:
         """Return contributions per feature plus 'base'; each row sums to the raw score.
@@ -130,7 +134,7 @@ class LeadModel:
         when the prediction (``predict``) and the contributions (``explainer``) are done."""
         prepared = self.spec.prepare(matrix)
         raw = self.booster.predict(prepared, raw_score=True, validate_features=True)
-        probability = np.clip(self.calibrator.predict(raw), 0.0, 1.0)
+        probability = self.calibrated(raw)
         lap("predict")
         contributions = self._contributions(prepared, method, raw)
         lap("explainer")

@@ -207,18 +207,18 @@ class PatternExplainer:
                         uniques: np.ndarray) -> np.ndarray:
         """Per distinct pattern of the chunk, the values of the tree's features and its expected value:
         kept ones looked up, new ones explained by ``pred_contrib`` on one of their rows and kept."""
-        known = self._known[tree]
-        if uniques.dtype.kind == "V":  # byte keys are not kept
-            return self._explain(booster, tree, columns.matrix[_one_row_each(codes, len(uniques))])[
-                :, [*known.features, -1]]
-        at, found = known.lookup(uniques)
+        known, kept = self._known[tree], uniques.dtype.kind != "V"  # byte keys are not kept
         values = np.empty((len(uniques), len(known.features) + 1))
-        values[found] = known.values[at[found]]
+        found = np.zeros(len(uniques), dtype="bool")
+        if kept:
+            at, found = known.lookup(uniques)
+            values[found] = known.values[at[found]]
         new = np.flatnonzero(~found)
         if len(new):
             rows = _one_row_each(codes, len(uniques))[new]
             values[new] = self._explain(booster, tree, columns.matrix[rows])[:, [*known.features, -1]]
-            known.keep(uniques[new], values[new])
+            if kept:
+                known.keep(uniques[new], values[new])
         return values
 
     def _explain(self, booster: lgb.Booster, tree: int, rows: np.ndarray) -> np.ndarray:

@@ -181,7 +181,7 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
         "cutoffs": {k: [str(t) for t in v] for k, v in cutoffs.items()},
         "base_rate": float(train.labels.mean()),
     })
-    probability_holdout = np.clip(calibrator.predict(raw_holdout), 0.0, 1.0)  # as model.predict_proba
+    probability_holdout = model.calibrated(raw_holdout)
     model.profile = training_profile(holdout.features, spec, probability_holdout, holdout.labels.to_numpy(),
                                      grades=config.grades)
     clock.lap("calibration")
