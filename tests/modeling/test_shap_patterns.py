@@ -2,6 +2,7 @@
 categories, many-leaf trees, one-leaf trees; patterns kept from an earlier chunk give the same values; a
 split read wrongly is caught by the sums, not published, and nothing it explained is kept."""
 
+import dataclasses
 import logging
 
 import lightgbm as lgb
@@ -59,6 +60,17 @@ def test_equals_pred_contrib(params: dict) -> None:
     assert len(check_sums(got, booster.predict(test, raw_score=True))) == 0
 
 
+@pytest.mark.parametrize("params", [{}, {"max_cat_to_onehot": 8}])
+def test_category_codes_read_as_lightgbm_reads_them(params: dict) -> None:
+    frame, labels = frame_and_labels()
+    booster = fit(frame, labels, **params)
+    test = lightgbm_matrix(frame_and_labels(600, seed=3)[0])
+    role = test[:, 4]
+    role[:8] = [7.0, 250.0, -0.5, -1.0, -3.0, 2.7, np.inf, -np.inf]  # beyond every split, negative, fractional
+    np.testing.assert_allclose(PatternExplainer(booster).contributions(test), booster.predict(test, pred_contrib=True),
+                               rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("params", [{}, {"zero_as_missing": True}, {"num_leaves": 70, "min_data_in_leaf": 5}])
 def test_patterns_kept_from_an_earlier_chunk_give_pred_contribs_values(params: dict) -> None:
     frame, labels = frame_and_labels()
@@ -96,9 +108,10 @@ def test_a_split_read_wrongly_is_caught_and_computed_by_pred_contrib(monkeypatch
                         lgb.Dataset(prepared, labels, categorical_feature=["role"]), 30)
     model = LeadModel(booster, spec, SigmoidCalibrator().fit(booster.predict(prepared, raw_score=True), labels))
     right = model.contributions(frame.assign(role=frame["role"].astype("str")))
-    reads = shap_patterns.Columns.goes_left  # feature 0 read as always right: its patterns merge
-    monkeypatch.setattr(shap_patterns.Columns, "goes_left", lambda self, split: np.zeros(len(self.matrix), bool)
-                        if split.feature == 0 else reads(self, split))
+    splits = shap_patterns.tree_splits  # feature 0 read as always right: its patterns merge
+    monkeypatch.setattr(shap_patterns, "tree_splits", lambda booster: [
+        [dataclasses.replace(split, threshold=-np.inf, default_left=False) if split.feature == 0 else split
+         for split in tree] for tree in splits(booster)])
     model._explainer = None  # read the trees again, through the patched reading
     with caplog.at_level(logging.WARNING, logger="leadml"):
         repaired = model.contributions(frame.assign(role=frame["role"].astype("str")))

@@ -22,6 +22,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from leadml.modeling.pattern_kernels import add_values, decide_splits, number_keys
+
 ZERO = 1e-35  # LightGBM's kZeroThreshold: a value this close to 0 counts as zero for missing_type Zero
 KEY_BITS = 64  # a tree with more splits keys its patterns by bytes, and they are not kept between chunks
 DENSE_BITS = 16  # up to 2^16 possible patterns are numbered through a table instead of a hash
@@ -57,92 +59,130 @@ def tree_splits(booster: lgb.Booster) -> list[list[Split]]:
     return trees
 
 
+def compared_key(split: Split) -> tuple[int, str, bool]:
+    """Which prepared column a numerical split compares: its feature, missing rule and default side."""
+    return split.feature, split.missing, split.default_left if split.missing in ("NaN", "Zero") else False
+
+
+@dataclass(frozen=True)
+class TreeReading:
+    """A tree's splits as ``pattern_kernels.decide_splits`` reads them, and the features it splits on."""
+
+    reading: np.ndarray  # per split: 0 numerical or 1 categorical, the column read, the category set's row
+    thresholds: np.ndarray
+    category_sets: np.ndarray  # one row per categorical split: which codes go left
+    features: np.ndarray
+
+    @property
+    def splits(self) -> int:
+        return len(self.thresholds)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the splits of all trees read: the prepared numerical columns (``compared_key``), the
+    categorical features, the number of codes any split names, and each tree's reading."""
+
+    compared: list[tuple[int, str, bool]]
+    categorical: list[int]
+    codes: int
+    trees: list[TreeReading]
+
+
+def read_trees(trees: list[list[Split]]) -> Reading:
+    """Index what every split reads, for ``Columns`` and the compiled decisions."""
+    compared: dict[tuple[int, str, bool], int] = {}
+    categorical: dict[int, int] = {}
+    codes = 1 + max((int(split.categories.max()) for splits in trees for split in splits
+                     if split.categories is not None and len(split.categories)), default=0)
+    readings = []
+    for splits in trees:
+        reading, thresholds, sets = [], [], []
+        for split in splits:
+            if split.categories is None:
+                reading.append((0, compared.setdefault(compared_key(split), len(compared)), 0))
+            else:
+                reading.append((1, categorical.setdefault(split.feature, len(categorical)), len(sets)))
+                sets.append(split.categories)
+            thresholds.append(np.nan if split.categories is not None else split.threshold)
+        category_sets = np.zeros((max(len(sets), 1), codes + 1), dtype="bool")  # the last code goes right
+        for row, members in enumerate(sets):
+            category_sets[row, members] = True
+        readings.append(TreeReading(np.array(reading, dtype="int64").reshape(-1, 3),
+                                    np.array(thresholds, dtype="float64"), category_sets,
+                                    np.array(sorted({split.feature for split in splits}), dtype="int64")))
+    return Reading(list(compared), list(categorical), codes, readings)
+
+
 class Columns:
-    """The matrix's columns as LightGBM reads them, each prepared once for the many splits on it.
+    """The matrix's columns as the splits read them, each prepared once for the many splits on it.
 
     For a numerical split, LightGBM reads NaN as 0 unless NaN is the missing value, and sends missing
-    values to the default side; ``compared`` is the column with missing values already moved to
-    -inf (default left) or +inf (default right), so that every split is one comparison.
+    values to the default side; each row of ``compared`` is a column with missing values already moved
+    to -inf (default left) or +inf (default right), so that every split is one comparison. A categorical
+    split reads the code as LightGBM's ``CategoricalDecision`` does: NaN and codes at or below -1 go right,
+    others are truncated to an integer. Each row of ``categories`` holds a categorical column's codes, with
+    those that go right at every split (missing, negative, beyond every split's codes) moved to one code
+    that no split names.
     """
 
-    def __init__(self, matrix: np.ndarray):
-        self.matrix = np.asfortranarray(matrix, dtype="float64")
-        self._compared: dict[tuple[int, str, bool], np.ndarray] = {}
-
-    def compared(self, feature: int, missing: str, default_left: bool) -> np.ndarray:
-        key = (feature, missing, default_left if missing in ("NaN", "Zero") else False)
-        if key not in self._compared:
-            values = self.matrix[:, feature]
+    def __init__(self, matrix: np.ndarray, reading: Reading):
+        self.codes = np.asfortranarray(matrix, dtype="float64").T
+        self.rows = self.codes.shape[1]
+        self.compared = np.empty((len(reading.compared), self.rows))
+        for row, (feature, missing, default_left) in enumerate(reading.compared):
+            values = self.codes[feature]
             if missing == "NaN":
                 values = np.where(np.isnan(values), -np.inf, values) if default_left else values
             else:
                 values = np.where(np.isnan(values), 0.0, values)
                 if missing == "Zero":
                     values = np.where(np.abs(values) <= ZERO, -np.inf if default_left else np.inf, values)
-            self._compared[key] = values
-        return self._compared[key]
-
-    def prepare(self, trees: list[list[Split]]) -> None:
-        """Compute every column the splits compare, before threads share this object."""
-        for split in (split for splits in trees for split in splits if split.categories is None):
-            self.compared(split.feature, split.missing, split.default_left)
-
-    def goes_left(self, split: Split) -> np.ndarray:
-        """Whether each row goes to the left child, decided as LightGBM's ``Tree::Decision`` does."""
-        if split.categories is not None:  # NaN and negative codes go right
-            return np.isin(self.matrix[:, split.feature], split.categories)
-        return self.compared(split.feature, split.missing, split.default_left) <= split.threshold
+            self.compared[row] = values
+        self.categories = np.empty((len(reading.categorical), self.rows), dtype="int64")
+        for row, feature in enumerate(reading.categorical):
+            values = self.codes[feature]
+            outside = np.isnan(values) | (values <= -1.0) | (values >= reading.codes)
+            self.categories[row] = np.where(outside, reading.codes, values).astype("int64")
 
 
-def _keys(columns: Columns, splits: list[Split]) -> np.ndarray:
+def _keys(columns: Columns, tree: TreeReading) -> np.ndarray:
     """Each row's decisions at the tree's splits as one key: bit i set when it goes left at split i
-    (uint64), or the packed decisions as bytes for a tree of more than ``KEY_BITS`` splits."""
-    rows = len(columns.matrix)
-    if len(splits) > KEY_BITS:
-        decisions = np.column_stack([columns.goes_left(split) for split in splits])
-        return np.packbits(decisions, axis=1).view(f"V{(len(splits) + 7) // 8}").ravel()
-    key = np.zeros(rows, dtype="uint64")
-    byte, shifted = np.empty(rows, dtype="uint8"), np.empty(rows, dtype="uint8")
-    for start in range(0, len(splits), 8):  # eight decisions are packed in bytes, then added to the key
-        byte[:] = 0
-        for bit, split in enumerate(splits[start:start + 8]):
-            np.left_shift(columns.goes_left(split).view("uint8"), bit, out=shifted)
-            np.bitwise_or(byte, shifted, out=byte)
-        key |= byte.astype("uint64") << np.uint64(start)
-    return key
+    (uint64), or the decisions' words as bytes for a tree of more than ``KEY_BITS`` splits."""
+    words = decide_splits(columns.compared, columns.categories, (tree.reading, tree.thresholds, tree.category_sets))
+    if tree.splits <= KEY_BITS:
+        return words[0]
+    return np.ascontiguousarray(words.T).view(f"V{8 * len(words)}").ravel()
 
 
-def _number(key: np.ndarray, splits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Number the distinct keys: each row's number and the keys in the numbers' order."""
+def _number(key: np.ndarray, splits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Number the distinct keys: each row's number, the keys in the numbers' order, and a row of each."""
     if splits <= DENSE_BITS:
-        present = np.zeros(1 << splits, dtype="bool")
-        present[key] = True
-        uniques = np.flatnonzero(present).astype("uint64")
-        number = np.empty(1 << splits, dtype="int64")
-        number[uniques] = np.arange(len(uniques))
-        return number[key], uniques
-    codes, uniques = pd.factorize(key)
-    return codes, np.asarray(uniques)
+        return number_keys(key, splits)
+    numbers, uniques = pd.factorize(key)
+    rows = np.empty(len(uniques), dtype="int64")
+    rows[numbers] = np.arange(len(numbers))
+    return numbers, np.asarray(uniques), rows
 
 
 class TreePatterns:
     """One tree's contributions per decision pattern explained so far: sorted keys and, per key, the values
     of the features the tree splits on followed by the tree's expected value."""
 
-    def __init__(self, features: list[int]):
-        self.features = features
+    def __init__(self):
         self.keys = np.empty(0, dtype="uint64")
-        self.values = np.empty((0, len(features) + 1))
+        self.values = np.empty((0, 0))
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Where each key's values are kept, and whether they are kept at all."""
-        at = np.searchsorted(self.keys, keys).clip(max=max(len(self.keys) - 1, 0))
-        return at, (self.keys[at] == keys) if len(self.keys) else np.zeros(len(keys), dtype="bool")
+        """Where each key's values are kept, and whether they are kept at all (some keys must be kept)."""
+        at = np.searchsorted(self.keys, keys).clip(max=len(self.keys) - 1)
+        return at, self.keys[at] == keys
 
     def keep(self, keys: np.ndarray, values: np.ndarray) -> None:
         if len(self.keys) + len(keys) > KEPT_PATTERNS:
             return
-        keys, values = np.concatenate([self.keys, keys]), np.concatenate([self.values, values])
+        if len(self.keys):
+            keys, values = np.concatenate([self.keys, keys]), np.concatenate([self.values, values])
         order = np.argsort(keys, kind="stable")
         self.keys, self.values = keys[order], values[order]
 
@@ -151,30 +191,31 @@ class PatternExplainer:
     """Exact TreeSHAP contributions of a booster, chunk after chunk, remembering every pattern's values.
 
     The trees are shared among ``threads`` threads, one booster copy each: a booster keeps the trees it
-    predicts with as its own state, so two threads must not share one; numpy and LightGBM release the GIL.
+    predicts with as its own state, so two threads must not share one; the compiled loops, numpy and
+    LightGBM release the GIL.
     """
 
     def __init__(self, booster: lgb.Booster, threads: int = 1):
-        self.splits = tree_splits(booster)
+        self._reading = read_trees(tree_splits(booster))
+        self._trees = self._reading.trees
         text = booster.model_to_string() if threads > 1 else ""
         self._boosters = [booster, *(lgb.Booster(model_str=text) for _ in range(threads - 1))]
-        self._known = [TreePatterns(sorted({split.feature for split in splits})) for splits in self.splits]
+        self._known = [TreePatterns() for _ in self._trees]
         self.explained = 0  # patterns sent to pred_contrib so far
         self._counting = threading.Lock()
 
     def forget(self) -> None:
         """Drop every kept pattern (after a chunk whose sums missed, so that nothing wrong is reused)."""
-        self._known = [TreePatterns(known.features) for known in self._known]
+        self._known = [TreePatterns() for _ in self._trees]
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """TreeSHAP contributions per feature plus the expected value last, equal to ``pred_contrib``.
 
         ``matrix`` is the float matrix LightGBM predicts on (category codes, NaN for missing)."""
-        columns = Columns(matrix)
-        if not len(columns.matrix):
-            return np.zeros((0, columns.matrix.shape[1] + 1))
-        columns.prepare(self.splits)
-        trees = list(range(len(self.splits)))
+        columns = Columns(matrix, self._reading)
+        if not columns.rows:
+            return np.zeros((0, len(columns.codes) + 1))
+        trees = list(range(len(self._trees)))
         every = len(self._boosters)
         if every == 1:
             return self._explain_trees(self._boosters[0], columns, trees)
@@ -184,39 +225,36 @@ class PatternExplainer:
         return np.sum(parts, axis=0)
 
     def _explain_trees(self, booster: lgb.Booster, columns: Columns, trees: list[int]) -> np.ndarray:
-        """The contributions of these trees alone, base last, in column order (F)."""
-        rows, width = columns.matrix.shape
-        out, base = np.zeros((rows, width + 1), order="F"), 0.0
-        gathered = np.empty(rows)
+        """The contributions of these trees alone, base last, in column order."""
+        width = len(columns.codes)
+        out, base = np.zeros((columns.rows, width + 1), order="F"), 0.0
         for tree in trees:
-            splits, known = self.splits[tree], self._known[tree]
-            if not splits:  # a one-leaf tree only shifts the expected value
-                base += self._explain(booster, tree, columns.matrix[:1])[0, width]
+            reading = self._trees[tree]
+            if not reading.splits:  # a one-leaf tree only shifts the expected value
+                base += self._explain(booster, tree, columns.codes.T[:1])[0, width]
                 continue
-            key = _keys(columns, splits)
-            codes, uniques = _number(key, len(splits))
-            values = self._pattern_values(booster, tree, columns, codes=codes, uniques=uniques)
+            numbers, uniques, rows = _number(_keys(columns, reading), reading.splits)
+            values = self._pattern_values(booster, tree, columns, uniques=uniques, rows=rows)
             base += values[0, -1]
-            for column, feature in enumerate(known.features):
-                np.take(values[:, column], codes, out=gathered)
-                out[:, feature] += gathered
+            add_values(out, numbers, values, reading.features)
         out[:, width] = base
         return out
 
-    def _pattern_values(self, booster: lgb.Booster, tree: int, columns: Columns, *, codes: np.ndarray,
-                        uniques: np.ndarray) -> np.ndarray:
-        """Per distinct pattern of the chunk, the values of the tree's features and its expected value:
-        kept ones looked up, new ones explained by ``pred_contrib`` on one of their rows and kept."""
-        known, kept = self._known[tree], uniques.dtype.kind != "V"  # byte keys are not kept
-        values = np.empty((len(uniques), len(known.features) + 1))
+    def _pattern_values(self, booster: lgb.Booster, tree: int, columns: Columns, *, uniques: np.ndarray,
+                        rows: np.ndarray) -> np.ndarray:
+        """Per distinct pattern of the chunk (``rows`` holds one row of each), the values of the tree's
+        features and its expected value: kept ones looked up, new ones explained by ``pred_contrib``."""
+        known, features = self._known[tree], self._trees[tree].features
+        kept = uniques.dtype.kind != "V"  # byte keys are not kept
+        values = np.empty((len(uniques), len(features) + 1))
         found = np.zeros(len(uniques), dtype="bool")
-        if kept:
+        if kept and len(known.keys):
             at, found = known.lookup(uniques)
             values[found] = known.values[at[found]]
         new = np.flatnonzero(~found)
         if len(new):
-            rows = _one_row_each(codes, len(uniques))[new]
-            values[new] = self._explain(booster, tree, columns.matrix[rows])[:, [*known.features, -1]]
+            explained = self._explain(booster, tree, columns.codes.T[rows[new]])
+            values[new] = explained[:, [*features, -1]]
             if kept:
                 known.keep(uniques[new], values[new])
         return values
@@ -226,13 +264,6 @@ class PatternExplainer:
             self.explained += len(rows)
         return booster.predict(rows, pred_contrib=True, start_iteration=tree, num_iteration=1,
                                num_threads=1)  # the threads are ours
-
-
-def _one_row_each(codes: np.ndarray, count: int) -> np.ndarray:
-    """A row of each pattern number (the last one that has it)."""
-    rows = np.empty(count, dtype="int64")
-    rows[codes] = np.arange(len(codes))
-    return rows
 
 
 def lightgbm_matrix(prepared: pd.DataFrame) -> np.ndarray:

@@ -25,7 +25,7 @@ from leadml.tracking.store import configure
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 HISTORY_TAG = "champion_history"
-PYFUNC_PACKAGES = ("mlflow", "cloudpickle", "leadml", "lightgbm", "numpy", "pandas", "psutil", "scikit-learn",
+PYFUNC_PACKAGES = ("mlflow", "cloudpickle", "leadml", "lightgbm", "numba", "numpy", "pandas", "psutil", "scikit-learn",
                    "scipy")
 
 
