@@ -155,7 +155,7 @@ def finalise(result: ScoringResult, grades: GradesConfig, model_version: str, as
         "score": score,
         "grade": pd.array(assign_grades(probability, grades, ranks), dtype="str"),
         "rank": ranks,
-        **{column: scored[column].to_numpy() for column in EXPLAIN_COLUMNS},
+        **{column: scored[column].array for column in EXPLAIN_COLUMNS},  # as they are: no copy through objects
         "score_change": change,
         "trend": pd.array(np.select([np.isnan(before), change > 0, change < 0], ["new", "up", "down"], "flat"),
                           dtype="str"),
@@ -164,7 +164,9 @@ def finalise(result: ScoringResult, grades: GradesConfig, model_version: str, as
         "scored_at": scored_at,
         "is_stale": np.full(len(scored), bool(is_stale)),
     })
-    return export.sort_values("rank", kind="stable").reset_index(drop=True)[list(EXPORT_COLUMNS)]
+    order = np.empty(len(ranks), dtype="int64")
+    order[ranks - 1] = np.arange(len(ranks))  # the ranks are 1..n: each row's place is known
+    return export.take(order).reset_index(drop=True)[list(EXPORT_COLUMNS)]
 
 
 def rank_order(probability: np.ndarray, lead_ids: pd.Series) -> np.ndarray:
