@@ -251,11 +251,11 @@ def test_words_said_once_per_distinct_value_are_the_words_of_each_row(real: dict
     contributions = real["contributions"]
     features = [by_name[c] for c in contributions.columns if c != "base"]
     _, net, lead = topic_sides(contributions.drop(columns="base").to_numpy(), [f.topic or f.name for f in features])
-    words = _Wording(features, by_name, _value_columns(real["matrix"], features, combined_reasons(lang)))
+    words = _Wording(features, by_name, _value_columns(real["matrix"], features, combined_reasons(lang)), {})
     for sign in (+1, -1):
         sizes, picks = _strongest(net, 4, sign)
         grouped = words.all(picks, lead, sizes, sign)
-        alone = _Wording(features, by_name, words.columns)
+        alone = _Wording(features, by_name, words.columns, {})
         for row, k in zip(*np.nonzero(sizes > 0), strict=True):
             assert grouped[row, k] == alone(int(row), int(lead[row, picks[row, k]]), sign)
         assert (grouped[sizes == 0] == "").all() and (sizes > 0).sum() > 1000

@@ -22,6 +22,7 @@ from leadml.reasons.words import Combined, say
 
 UP, DOWN = "↑", "↓"
 FAMILIES = ("fit", "engagement", "budget")
+KEPT_PHRASES = 500_000  # phrases kept from chunk to chunk: a bound on the memory they take
 
 
 def family_scores(contributions: pd.DataFrame, catalog: Sequence[Feature]) -> pd.DataFrame:
@@ -132,9 +133,9 @@ class _Wording:
     leads, phrases need not be rebuilt. A recency-weighted count that pushes up while its window holds nothing
     says the count further back (``says_else``) instead: "no pricing view in the last 30 days" is no reason for."""
 
-    def __init__(self, features: list[Feature], by_name: dict[str, Feature], columns: dict[str, np.ndarray]):
-        self.features, self.by_name, self.columns = features, by_name, columns
-        self.cache: dict[tuple[str, object], str] = {}
+    def __init__(self, features: list[Feature], by_name: dict[str, Feature], columns: dict[str, np.ndarray],
+                 cache: dict[tuple[str, object], str]):
+        self.features, self.by_name, self.columns, self.cache = features, by_name, columns, cache
 
     def all(self, picks: np.ndarray, lead: np.ndarray, sizes: np.ndarray, sign: int) -> np.ndarray:
         """The words of every picked topic (rows by ``picks``' rows), "" where its size is 0; each distinct
@@ -171,9 +172,12 @@ class _Wording:
             value = self.columns[feature.name][row]
         try:
             key = (feature.name, "NaN" if isinstance(value, float) and value != value else value)  # NaN != NaN
-            if key not in self.cache:
-                self.cache[key] = say(feature, value)
-            return self.cache[key]
+            said = self.cache.get(key)
+            if said is None:
+                said = say(feature, value)
+                if len(self.cache) < KEPT_PHRASES:
+                    self.cache[key] = said
+            return said
         except TypeError:  # an unhashable value
             return say(feature, value)
 
@@ -204,17 +208,19 @@ def _is_zero(value: object) -> bool:
 
 
 def explain(contributions: pd.DataFrame, matrix: pd.DataFrame, catalog: Sequence[Feature], reasons: int = 3, *,
-            risks: int = 2, combined: Sequence[Combined] = ()) -> pd.DataFrame:
+            risks: int = 2, combined: Sequence[Combined] = (), phrases: dict[tuple[str, object], str] | None = None
+            ) -> pd.DataFrame:
     """Return family scores, ``reason_1..n`` (strongest topics up), ``risk_1..m`` (strongest down) and
     ``top_reasons`` (the strongest of either side, marked ↑ or ↓) for every row; ``combined`` rules
-    join two upward reasons into one phrase."""
+    join two upward reasons into one phrase. ``phrases`` keeps the words said per (feature, value) for
+    the next call: a scoring run passes one dict to all its chunks (same catalog, same language)."""
     by_name = {feature.name: feature for feature in catalog}
     names = [c for c in contributions.columns if c != "base"]
     features = [by_name[name] for name in names]
     order, net, lead = topic_sides(contributions[names].to_numpy(dtype="float64"),
                                    [f.topic or f.name for f in features])
     columns = _value_columns(matrix, features, combined)
-    words = _Wording(features, by_name, columns)
+    words = _Wording(features, by_name, columns, {} if phrases is None else phrases)
     sizes, picks = _strongest(net, reasons + len(combined), +1)
     up = [sizes, words.all(picks, lead, sizes, +1), picks]
     up = _combine(up, order, combined, columns=columns, count=reasons) if combined else up[:2]

@@ -65,6 +65,7 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
     """
     clock = clock or Stopwatch()
     scored, rejected, report = [], [], CleanReport()
+    phrases: dict[tuple[str, object], str] = {}  # the words said so far: values repeat from chunk to chunk
 
     def collect(pending: Future[tuple[pd.DataFrame, dict[str, float]]]) -> None:
         frame, laps = pending.result()
@@ -89,7 +90,7 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
                 if pending is not None:
                     collect(pending)
                 pending = beside.submit(_scored, spine["lead_id"], matrix, model, catalog, reasons=reasons,
-                                        explainer=explainer, combined=combined)
+                                        explainer=explainer, combined=combined, phrases=phrases)
         if pending is not None:
             collect(pending)
     scored_frame = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame(
@@ -103,11 +104,12 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
 
 
 def _scored(lead_ids: pd.Series, matrix: pd.DataFrame, model: LeadModel, catalog: Sequence[Feature], *,
-            reasons: int, explainer: str, combined: Sequence[Combined]) -> tuple[pd.DataFrame, dict[str, float]]:
+            reasons: int, explainer: str, combined: Sequence[Combined], phrases: dict[tuple[str, object], str]
+            ) -> tuple[pd.DataFrame, dict[str, float]]:
     """One chunk's probabilities and reasons, and the seconds its stages took."""
     clock = Stopwatch()
     probability, contributions = model.score(matrix, explainer, clock.lap)
-    explained = explain(contributions, matrix, catalog, reasons, combined=combined)
+    explained = explain(contributions, matrix, catalog, reasons, combined=combined, phrases=phrases)
     frame = pd.concat([pd.DataFrame({"lead_id": lead_ids, "probability": probability}),
                        explained[list(EXPLAIN_COLUMNS)]], axis=1)
     clock.lap("reasons")
