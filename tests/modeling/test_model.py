@@ -53,6 +53,23 @@ def test_reordered_columns_score_identically(model: LeadModel) -> None:
     np.testing.assert_array_equal(model.predict_proba(frame), model.predict_proba(shuffled))
 
 
+def test_scoring_the_design_matrix_equals_predicting_the_frame(model: LeadModel) -> None:
+    frame, _ = toy(400, seed=6)
+    frame.loc[:20, "seniority"] = ["astronaut", None] * 10 + ["manager"]  # unseen and missing categories
+    probability, contributions = model.score(model.design(frame))
+    np.testing.assert_array_equal(probability, model.predict_proba(frame))
+    np.testing.assert_allclose(contributions.to_numpy(), model.booster.predict(model.spec.prepare(frame),
+                                                                               pred_contrib=True), rtol=0, atol=1e-12)
+
+
+def test_a_booster_whose_categories_differ_from_the_spec_is_refused(model: LeadModel) -> None:
+    vocabulary = model.spec.categories["seniority"]
+    spec = FeatureSpec(model.spec.names, model.spec.families, {"seniority": (vocabulary[1], vocabulary[0],
+                                                                             *vocabulary[2:])})
+    with pytest.raises(ModelError, match="categories differ"):
+        LeadModel(model.booster, spec, model.calibrator)
+
+
 def test_missing_feature_is_refused(model: LeadModel) -> None:
     frame, _ = toy(10)
     with pytest.raises(ModelError, match="employees"):

@@ -30,18 +30,18 @@ def test_scores_and_reasons_do_not_depend_on_the_chunks(trained_session) -> None
     cut = scored(trained_session, 700, model, clock)
     assert len(whole) > 1000
     pd.testing.assert_frame_equal(cut, whole, check_exact=False, rtol=1e-9)
-    assert {"read", "clean", "features", "waiting", "predict", "explainer", "reasons"} <= set(clock.laps)
+    assert {"read", "clean", "features", "prepare", "waiting", "predict", "explainer", "reasons"} <= set(clock.laps)
 
 
 def test_a_failure_in_the_explaining_thread_stops_scoring(trained_session, monkeypatch) -> None:
     model = LeadModel.load(trained_session.model)
     calls = []
 
-    def failing(matrix, method="treeshap", lap=lambda _: None):
-        calls.append(len(matrix))
+    def failing(design, method="treeshap", lap=lambda _: None):
+        calls.append(len(design.values))
         if len(calls) == 2:
             raise RuntimeError("explainer broke")
-        return LeadModel.score(model, matrix, method, lap)
+        return LeadModel.score(model, design, method, lap)
 
     monkeypatch.setattr(model, "score", failing)
     with pytest.raises(RuntimeError, match="explainer broke"):

@@ -86,6 +86,15 @@ class FeatureSpec:
                    {k: tuple(v) for k, v in data["categories"].items()})
 
 
+@dataclass(frozen=True)
+class Design:
+    """A feature matrix as LightGBM reads it (``FeatureSpec.prepare``, then category codes and NaN for missing)
+    with the matrix's index: what a prediction and its contributions both read."""
+
+    values: np.ndarray
+    index: pd.Index
+
+
 class LeadModel:
     """A fitted booster with the spec it was trained on and the calibrator fitted after it."""
 
@@ -94,6 +103,9 @@ class LeadModel:
                  profile: dict[str, Any] | None = None):
         if list(booster.feature_name()) != list(spec.names):
             raise ModelError("booster features differ from the feature spec")
+        vocabularies = [list(spec.categories[name]) for name in spec.names if name in spec.categories]
+        if vocabularies and booster.pandas_categorical != vocabularies:  # ``design`` codes categories by the spec
+            raise ModelError("the booster's categories differ from the feature spec's vocabularies")
         flat = calibrator.predict(np.linspace(-20.0, 20.0, 401))
         if np.ptp(flat) < 1e-12:  # every lead would get the same probability: no ranking, no grades
             raise ModelError(f"the model's calibrator maps every score to {flat[0]:.6g}; refusing to use it "
@@ -117,6 +129,10 @@ class LeadModel:
         """Return the calibrated probability of raw scores (log-odds) already predicted."""
         return np.clip(self.calibrator.predict(raw), 0.0, 1.0)
 
+    def design(self, matrix: pd.DataFrame) -> Design:
+        """Return the matrix as LightGBM reads it, prepared once for a prediction and its contributions."""
+        return Design(lightgbm_matrix(self.spec.prepare(matrix)), matrix.index)
+
     def contributions(self, matrix: pd.DataFrame, method: str = "treeshap") -> pd.DataFrame:
         """Return contributions per feature plus 'base'; each row sums to the raw score.
 
@@ -125,26 +141,25 @@ class LeadModel:
         split on a row's path to its feature (value of the child minus value of the node), gathered
         from ``pred_leaf``: cheaper still, it adds up exactly too, but is not TreeSHAP.
         """
-        prepared = self.spec.prepare(matrix)
-        return self._contributions(prepared, method)
+        return self._contributions(self.design(matrix), method)
 
-    def score(self, matrix: pd.DataFrame, method: str = "treeshap", lap: Callable[[str], None] = lambda _: None
-              ) -> tuple[np.ndarray, pd.DataFrame]:
-        """Return calibrated probabilities and contributions, aligning the matrix only once; ``lap`` is told
-        when the prediction (``predict``) and the contributions (``explainer``) are done."""
-        prepared = self.spec.prepare(matrix)
-        raw = self.booster.predict(prepared, raw_score=True, validate_features=True)
+    def score(self, matrix: pd.DataFrame | Design, method: str = "treeshap",
+              lap: Callable[[str], None] = lambda _: None) -> tuple[np.ndarray, pd.DataFrame]:
+        """Return calibrated probabilities and contributions of a feature matrix or its ``design``; ``lap`` is
+        told when the prediction (``predict``) and the contributions (``explainer``) are done."""
+        design = matrix if isinstance(matrix, Design) else self.design(matrix)
+        raw = self.booster.predict(design.values, raw_score=True)
         probability = self.calibrated(raw)
         lap("predict")
-        contributions = self._contributions(prepared, method, raw)
+        contributions = self._contributions(design, method, raw)
         lap("explainer")
         return probability, contributions
 
-    def _contributions(self, prepared: pd.DataFrame, method: str, raw: np.ndarray | None = None) -> pd.DataFrame:
+    def _contributions(self, design: Design, method: str, raw: np.ndarray | None = None) -> pd.DataFrame:
         if method == "treeshap":
-            values = self._treeshap(prepared, raw)
+            values = self._treeshap(design.values, raw)
         elif method == "path":
-            leaves = self.booster.predict(prepared, pred_leaf=True, validate_features=True).astype("int64")
+            leaves = self.booster.predict(design.values, pred_leaf=True).astype("int64")
             table, offsets, base = self._path_table()
             rows = np.repeat(np.arange(len(leaves)), leaves.shape[1])
             onehot = sparse.csr_matrix((np.ones(leaves.size), (rows, (leaves + offsets).ravel())),
@@ -152,24 +167,24 @@ class LeadModel:
             values = np.column_stack([(onehot @ table).toarray(), np.full(len(leaves), base)])
         else:
             raise ValueError(f"unknown contribution method {method!r}: use treeshap or path")
-        return pd.DataFrame(values, columns=[*self.spec.names, "base"], index=prepared.index)
+        return pd.DataFrame(values, columns=[*self.spec.names, "base"], index=design.index)
 
-    def _treeshap(self, prepared: pd.DataFrame, raw: np.ndarray | None) -> np.ndarray:
+    def _treeshap(self, values: np.ndarray, raw: np.ndarray | None) -> np.ndarray:
         """Exact TreeSHAP by decision pattern. A row whose sum misses the raw score means a split was read
         otherwise than LightGBM reads it, which would also touch rows whose sums still match (the split off
         their path): then the whole matrix is computed again by ``pred_contrib`` itself, and that is logged."""
         if getattr(self, "_explainer", None) is None:  # kept: it remembers patterns from chunk to chunk
             self._explainer = PatternExplainer(self.booster, self.explain_threads)
-        values = self._explainer.contributions(lightgbm_matrix(prepared))
+        contributions = self._explainer.contributions(values)
         if raw is None:  # the check needs the raw score; ``score`` passes the one it predicted
-            raw = self.booster.predict(prepared, raw_score=True)
-        wrong = check_sums(values, raw)
+            raw = self.booster.predict(values, raw_score=True)
+        wrong = check_sums(contributions, raw)
         if len(wrong):
             log.warning("TreeSHAP by pattern missed the raw score on %d of %d rows; all computed by pred_contrib",
-                        len(wrong), len(values))
-            values = self.booster.predict(prepared, pred_contrib=True, validate_features=True)
+                        len(wrong), len(contributions))
+            contributions = self.booster.predict(values, pred_contrib=True)
             self._explainer.forget()
-        return values
+        return contributions
 
     def _path_table(self) -> tuple[sparse.csr_matrix, np.ndarray, float]:
         """Per leaf of every tree, the contribution of each feature on its path (computed once)."""
