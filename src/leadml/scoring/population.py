@@ -19,7 +19,7 @@ from leadml.data.contract import LeadTables
 from leadml.features import Feature, build_features
 from leadml.features.spine import build_spine, truncate
 from leadml.modeling.grading import assign_grades
-from leadml.modeling.lead_model import Design, LeadModel
+from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.training import Stopwatch
 from leadml.reasons.attribution import explain
 from leadml.reasons.words import Combined
@@ -59,8 +59,8 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
     A chunk is predicted and explained in a second thread while this one reads, cleans and builds the
     features of the next: the explainer's numpy and LightGBM work runs on the other core, and at most one
     chunk waits. ``observe`` sees each chunk's cleaned tables and the population's feature rows (for
-    monitoring). ``clock`` takes this thread's stages as laps (read, clean, features, ``prepare`` for the
-    model's input, and ``waiting`` for the second thread) and has the second thread's (predict, explainer,
+    monitoring). ``clock`` takes this thread's stages as laps (read, clean, features, and ``waiting`` for
+    the second thread) and has the second thread's (``prepare`` for the model's input, predict, explainer,
     reasons) added: those overlap the others, so all the stages add up to more than the wall time.
     """
     clock = clock or Stopwatch()
@@ -87,11 +87,9 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
             if observe is not None:
                 observe(tables, matrix)
             if len(spine):
-                design = model.design(matrix)  # here: the second thread has more to do than this one
-                clock.lap("prepare")
                 if pending is not None:
                     collect(pending)
-                pending = beside.submit(_scored, spine["lead_id"], matrix, model, design, catalog=catalog,
+                pending = beside.submit(_scored, spine["lead_id"], matrix, model, catalog=catalog,
                                         reasons=reasons, explainer=explainer, combined=combined, phrases=phrases)
         if pending is not None:
             collect(pending)
@@ -105,11 +103,12 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
     return ScoringResult(scored_frame, reject_frame.reset_index(drop=True), report)
 
 
-def _scored(lead_ids: pd.Series, matrix: pd.DataFrame, model: LeadModel, design: Design, *,
-            catalog: Sequence[Feature], reasons: int, explainer: str, combined: Sequence[Combined],
-            phrases: dict[tuple[str, object], str]) -> tuple[pd.DataFrame, dict[str, float]]:
+def _scored(lead_ids: pd.Series, matrix: pd.DataFrame, model: LeadModel, *, catalog: Sequence[Feature],
+            reasons: int, explainer: str, combined: Sequence[Combined], phrases: dict[tuple[str, object], str]) -> tuple[pd.DataFrame, dict[str, float]]:
     """One chunk's probabilities and reasons, and the seconds its stages took."""
     clock = Stopwatch()
+    design = model.design(matrix)  # one input for predict and the explainer
+    clock.lap("prepare")
     probability, contributions = model.score(design, explainer, clock.lap)
     explained = explain(contributions, matrix, catalog, reasons, combined=combined, phrases=phrases)
     frame = pd.concat([pd.DataFrame({"lead_id": lead_ids, "probability": probability}),
