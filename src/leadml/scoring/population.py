@@ -104,7 +104,8 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
 
 
 def _scored(lead_ids: pd.Series, matrix: pd.DataFrame, model: LeadModel, *, catalog: Sequence[Feature],
-            reasons: int, explainer: str, combined: Sequence[Combined], phrases: dict[tuple[str, object], str]) -> tuple[pd.DataFrame, dict[str, float]]:
+            reasons: int, explainer: str, combined: Sequence[Combined], phrases: dict[tuple[str, object], str]
+            ) -> tuple[pd.DataFrame, dict[str, float]]:
     """One chunk's probabilities and reasons, and the seconds its stages took."""
     clock = Stopwatch()
     design = model.design(matrix)  # one input for predict and the explainer
