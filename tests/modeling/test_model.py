@@ -10,6 +10,7 @@ import pytest
 from leadml.features import Feature
 from leadml.modeling.calibration import IsotonicCalibrator, SigmoidCalibrator
 from leadml.modeling.lead_model import FeatureSpec, LeadModel, ModelError
+from leadml.modeling.shap_patterns import lightgbm_matrix
 from leadml.reasons.attribution import explain
 
 CATALOG = (
@@ -56,7 +57,9 @@ def test_reordered_columns_score_identically(model: LeadModel) -> None:
 def test_scoring_the_design_matrix_equals_predicting_the_frame(model: LeadModel) -> None:
     frame, _ = toy(400, seed=6)
     frame.loc[:20, "seniority"] = ["astronaut", None] * 10 + ["manager"]  # unseen and missing categories
-    probability, contributions = model.score(model.design(frame))
+    design = model.design(frame)
+    np.testing.assert_array_equal(design.values, lightgbm_matrix(model.spec.prepare(frame)))  # NaN equal NaN
+    probability, contributions = model.score(design)
     np.testing.assert_array_equal(probability, model.predict_proba(frame))
     np.testing.assert_allclose(contributions.to_numpy(), model.booster.predict(model.spec.prepare(frame),
                                                                                pred_contrib=True), rtol=0, atol=1e-12)

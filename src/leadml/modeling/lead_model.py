@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import sparse
 
 from leadml.modeling.calibration import IsotonicCalibrator, SigmoidCalibrator, calibrator_from_dict
-from leadml.modeling.shap_patterns import PatternExplainer, check_sums, lightgbm_matrix
+from leadml.modeling.shap_patterns import PatternExplainer, check_sums
 
 log = logging.getLogger("leadml")
 
@@ -40,6 +40,16 @@ def to_vocabulary(values: pd.Series, vocabulary: Sequence[str]) -> pd.Series:
     """Return the values as text, those outside the training vocabulary as ``unknown`` (missing stays missing)."""
     text = values.astype("str")
     return text.where(text.isin(vocabulary) | text.isna(), UNSEEN)
+
+
+def vocabulary_codes(values: pd.Series, vocabulary: Sequence[str]) -> np.ndarray:
+    """The codes LightGBM reads for ``to_vocabulary(values)``: the position in the vocabulary, NaN for missing."""
+    text = values.astype("str")
+    codes = pd.Index(vocabulary).get_indexer(text).astype("float64")
+    unseen = list(vocabulary).index(UNSEEN) if UNSEEN in vocabulary else np.nan
+    codes[(codes < 0) & text.notna().to_numpy()] = unseen
+    codes[text.isna().to_numpy()] = np.nan
+    return codes
 
 
 @dataclass(frozen=True)
@@ -130,8 +140,15 @@ class LeadModel:
         return np.clip(self.calibrator.predict(raw), 0.0, 1.0)
 
     def design(self, matrix: pd.DataFrame) -> Design:
-        """Return the matrix as LightGBM reads it, prepared once for a prediction and its contributions."""
-        return Design(lightgbm_matrix(self.spec.prepare(matrix)), matrix.index)
+        """Return the matrix as LightGBM reads it, prepared once for a prediction and its contributions:
+        ``lightgbm_matrix(spec.prepare(matrix))``, without the prepared frame in between."""
+        self.spec.require(matrix.columns)
+        values = np.empty((len(matrix), len(self.spec.names)), order="F")  # column by column, as written
+        for j, name in enumerate(self.spec.names):
+            vocabulary = self.spec.categories.get(name)
+            values[:, j] = (matrix[name].to_numpy(dtype="float64", na_value=np.nan) if vocabulary is None
+                            else vocabulary_codes(matrix[name], vocabulary))
+        return Design(values, matrix.index)
 
     def contributions(self, matrix: pd.DataFrame, method: str = "treeshap") -> pd.DataFrame:
         """Return contributions per feature plus 'base'; each row sums to the raw score.
