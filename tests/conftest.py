@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -242,3 +243,12 @@ def trained(trained_session: Trained, tmp_path: Path) -> Trained:
     """This test's own copy of the session's trained folder (database, MLflow store, models): a copy, not
     a retraining."""
     return trained_session.copy_to(tmp_path / "trained")
+
+
+def lightgbm_matrix(prepared: pd.DataFrame) -> np.ndarray:
+    """The float matrix LightGBM makes of a prepared frame (category codes, NaN for missing): what the
+    explainer is given in the tests, and what ``LeadModel.design`` must equal."""
+    return np.column_stack([
+        np.where(column.cat.codes < 0, np.nan, column.cat.codes).astype("float64")
+        if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy(dtype="float64", na_value=np.nan)
+        for _, column in prepared.items()])

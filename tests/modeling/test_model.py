@@ -10,8 +10,8 @@ import pytest
 from leadml.features import Feature
 from leadml.modeling.calibration import IsotonicCalibrator, SigmoidCalibrator
 from leadml.modeling.lead_model import FeatureSpec, LeadModel, ModelError
-from leadml.modeling.shap_patterns import lightgbm_matrix
 from leadml.reasons.attribution import explain
+from tests.conftest import lightgbm_matrix
 
 CATALOG = (
     Feature("n_demo_requested_30d", "engagement", "Demo requests", template="{value:.0f} {noun} in the last 30 days",

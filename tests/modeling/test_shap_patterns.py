@@ -13,7 +13,8 @@ import pytest
 from leadml.modeling import shap_patterns
 from leadml.modeling.calibration import SigmoidCalibrator
 from leadml.modeling.lead_model import FeatureSpec, LeadModel
-from leadml.modeling.shap_patterns import PatternExplainer, check_sums, lightgbm_matrix, tree_splits
+from leadml.modeling.shap_patterns import PatternExplainer, check_sums, tree_splits
+from tests.conftest import lightgbm_matrix
 
 
 def frame_and_labels(n: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:

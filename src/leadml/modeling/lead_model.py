@@ -36,19 +36,14 @@ class ModelError(ValueError):
     """Raised when a model cannot be loaded or does not fit the data it is given."""
 
 
-def to_vocabulary(values: pd.Series, vocabulary: Sequence[str]) -> pd.Series:
-    """Return the values as text, those outside the training vocabulary as ``unknown`` (missing stays missing)."""
-    text = values.astype("str")
-    return text.where(text.isin(vocabulary) | text.isna(), UNSEEN)
-
-
 def vocabulary_codes(values: pd.Series, vocabulary: Sequence[str]) -> np.ndarray:
-    """The codes LightGBM reads for ``to_vocabulary(values)``: the position in the vocabulary, NaN for missing."""
+    """Each value's position in the training vocabulary (as text), values outside it at ``unknown``'s, and -1
+    for missing: the codes of the categorical the model reads."""
     text = values.astype("str")
-    codes = pd.Index(vocabulary).get_indexer(text).astype("float64")
-    unseen = list(vocabulary).index(UNSEEN) if UNSEEN in vocabulary else np.nan
-    codes[(codes < 0) & text.notna().to_numpy()] = unseen
-    codes[text.isna().to_numpy()] = np.nan
+    codes = pd.Index(vocabulary).get_indexer(text)
+    missing = text.isna().to_numpy()
+    codes[(codes < 0) & ~missing] = list(vocabulary).index(UNSEEN) if UNSEEN in vocabulary else -1
+    codes[missing] = -1
     return codes
 
 
@@ -81,7 +76,7 @@ class FeatureSpec:
         self.require(matrix.columns)
         out = matrix.loc[:, list(self.names)].copy()
         for name, vocabulary in self.categories.items():
-            out[name] = pd.Categorical(to_vocabulary(out[name], vocabulary), categories=list(vocabulary))
+            out[name] = pd.Categorical.from_codes(vocabulary_codes(out[name], vocabulary), categories=list(vocabulary))
         numeric = [n for n in self.names if n not in self.categories]
         out[numeric] = out[numeric].astype("float64")
         return out
@@ -141,13 +136,16 @@ class LeadModel:
 
     def design(self, matrix: pd.DataFrame) -> Design:
         """Return the matrix as LightGBM reads it, prepared once for a prediction and its contributions:
-        ``lightgbm_matrix(spec.prepare(matrix))``, without the prepared frame in between."""
+        category codes as floats and NaN for missing, without the prepared frame in between."""
         self.spec.require(matrix.columns)
         values = np.empty((len(matrix), len(self.spec.names)), order="F")  # column by column, as written
         for j, name in enumerate(self.spec.names):
             vocabulary = self.spec.categories.get(name)
-            values[:, j] = (matrix[name].to_numpy(dtype="float64", na_value=np.nan) if vocabulary is None
-                            else vocabulary_codes(matrix[name], vocabulary))
+            if vocabulary is None:
+                values[:, j] = matrix[name].to_numpy(dtype="float64", na_value=np.nan)
+            else:
+                codes = vocabulary_codes(matrix[name], vocabulary)
+                values[:, j] = np.where(codes < 0, np.nan, codes)
         return Design(values, matrix.index)
 
     def contributions(self, matrix: pd.DataFrame, method: str = "treeshap") -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from leadml.config import GradesConfig
 from leadml.modeling.grading import grade_shares
-from leadml.modeling.lead_model import FeatureSpec, to_vocabulary
+from leadml.modeling.lead_model import FeatureSpec, vocabulary_codes
 
 PROFILE_VERSION = 1
 
@@ -33,7 +33,7 @@ def numeric_counts(values: np.ndarray, edges: list[float]) -> np.ndarray:
 
 def category_counts(values: pd.Series, vocabulary: list[str]) -> np.ndarray:
     """Count values per vocabulary entry (outside it: ``unknown``, as the model sees them), then missing."""
-    codes = pd.Categorical(to_vocabulary(values, vocabulary), categories=vocabulary).codes
+    codes = vocabulary_codes(values, vocabulary)
     return np.append(np.bincount(codes[codes >= 0], minlength=len(vocabulary)), (codes < 0).sum()).astype("int64")
 
 

@@ -266,14 +266,6 @@ class PatternExplainer:
                                num_threads=1)  # the threads are ours
 
 
-def lightgbm_matrix(prepared: pd.DataFrame) -> np.ndarray:
-    """The float matrix LightGBM makes of a prepared frame: category codes, NaN for missing."""
-    return np.column_stack([
-        np.where(column.cat.codes < 0, np.nan, column.cat.codes).astype("float64")
-        if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy(dtype="float64", na_value=np.nan)
-        for _, column in prepared.items()])
-
-
 def check_sums(contributions: np.ndarray, raw: np.ndarray, tolerance: float = 1e-6) -> np.ndarray:
     """Rows whose contributions do not add up to the booster's raw score (none, unless a split was misread)."""
     return np.flatnonzero(np.abs(contributions.sum(axis=1) - raw) > tolerance * np.maximum(1.0, np.abs(raw)))
