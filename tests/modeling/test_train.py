@@ -105,3 +105,23 @@ def test_balanced_weights_miscalibrate_and_calibration_repairs_them(snapshot, tm
     m = fit_model(snap, cutoffs, config, AS_OF).metrics
     assert m["uncalibrated_mean_probability"] > 5 * m["base_rate"]  # weighting inflates probabilities
     assert m["brier"] < 0.5 * m["uncalibrated_brier"] and m["ece"] < 0.5 * m["uncalibrated_ece"]
+
+
+def test_the_snapshot_is_ordered_by_cutoff_and_does_not_depend_on_the_chunks(snapshot, tiny_db: Path) -> None:
+    snap, cutoffs = snapshot
+    assert snap.spine["as_of"].is_monotonic_increasing  # each split's rows are consecutive: a view, not a copy
+    for chosen_cutoffs in [*cutoffs.values(), [cutoffs["train"][0], cutoffs["holdout"][0]]]:  # the last: apart
+        chosen, masked = snap.at(chosen_cutoffs), snap.rows(snap.spine["as_of"].isin(chosen_cutoffs).to_numpy())
+        assert len(chosen.labels) > 0 and set(chosen.spine["as_of"]) == set(chosen_cutoffs)
+        pd.testing.assert_frame_equal(chosen.spine, masked.spine)
+        pd.testing.assert_frame_equal(chosen.features, masked.features)
+        pd.testing.assert_series_equal(chosen.labels, masked.labels)
+    with DuckDBSource(tiny_db) as source:  # the 4,000 leads in one chunk, against two chunks of 2,000
+        whole = build_snapshot(source.chunks(10_000), [c for v in cutoffs.values() for c in v], AS_OF,
+                               horizon_days=30, settings=_config().features, report=CleanReport())
+
+    def by_lead(part: Snapshot) -> pd.DataFrame:
+        joined = pd.concat([part.spine, part.features, part.labels.rename("label")], axis=1)
+        return joined.sort_values(["as_of", "lead_id"], ignore_index=True)
+
+    pd.testing.assert_frame_equal(by_lead(snap), by_lead(whole))

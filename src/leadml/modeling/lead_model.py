@@ -74,12 +74,11 @@ class FeatureSpec:
     def prepare(self, matrix: pd.DataFrame) -> pd.DataFrame:
         """Return the matrix in training order with categoricals cast to the training vocabulary."""
         self.require(matrix.columns)
-        out = matrix.loc[:, list(self.names)].copy()
-        for name, vocabulary in self.categories.items():
-            out[name] = pd.Categorical.from_codes(vocabulary_codes(out[name], vocabulary), categories=list(vocabulary))
-        numeric = [n for n in self.names if n not in self.categories]
-        out[numeric] = out[numeric].astype("float64")
-        return out
+        columns = {name: pd.Categorical.from_codes(vocabulary_codes(matrix[name], self.categories[name]),
+                                                   categories=list(self.categories[name]))
+                   if name in self.categories else matrix[name].astype("float64") for name in self.names}
+        return pd.DataFrame(columns, index=matrix.index, copy=False)  # numbers shared, not copied: the training
+        # cutoffs' matrix is a gigabyte, and LightGBM copies it into its own array anyway
 
     def to_dict(self) -> dict[str, Any]:
         return {"names": list(self.names), "families": self.families,
