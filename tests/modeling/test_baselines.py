@@ -49,6 +49,12 @@ def test_the_baseline_is_the_plain_pipeline_on_text() -> None:
     np.testing.assert_allclose(baseline.decision(test), reference.decision_function(as_text(test)), rtol=0, atol=1e-9)
 
 
+def test_the_signed_log_is_the_sign_times_log1p_of_the_magnitude() -> None:
+    x = np.array([[-1e9, -2.5, -0.0, 0.0], [1e-300, 0.5, 3.0, 1e12]])
+    np.testing.assert_array_equal(_signed_log(x), np.sign(x) * np.log1p(np.abs(x)))
+    assert x[0, 1] == -2.5  # its input unchanged
+
+
 def test_many_categories_make_a_sparse_design_and_still_fit() -> None:
     rng = np.random.default_rng(2)
     frame = pd.DataFrame({f"c{i}": pd.Series(rng.choice([f"v{j}" for j in range(40)], 3000), dtype="str")

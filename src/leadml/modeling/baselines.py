@@ -41,7 +41,10 @@ def points_score(features: pd.DataFrame) -> np.ndarray:
 
 
 def _signed_log(x: np.ndarray) -> np.ndarray:
-    return np.sign(x) * np.log1p(np.abs(x))
+    """sign(x) * log(1 + |x|), in one new array: each temporary of a 200,000-row design costs a quarter second."""
+    out = np.abs(x)
+    np.log1p(out, out=out)
+    return np.copysign(out, x, out=out)
 
 
 def _median(values: np.ndarray) -> float:
@@ -71,31 +74,41 @@ class LogisticBaseline:
         self.log_numeric = log_numeric  # counts spanning decades want it; a flat export's totals may not
 
     def fit(self, features: pd.DataFrame, y: np.ndarray) -> LogisticBaseline:
-        numeric = [c for c in features.columns if c not in self.categorical]
+        self.numeric_ = [c for c in features.columns if c not in self.categorical]
+        numbers = slice(0, len(self.numeric_))  # the design's first columns; a slice selects them without a copy
         signed_log = FunctionTransformer(_signed_log if self.log_numeric else None)  # None: unchanged
         self.pipeline_ = make_pipeline(
             ColumnTransformer([
-                ("numeric", make_pipeline(SimpleImputer(strategy=_median, add_indicator=True,
-                                                        keep_empty_features=True), signed_log, StandardScaler()),
-                 numeric),
-                ("categorical", OneHotEncoder(handle_unknown="ignore", min_frequency=20), self.categorical),
+                ("numeric", make_pipeline(SimpleImputer(strategy=_median, add_indicator=True, keep_empty_features=True,
+                                                        copy=False), signed_log, StandardScaler(copy=False)),
+                 numbers),
+                ("categorical", OneHotEncoder(handle_unknown="ignore", min_frequency=20),
+                 slice(numbers.stop, numbers.stop + len(self.categorical))),
             ]),
             FunctionTransformer(single_precision),
             LogisticRegression(max_iter=2000, C=0.5),
         )
         rows = np.random.default_rng(self.seed).permutation(len(features))[: self.max_rows]
-        sample = features.iloc[rows]
-        self.vocabulary_ = {c: sorted(_text(sample[c]).unique()) for c in self.categorical}
-        self.pipeline_.fit(self._prepare(sample), np.asarray(y)[rows])
+        self.vocabulary_ = {c: sorted(_text(features[c].take(rows)).unique()) for c in self.categorical}
+        self.pipeline_.fit(self._design(features, rows), np.asarray(y)[rows])
         return self
 
-    def _prepare(self, features: pd.DataFrame) -> pd.DataFrame:
-        return features.assign(**{c: pd.Index(self.vocabulary_[c]).get_indexer(_text(features[c]))
-                                  for c in self.categorical})
+    def _design(self, features: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
+        """The pipeline's input, a new array (its steps work in place): the numbers, then each category's code
+        in the sorted vocabulary, of ``rows`` (default: all), built column by column without copying the frame."""
+        count = len(features) if rows is None else len(rows)
+        design = np.empty((count, len(self.numeric_) + len(self.categorical)), order="F")
+        for j, name in enumerate(self.numeric_):
+            values = features[name].to_numpy(dtype="float64", na_value=np.nan)
+            design[:, j] = values if rows is None else values[rows]
+        for j, name in enumerate(self.categorical, start=len(self.numeric_)):
+            column = features[name] if rows is None else features[name].take(rows)
+            design[:, j] = pd.Index(self.vocabulary_[name]).get_indexer(_text(column))
+        return design
 
     def decision(self, features: pd.DataFrame) -> np.ndarray:
         """Return the log-odds, to be calibrated like the model's raw score."""
-        return self.pipeline_.decision_function(self._prepare(features))
+        return self.pipeline_.decision_function(self._design(features))
 
 
 def _text(values: pd.Series) -> pd.Series:
