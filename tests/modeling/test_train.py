@@ -125,3 +125,28 @@ def test_the_snapshot_is_ordered_by_cutoff_and_does_not_depend_on_the_chunks(sna
         return joined.sort_values(["as_of", "lead_id"], ignore_index=True)
 
     pd.testing.assert_frame_equal(by_lead(snap), by_lead(whole))
+
+
+def test_chunks_built_in_threads_come_back_in_order_with_at_most_two_in_flight() -> None:
+    import threading
+    import time
+
+    from leadml.modeling.snapshots import in_threads
+
+    flying, most, lock = [0], [0], threading.Lock()
+
+    def work(item: int) -> int:
+        with lock:
+            flying[0] += 1
+            most[0] = max(most[0], flying[0])
+        time.sleep(0.02 * (item % 3))  # later items finish first at times
+        with lock:
+            flying[0] -= 1
+        if item == 7:
+            raise ValueError("chunk 7 is bad")
+        return item * 10
+
+    results = in_threads(work, iter(range(10)), workers=2)
+    assert [next(results) for _ in range(7)] == [i * 10 for i in range(7)] and most[0] == 2
+    with pytest.raises(ValueError, match="chunk 7 is bad"):
+        list(results)
