@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+EDGE_SAMPLE = 200_000  # values a number's bins are read from, as LightGBM reads its own (bin_construct_sample_cnt)
+
 
 class LeakageError(ValueError):
     """Raised when features predict the validation label suspiciously well on their own."""
@@ -57,6 +59,7 @@ def _groups(train: pd.Series, valid: pd.Series, categorical: bool,
         return codes[: len(train)], codes[len(train):], len(groups)
     numbers = train.astype("float64").to_numpy()
     known = numbers[~np.isnan(numbers)]
+    known = known[:: -(-len(known) // EDGE_SAMPLE)]  # evenly spaced rows: quantiles of 600,000 rows cost seconds
     edges = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1))[1:-1]) if len(known) else np.array([])
     return _bin(numbers, edges), _bin(valid.astype("float64").to_numpy(), edges), len(edges) + 2
 
