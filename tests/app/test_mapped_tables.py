@@ -30,7 +30,10 @@ def test_train_score_report_on_the_users_own_tables(crm_run) -> None:
     scored = summary(invoke("score", "--config", config, "--as-of", AS_OF, "--json"))
     export = pd.read_csv(scored["out"])
     assert len(export) == scored["scored"] > 0 and export["lead_id"].str.startswith("L-").all()
-    assert export["reason_1"].notna().all() and set(export["grade"]) <= {"A", "B", "C", "D"}
+    assert export["top_reasons"].notna().all() and set(export["grade"]) <= {"A", "B", "C", "D"}
+    up, down = export["reason_1"].notna(), export["risk_1"].notna()  # a lead every topic pushes down has no reason
+    families = export.loc[~up, ["fit_score", "engagement_score", "budget_score"]]  # up, only risks: then no
+    assert (up | down).all() and up.mean() > 0.5 and (families <= 1e-9).all().all()  # family pushes it up either
     reported = summary(invoke("report", "--config", config, "--as-of", AS_OF, "--json"))
     assert reported["scored"] == scored["scored"] and Path(reported["out"]).stat().st_size > 10_000
 

@@ -42,6 +42,17 @@ def test_a_count_that_is_zero_for_most_leads_keeps_its_zeros_apart() -> None:
     assert aucs["meetings_after_the_deal"] == 1.0
 
 
+def test_a_number_never_known_in_training_scores_one_half_and_bins_come_from_a_sample(monkeypatch) -> None:
+    rng = np.random.default_rng(3)
+    y = pd.Series((rng.random(4000) < 0.1).astype(int))
+    frame = pd.DataFrame({"never_filled": np.full(4000, np.nan), "leak": y * 2.0 + rng.random(4000)})
+    whole = single_feature_auc(frame.iloc[:2000], y.iloc[:2000], frame.iloc[2000:], y.iloc[2000:], categorical=[])
+    assert whole["never_filled"] == 0.5 and whole["leak"] > 0.99
+    monkeypatch.setattr("leadml.modeling.leakage.EDGE_SAMPLE", 300)  # bins from every 7th value: the leak still shows
+    sampled = single_feature_auc(frame.iloc[:2000], y.iloc[:2000], frame.iloc[2000:], y.iloc[2000:], categorical=[])
+    assert sampled["never_filled"] == 0.5 and sampled["leak"] > 0.99
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_the_auc_from_counts_per_value_is_roc_auc_score(seed: int) -> None:
     rng = np.random.default_rng(seed)

@@ -59,7 +59,7 @@ def _groups(train: pd.Series, valid: pd.Series, categorical: bool,
         return codes[: len(train)], codes[len(train):], len(groups)
     numbers = train.astype("float64").to_numpy()
     known = numbers[~np.isnan(numbers)]
-    known = known[:: -(-len(known) // EDGE_SAMPLE)]  # evenly spaced rows: quantiles of 600,000 rows cost seconds
+    known = known[:: max(1, -(-len(known) // EDGE_SAMPLE))]  # evenly spaced: quantiles of 600,000 rows cost seconds
     edges = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1))[1:-1]) if len(known) else np.array([])
     return _bin(numbers, edges), _bin(valid.astype("float64").to_numpy(), edges), len(edges) + 2
 
