@@ -1,8 +1,9 @@
 """Training snapshots: the population at each cutoff with its features and label.
 
 Each chunk of leads is cleaned, truncated to what was known at the training as-of moment, and
-turned into spine rows for every cutoff at once. Chunks hold whole lead histories, so features
-and labels built per chunk equal those built on the whole database.
+turned into spine rows for every cutoff at once, two chunks at a time. Chunks hold whole lead
+histories, so features and labels built per chunk equal those built on the whole database. The
+snapshot's rows are ordered by cutoff, so each split of the cutoffs is a view, not a copy.
 """
 
 from __future__ import annotations
