@@ -9,7 +9,7 @@ import pytest
 
 from leadml.features import Feature
 from leadml.modeling.calibration import IsotonicCalibrator, SigmoidCalibrator
-from leadml.modeling.lead_model import FeatureSpec, LeadModel, ModelError
+from leadml.modeling.lead_model import UNSEEN, FeatureSpec, LeadModel, ModelError, vocabulary_codes
 from leadml.reasons.attribution import explain
 from tests.conftest import lightgbm_matrix
 
@@ -86,6 +86,21 @@ def test_unseen_category_and_str_dtype_use_the_training_vocabulary(model: LeadMo
     assert list(prepared["seniority"].cat.categories) == list(model.spec.categories["seniority"])
     assert (prepared["seniority"] == "unknown").all()
     assert np.isfinite(model.predict_proba(unseen)).all()
+
+
+@pytest.mark.parametrize("values", [
+    pd.Series(["a", "b", None, "c", "a"], dtype="str"),
+    pd.Series(pd.Categorical(["b", "a", None, "q"], categories=["q", "b", "a", "z"])),
+    pd.Series([1.0, 1.5, np.nan, 2.0]),
+    pd.Series([True, False, None], dtype="boolean"),
+    pd.Series(["a", 1, True, 1.5, None, np.nan], dtype=object),  # 1 and True: one value to a hash, not as text
+])
+def test_category_codes_are_each_value_as_text_in_the_vocabulary(values: pd.Series) -> None:
+    vocabulary = ["a", "b", "1", "1.5", "True", UNSEEN]
+    expected = [-1 if pd.isna(v) else vocabulary.index(str(v)) if str(v) in vocabulary else vocabulary.index(UNSEEN)
+                for v in values]
+    assert vocabulary_codes(values, vocabulary).tolist() == expected
+    assert vocabulary_codes(values, ["a"]).tolist() == [0 if str(v) == "a" and not pd.isna(v) else -1 for v in values]
 
 
 def test_save_load_round_trip_and_tampering_is_refused(model: LeadModel, tmp_path: Path) -> None:

@@ -1,6 +1,8 @@
 """Scoring chunk by chunk, each chunk explained in a second thread beside the next one's features: the
 scores and reasons do not depend on how the population is cut, and a failure in that thread stops the run."""
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -10,7 +12,8 @@ from leadml.features import feature_catalog
 from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.training import Stopwatch
 from leadml.reasons.words import combined_reasons
-from leadml.scoring.population import score_chunks
+from leadml.scoring import population
+from leadml.scoring.population import CoverageError, score_chunks
 from tests.conftest import AS_OF
 
 
@@ -47,3 +50,15 @@ def test_a_failure_in_the_explaining_thread_stops_scoring(trained_session, monke
     with pytest.raises(RuntimeError, match="explainer broke"):
         scored(trained_session, 700, model)
     assert len(calls) >= 2
+
+
+def test_a_lead_that_cleaning_loses_stops_scoring(trained_session, monkeypatch) -> None:
+    clean = population.clean_tables
+
+    def losing_one(raw):
+        tables, rejects, report = clean(raw)
+        return dataclasses.replace(tables, leads=tables.leads.iloc[1:]), rejects, report
+
+    monkeypatch.setattr(population, "clean_tables", losing_one)
+    with pytest.raises(CoverageError, match="^1 lead"):
+        scored(trained_session, 100_000, LeadModel.load(trained_session.model))

@@ -39,12 +39,15 @@ class ModelError(ValueError):
 def vocabulary_codes(values: pd.Series, vocabulary: Sequence[str]) -> np.ndarray:
     """Each value's position in the training vocabulary (as text), values outside it at ``unknown``'s, and -1
     for missing: the codes of the categorical the model reads."""
-    text = values.astype("str")
+    if values.dtype == object:
+        values = values.astype("str")  # 1 and True are one value to factorize, but not as text
+    distinct, uniques = pd.factorize(values)  # few values repeat over a chunk: each is looked up once
+    text = pd.Series(uniques).astype("str")
     codes = pd.Index(vocabulary).get_indexer(text)
     missing = text.isna().to_numpy()
     codes[(codes < 0) & ~missing] = list(vocabulary).index(UNSEEN) if UNSEEN in vocabulary else -1
     codes[missing] = -1
-    return codes
+    return np.append(codes, -1)[distinct]  # factorize numbers missing values -1: the appended last code
 
 
 @dataclass(frozen=True)

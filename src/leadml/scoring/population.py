@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from leadml.config import FeaturesConfig, GradesConfig
-from leadml.data.clean import CleanReport, clean_tables, to_id
+from leadml.data.clean import CleanReport, clean_tables, is_in, to_id
 from leadml.data.contract import LeadTables
 from leadml.features import Feature, build_features
 from leadml.features.spine import build_spine, truncate
@@ -133,9 +133,10 @@ def _in_population(rejects: pd.DataFrame, raw: LeadTables, as_of: pd.Timestamp) 
 def _check_coverage(raw: LeadTables, tables: LeadTables, all_rejects: pd.DataFrame, spine: pd.DataFrame, *,
                     as_of: pd.Timestamp) -> None:
     """Fail unless every lead id of the chunk was kept or rejected by cleaning, and scored at most once."""
-    lost = set(to_id(raw.leads["lead_id"]).dropna()) - set(tables.leads["lead_id"]) - set(all_rejects["lead_id"])
+    ids = to_id(raw.leads["lead_id"]).dropna()
+    lost = ids[~is_in(ids, pd.concat([tables.leads["lead_id"], all_rejects["lead_id"]]))].nunique()
     if lost or spine["lead_id"].duplicated().any():
-        raise CoverageError(f"{len(lost)} lead(s) neither scored nor rejected as of {as_of}")
+        raise CoverageError(f"{lost} lead(s) neither scored nor rejected as of {as_of}")
 
 
 def finalise(result: ScoringResult, grades: GradesConfig, model_version: str, as_of: pd.Timestamp, *,
