@@ -3,6 +3,7 @@ scores and reasons do not depend on how the population is cut, and a failure in 
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,7 +14,7 @@ from leadml.modeling.lead_model import LeadModel
 from leadml.modeling.training import Stopwatch
 from leadml.reasons.words import combined_reasons
 from leadml.scoring import population
-from leadml.scoring.population import CoverageError, score_chunks
+from leadml.scoring.population import CoverageError, rank_order, score_chunks
 from tests.conftest import AS_OF
 
 
@@ -62,3 +63,9 @@ def test_a_lead_that_cleaning_loses_stops_scoring(trained_session, monkeypatch) 
     monkeypatch.setattr(population, "clean_tables", losing_one)
     with pytest.raises(CoverageError, match="^1 lead"):
         scored(trained_session, 100_000, LeadModel.load(trained_session.model))
+
+
+def test_ranks_break_ties_by_lead_id_in_code_point_order() -> None:
+    probability = np.array([0.5, 0.5, 0.9, 0.5, 0.5])
+    ids = pd.Series(["b", "é", "z", "a", "B"], dtype="str")  # "B" < "a" < "b" < "é" by code point
+    assert rank_order(probability, ids).tolist() == [4, 5, 1, 3, 2]
