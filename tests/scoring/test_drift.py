@@ -42,6 +42,8 @@ def test_numeric_bins_are_right_closed_with_missing_last() -> None:
     edges = [1.0, 5.0]
     counts = numeric_counts(np.array([0.0, 1.0, 1.5, 5.0, 5.1, 99.0, np.nan]), edges)
     assert counts.tolist() == [2, 2, 2, 1]
+    assert numeric_counts(np.array([np.inf, -np.inf, np.nan, np.nan]), edges).tolist() == [1, 0, 1, 2]
+    assert numeric_counts(np.array([3.0, np.nan]), []).tolist() == [1, 1]  # a constant feature: one bin
     # ties collapse deciles: a feature that is mostly zero keeps one bin for its zeros
     assert decile_edges(np.r_[np.zeros(80), np.arange(1, 21)])[0] == 0.0
     assert decile_edges(np.array([np.nan, np.nan])) == []
