@@ -19,7 +19,7 @@ from leadml.features.flat_catalog import flat_catalog
 from leadml.features.geography import REGIONS
 from leadml.modeling.lead_model import LeadModel
 from leadml.reasons.attribution import explain
-from leadml.reasons.words import LANGUAGES, combined_reasons, duration, localise, say
+from leadml.reasons.words import LANGUAGES, combined_reasons, duration, localise, say, say_numbers, says_plainly
 from leadml.scoring.population import population_matrix
 from tests.conftest import AS_OF
 from tests.flat_export import mapping_section
@@ -259,3 +259,12 @@ def test_words_said_once_per_distinct_value_are_the_words_of_each_row(real: dict
         for row, k in zip(*np.nonzero(sizes > 0), strict=True):
             assert grouped[row, k] == alone(int(row), int(lead[row, picks[row, k]]), sign)
         assert (grouped[sizes == 0] == "").all() and (sizes > 0).sum() > 1000
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_plain_numbers_said_at_once_read_as_said_one_by_one(lang: str) -> None:
+    values = [0.0, 0.4, 1.0, 2.5, -3.0, 1234567.891, float("nan"), float("inf"), -float("inf")]
+    plain = [f for f in localise(feature_catalog(FeaturesConfig()), lang) if says_plainly(f)]
+    assert {"annual_revenue", "declared_budget"} <= {f.name for f in plain}
+    for feature in plain:
+        assert say_numbers(feature, values) == [say(feature, value) for value in values], feature.name

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leadml.features import Feature
-from leadml.reasons.words import Combined, say
+from leadml.reasons.words import Combined, say, say_numbers, says_plainly
 
 UP, DOWN = "↑", "↓"
 FAMILIES = ("fit", "engagement", "budget")
@@ -147,9 +147,20 @@ class _Wording:
         for j in np.unique(columns):
             at = np.flatnonzero(columns == j)
             codes, first = _groups(self._keys(rows[at], int(j), sign))
-            found[at] = np.array([self(int(rows[at[i]]), int(j), sign) for i in first], dtype=object)[codes]
+            found[at] = np.array(self._said(rows[at[first]], int(j), sign), dtype=object)[codes]
         said[sizes > 0] = found
         return said
+
+    def _said(self, rows: np.ndarray, j: int, sign: int) -> list[str]:
+        """The words of feature ``j`` in each of these rows: plain numbers at once, the others value by value."""
+        feature = self.features[j]
+        values = self.columns[feature.says or feature.name][rows]
+        if values.dtype == "float64" and says_plainly(feature) and not self._may_say_else(feature, sign):
+            return say_numbers(feature, values.tolist())
+        return [self(int(row), j, sign) for row in rows]
+
+    def _may_say_else(self, feature: Feature, sign: int) -> bool:
+        return sign > 0 and feature.says_else in self.by_name and feature.says_else in self.columns
 
     def _keys(self, rows: np.ndarray, j: int, sign: int) -> list[np.ndarray]:
         """What the words of feature ``j`` depend on in these rows: its value (a duration by its calendar days:
@@ -158,7 +169,7 @@ class _Wording:
         feature = self.features[j]
         values = self.columns[feature.says or feature.name][rows]
         keys = [_said_value(feature, values)]
-        if sign > 0 and feature.says_else in self.by_name and feature.says_else in self.columns:
+        if self._may_say_else(feature, sign):
             numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64")
             keys.append(np.isfinite(numbers) & (np.round(numbers) == 0))  # as _is_zero says of each value
             keys.append(_said_value(self.by_name[feature.says_else], self.columns[feature.says_else][rows]))
@@ -167,7 +178,7 @@ class _Wording:
     def __call__(self, row: int, j: int, sign: int) -> str:
         feature = self.features[j]
         value = self.columns[feature.says or feature.name][row]
-        if sign > 0 and feature.says_else in self.by_name and feature.says_else in self.columns and _is_zero(value):
+        if self._may_say_else(feature, sign) and _is_zero(value):
             feature = self.by_name[feature.says_else]
             value = self.columns[feature.name][row]
         try:

@@ -119,6 +119,20 @@ def _say_number(feature: Feature, value: float) -> str:
     return fill(template, feature.lang, value=value, noun=noun, **extra)
 
 
+def says_plainly(feature: Feature) -> bool:
+    """Whether the template alone says every finite number of this feature: no units, signs or special words."""
+    return not (feature.binary or feature.log10 or feature.none or feature.one or feature.negative or feature.nouns
+                or "{duration" in feature.template or "{percent" in feature.template)
+
+
+def say_numbers(feature: Feature, values: Sequence[float]) -> list[str]:
+    """``say`` of each of many numbers of a feature that ``says_plainly``, without its checks per value:
+    amounts such as revenue are said of tens of thousands of distinct values per chunk."""
+    missing = say(feature, math.nan)
+    template, lang = feature.template, feature.lang
+    return [fill(template, lang, value=value, noun="") if math.isfinite(value) else missing for value in values]
+
+
 @dataclass(frozen=True)
 class Combined:
     """Two reasons that read better as one when both push the score up, e.g. "Decision maker with a budget"
