@@ -41,11 +41,11 @@ def test_a_failure_in_the_explaining_thread_stops_scoring(trained_session, monke
     model = LeadModel.load(trained_session.model)
     calls = []
 
-    def failing(design, method="treeshap", lap=lambda _: None):
+    def failing(design, method="treeshap", lap=lambda _: None, threads=0):
         calls.append(len(design.values))
         if len(calls) == 2:
             raise RuntimeError("explainer broke")
-        return LeadModel.score(model, design, method, lap)
+        return LeadModel.score(model, design, method, lap, threads=threads)
 
     monkeypatch.setattr(model, "score", failing)
     with pytest.raises(RuntimeError, match="explainer broke"):

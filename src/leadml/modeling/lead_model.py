@@ -161,11 +161,12 @@ class LeadModel:
         return self._contributions(self.design(matrix), method)
 
     def score(self, matrix: pd.DataFrame | Design, method: str = "treeshap",
-              lap: Callable[[str], None] = lambda _: None) -> tuple[np.ndarray, pd.DataFrame]:
+              lap: Callable[[str], None] = lambda _: None, *, threads: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
         """Return calibrated probabilities and contributions of a feature matrix or its ``design``; ``lap`` is
-        told when the prediction (``predict``) and the contributions (``explainer``) are done."""
+        told when the prediction (``predict``) and the contributions (``explainer``) are done. The prediction
+        runs on ``threads`` threads (0: OpenMP's default, every core)."""
         design = matrix if isinstance(matrix, Design) else self.design(matrix)
-        raw = self.booster.predict(design.values, raw_score=True)
+        raw = self.booster.predict(design.values, raw_score=True, num_threads=threads)
         probability = self.calibrated(raw)
         lap("predict")
         contributions = self._contributions(design, method, raw)

@@ -112,7 +112,8 @@ def _scored(lead_ids: pd.Series, matrix: pd.DataFrame, model: LeadModel, *, cata
     clock = Stopwatch()
     design = model.design(matrix)  # one input for predict and the explainer
     clock.lap("prepare")
-    probability, contributions = model.score(design, explainer, clock.lap)
+    # one thread: the other core builds the next chunk's features (on both cores, 68 s against 61 s at 1M leads)
+    probability, contributions = model.score(design, explainer, clock.lap, threads=1)
     explained = explain(contributions, matrix, catalog, reasons, combined=combined, phrases=phrases)
     frame = pd.concat([pd.DataFrame({"lead_id": lead_ids, "probability": probability}),
                        explained[list(EXPLAIN_COLUMNS)]], axis=1)
