@@ -18,7 +18,7 @@ from leadml.features.fit import FUNCTION_PATTERNS, SENIORITY_LEVELS, SIZE_BANDS
 from leadml.features.flat_catalog import flat_catalog
 from leadml.features.geography import REGIONS
 from leadml.modeling.lead_model import LeadModel
-from leadml.reasons.attribution import explain
+from leadml.reasons.attribution import explain, topic_sides
 from leadml.reasons.words import LANGUAGES, combined_reasons, duration, localise, say, say_numbers, says_plainly
 from leadml.scoring.population import population_matrix
 from tests.conftest import AS_OF
@@ -268,3 +268,13 @@ def test_plain_numbers_said_at_once_read_as_said_one_by_one(lang: str) -> None:
     assert {"annual_revenue", "declared_budget"} <= {f.name for f in plain}
     for feature in plain:
         assert say_numbers(feature, values) == [say(feature, value) for value in values], feature.name
+
+
+def test_a_topic_nets_its_features_and_the_one_pushing_hardest_its_way_says_it() -> None:
+    values = np.array([[0.5, -0.2, 0.1, 0.3],     # demo nets +0.4: column 0 leads
+                       [-0.5, 0.2, 0.1, -0.3],    # demo nets -0.2: column 0 pushes down hardest
+                       [0.25, 0.25, 0.0, 0.0]])   # a tie: the first of the topic leads
+    order, net, lead = topic_sides(values, ["demo", "demo", "demo", "budget"])
+    assert order == ["demo", "budget"]
+    np.testing.assert_allclose(net, [[0.4, 0.3], [-0.2, -0.3], [0.5, 0.0]])
+    assert lead.tolist() == [[0, 3], [0, 3], [0, 3]]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from numba import njit
 
 from leadml.features import Feature
 from leadml.reasons.words import Combined, say, say_numbers, says_plainly
@@ -43,15 +44,32 @@ def topic_sides(values: np.ndarray, topics: Sequence[str]) -> tuple[list[str], n
     members: dict[str, list[int]] = {topic: [] for topic in order}
     for column, topic in enumerate(topics):
         members[topic].append(column)
-    net = np.zeros((len(values), len(order)))
-    lead = np.zeros((len(values), len(order)), dtype=np.intp)
-    for t, topic in enumerate(order):
-        columns = np.asarray(members[topic])
-        part = values[:, columns]
-        net[:, t] = part.sum(axis=1)
-        way = np.where(net[:, t] < 0, -1.0, 1.0)
-        lead[:, t] = columns[np.argmax(part * way[:, None], axis=1)]
+    grouped = np.array([column for topic in order for column in members[topic]], dtype=np.intp)
+    starts = np.cumsum([0] + [len(members[topic]) for topic in order]).astype(np.intp)
+    net, lead = _net_and_lead(np.asfortranarray(values, dtype="float64"), grouped, starts)
     return order, net, lead
+
+
+@njit(cache=True, nogil=True)
+def _net_and_lead(values: np.ndarray, grouped: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``topic_sides`` in one pass per topic, without a temporary per topic: topic ``t``'s columns are
+    ``grouped[starts[t]:starts[t + 1]]``, added in that order; of equal pushes the first leads."""
+    rows, topics = values.shape[0], len(starts) - 1
+    net, lead = np.zeros((rows, topics)), np.zeros((rows, topics), dtype=np.intp)
+    for t in range(topics):
+        first, end = starts[t], starts[t + 1]
+        for row in range(rows):
+            total = 0.0
+            for k in range(first, end):
+                total += values[row, grouped[k]]
+            way = -1.0 if total < 0 else 1.0
+            best, column = -np.inf, grouped[first]
+            for k in range(first, end):
+                push = values[row, grouped[k]] * way
+                if push > best:
+                    best, column = push, grouped[k]
+            net[row, t], lead[row, t] = total, column
+    return net, lead
 
 
 def _strongest(net: np.ndarray, count: int, sign: int) -> tuple[np.ndarray, np.ndarray]:
