@@ -92,11 +92,12 @@ def test_unseen_category_and_str_dtype_use_the_training_vocabulary(model: LeadMo
     pd.Series(["a", "b", None, "c", "a"], dtype="str"),
     pd.Series(pd.Categorical(["b", "a", None, "q"], categories=["q", "b", "a", "z"])),
     pd.Series([1.0, 1.5, np.nan, 2.0]),
+    pd.Series([0.0, -0.0, np.nan]),  # one value to a hash, two as text: the words must not depend on the order
     pd.Series([True, False, None], dtype="boolean"),
     pd.Series(["a", 1, True, 1.5, None, np.nan], dtype=object),  # 1 and True: one value to a hash, not as text
 ])
 def test_category_codes_are_each_value_as_text_in_the_vocabulary(values: pd.Series) -> None:
-    vocabulary = ["a", "b", "1", "1.5", "True", UNSEEN]
+    vocabulary = ["a", "b", "1", "1.5", "True", "-0.0", UNSEEN]
     expected = [-1 if pd.isna(v) else vocabulary.index(str(v)) if str(v) in vocabulary else vocabulary.index(UNSEEN)
                 for v in values]
     assert vocabulary_codes(values, vocabulary).tolist() == expected

@@ -39,15 +39,12 @@ class ModelError(ValueError):
 def vocabulary_codes(values: pd.Series, vocabulary: Sequence[str]) -> np.ndarray:
     """Each value's position in the training vocabulary (as text), values outside it at ``unknown``'s, and -1
     for missing: the codes of the categorical the model reads."""
-    if values.dtype == object:
-        values = values.astype("str")  # 1 and True are one value to factorize, but not as text
-    distinct, uniques = pd.factorize(values)  # few values repeat over a chunk: each is looked up once
-    text = pd.Series(uniques).astype("str")
-    codes = pd.Index(vocabulary).get_indexer(text)
-    missing = text.isna().to_numpy()
-    codes[(codes < 0) & ~missing] = list(vocabulary).index(UNSEEN) if UNSEEN in vocabulary else -1
-    codes[missing] = -1
-    return np.append(codes, -1)[distinct]  # factorize numbers missing values -1: the appended last code
+    if values.dtype == object or values.dtype.kind == "f":
+        values = values.astype("str")  # 1 and True, 0.0 and -0.0 are one value to factorize, but not as text
+    value_numbers, uniques = pd.factorize(values)  # a few distinct values fill a chunk: each is looked up once
+    codes = pd.Index(vocabulary).get_indexer(pd.Series(uniques).astype("str"))
+    codes[codes < 0] = list(vocabulary).index(UNSEEN) if UNSEEN in vocabulary else -1
+    return np.append(codes, -1)[value_numbers]  # factorize numbers missing values -1: the appended last code
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def _bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
             counts[-1] += 1
             continue
         below = 0
-        for edge in edges:  # deciles: nine edges at most, counted without a branch to mispredict
+        for edge in edges:  # deciles: a handful of edges, counted without a branch to mispredict
             below += edge < value
         counts[below] += 1
     return counts

@@ -53,7 +53,8 @@ def topic_sides(values: np.ndarray, topics: Sequence[str]) -> tuple[list[str], n
 @njit(cache=True, nogil=True)
 def _net_and_lead(values: np.ndarray, grouped: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``topic_sides`` in one pass per topic, without a temporary per topic: topic ``t``'s columns are
-    ``grouped[starts[t]:starts[t + 1]]``, added in that order; of equal pushes the first leads."""
+    ``grouped[starts[t]:starts[t + 1]]``, added in that order; of equal pushes the first leads. Contributions
+    are finite (``LeadModel`` checks they add up to the raw score): a NaN would never lead here."""
     rows, topics = values.shape[0], len(starts) - 1
     net, lead = np.zeros((rows, topics)), np.zeros((rows, topics), dtype=np.intp)
     for t in range(topics):
@@ -178,6 +179,7 @@ class _Wording:
         return [self(int(row), j, sign) for row in rows]
 
     def _may_say_else(self, feature: Feature, sign: int) -> bool:
+        """Whether, as a reason, a zero of this feature is said by the count further back (``says_else``)."""
         return sign > 0 and feature.says_else in self.by_name and feature.says_else in self.columns
 
     def _keys(self, rows: np.ndarray, j: int, sign: int) -> list[np.ndarray]:

@@ -99,6 +99,7 @@ def say(feature: Feature, value: object) -> str:
 
 
 def _say_number(feature: Feature, value: float) -> str:
+    # a feature attribute read here that changes the words must also be in ``says_plainly``
     if feature.binary:
         return feature.binary[int(value > 0.5)]
     if feature.log10:
