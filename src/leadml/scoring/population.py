@@ -87,8 +87,9 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
             clock.lap("clean")
             spine, matrix = population_matrix(tables, as_of, settings)
             clock.lap("features")
-            _check_coverage(raw, tables, all_rejects, spine, as_of=as_of)
-            rejected.append(_in_population(all_rejects, raw, as_of))
+            ids = to_id(raw.leads["lead_id"])  # the raw ids as cleaning reads them, for both checks
+            _check_coverage(ids, tables, all_rejects, spine, as_of=as_of)
+            rejected.append(_in_population(all_rejects, raw.leads, ids, as_of))
             if observe is not None:
                 observe(tables, matrix)
             if len(spine):
@@ -123,22 +124,24 @@ def _scored(lead_ids: pd.Series, matrix: pd.DataFrame, model: LeadModel, *, cata
     return frame, clock.laps
 
 
-def _in_population(rejects: pd.DataFrame, raw: LeadTables, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Keep rejected leads that may belong to the population: created at or before T, or unknown.
+def _in_population(rejects: pd.DataFrame, raw_leads: pd.DataFrame, ids: pd.Series, as_of: pd.Timestamp
+                   ) -> pd.DataFrame:
+    """Keep rejected leads that may belong to the population: created at or before T, or unknown. ``ids`` are
+    the raw leads' ids as cleaning reads them (``to_id``).
 
     Rows without an id are always kept: nothing else could account for them."""
     if rejects.empty:
         return rejects
-    leads = raw.leads.assign(lead_id=to_id(raw.leads["lead_id"]))
-    created = pd.to_datetime(leads["created_at"].astype("str"), utc=True, errors="coerce", format="ISO8601")
-    maybe = leads.loc[created.isna() | (created <= as_of), "lead_id"]
-    return rejects[rejects["lead_id"].isin(maybe) | rejects["lead_id"].isna()]
+    created = pd.to_datetime(raw_leads["created_at"].astype("str"), utc=True, errors="coerce", format="ISO8601")
+    maybe = ids[(created.isna() | (created <= as_of)).to_numpy()]
+    return rejects[is_in(rejects["lead_id"], maybe) | rejects["lead_id"].isna().to_numpy()]
 
 
-def _check_coverage(raw: LeadTables, tables: LeadTables, all_rejects: pd.DataFrame, spine: pd.DataFrame, *,
+def _check_coverage(ids: pd.Series, tables: LeadTables, all_rejects: pd.DataFrame, spine: pd.DataFrame, *,
                     as_of: pd.Timestamp) -> None:
-    """Fail unless every lead id of the chunk was kept or rejected by cleaning, and scored at most once."""
-    ids = to_id(raw.leads["lead_id"]).dropna()
+    """Fail unless every lead id of the chunk (``ids``, as cleaning reads them) was kept or rejected by
+    cleaning, and scored at most once."""
+    ids = ids.dropna()
     lost = ids[~is_in(ids, pd.concat([tables.leads["lead_id"], all_rejects["lead_id"]]))].nunique()
     if lost or spine["lead_id"].duplicated().any():
         raise CoverageError(f"{lost} lead(s) neither scored nor rejected as of {as_of}")
