@@ -11,6 +11,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # a core per worker, set before LightGBM's OpenMP reads it: two workers
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # of two threads each spin-wait (X Education: 57 s, not 36)
+
 import numpy as np
 import pandas as pd
 import pytest

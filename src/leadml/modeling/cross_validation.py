@@ -146,7 +146,7 @@ def cross_validate(leads: MappedLeads, folds: Folds, config: Config, fence: floa
         scores["model"][fold.test] = booster.predict(spec.prepare(test), raw_score=True)
         logistic = LogisticBaseline(leads.categorical, seed=config.training.seed, log_numeric=False)
         scores["logistic"][fold.test] = logistic.fit(train, y[fold.train]).decision(test)
-        defaults = lgb.LGBMClassifier(random_state=config.training.seed, n_jobs=2, verbosity=-1)
+        defaults = lgb.LGBMClassifier(random_state=config.training.seed, n_jobs=0, verbosity=-1)
         defaults.fit(spec.prepare(train), y[fold.train])
         scores["lightgbm_defaults"][fold.test] = defaults.predict_proba(spec.prepare(test))[:, 1]
         scores["constant"][fold.test] = y[fold.train].mean()

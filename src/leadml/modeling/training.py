@@ -39,7 +39,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 200,
     "feature_fraction": 0.5, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
     "cat_smooth": 20, "max_cat_to_onehot": 8, "deterministic": True, "force_row_wise": True,
-    "num_threads": 2, "verbosity": -1,
+    "num_threads": 0, "verbosity": -1,  # 0: OpenMP's default, every core unless OMP_NUM_THREADS says fewer
 }
 SLICES = ("lead_source", "region", "company_size_band")
 TrialCallback = Callable[[int, dict[str, Any], float], None]
