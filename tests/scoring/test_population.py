@@ -2,6 +2,8 @@
 scores and reasons do not depend on how the population is cut, and a failure in that thread stops the run."""
 
 import dataclasses
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -10,15 +12,16 @@ import pytest
 from leadml.config import load_config
 from leadml.data.sources import open_source
 from leadml.features import feature_catalog
-from leadml.modeling.lead_model import LeadModel
-from leadml.modeling.training import Stopwatch
+from leadml.modeling.lead_model import LeadModel, ModelError
+from leadml.modeling.stopwatch import Stopwatch
 from leadml.reasons.words import combined_reasons
 from leadml.scoring import population
 from leadml.scoring.population import CoverageError, rank_order, score_chunks
 from tests.conftest import AS_OF
 
 
-def scored(trained_session, chunk_size: int, model: LeadModel, clock: Stopwatch | None = None) -> pd.DataFrame:
+def scored(trained_session, chunk_size: int, model: LeadModel | Future[LeadModel],
+           clock: Stopwatch | None = None) -> pd.DataFrame:
     config = load_config(trained_session.config, env={})
     with open_source(trained_session.db) as source:
         result = score_chunks(source.chunks(chunk_size), model, pd.Timestamp(AS_OF, tz="UTC"),
@@ -51,6 +54,22 @@ def test_a_failure_in_the_explaining_thread_stops_scoring(trained_session, monke
     with pytest.raises(RuntimeError, match="explainer broke"):
         scored(trained_session, 700, model)
     assert len(calls) >= 2
+
+
+def test_a_model_still_loading_is_waited_for_and_a_failed_load_stops_scoring(trained_session) -> None:
+    """``leadml score`` loads its model on a thread while the first chunk is read and built."""
+    def slow_load() -> LeadModel:
+        time.sleep(1.0)  # still loading when the first chunk is ready
+        return LeadModel.load(trained_session.model)
+
+    with ThreadPoolExecutor(1) as loader:
+        later = scored(trained_session, 700, loader.submit(slow_load))
+    pd.testing.assert_frame_equal(later, scored(trained_session, 100_000, LeadModel.load(trained_session.model)),
+                                  check_exact=False, rtol=1e-9)
+    failed: Future[LeadModel] = Future()
+    failed.set_exception(ModelError("no model is registered as champion"))
+    with pytest.raises(ModelError, match="no model is registered as champion"):
+        scored(trained_session, 700, failed)
 
 
 def test_a_lead_that_cleaning_loses_stops_scoring(trained_session, monkeypatch) -> None:

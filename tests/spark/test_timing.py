@@ -7,7 +7,7 @@ import os
 import pyarrow as pa
 import pytest
 
-from leadml.modeling.training import Stopwatch
+from leadml.modeling.stopwatch import Stopwatch
 from leadml.spark import timing
 from leadml.spark.buckets import BUCKET, TAG
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ from leadml.data.writeback import previous_scores
 from leadml.data.writeback import write_back as write_back_scores
 from leadml.features import Feature, feature_catalog
 from leadml.modeling.lead_model import LeadModel
-from leadml.modeling.training import Stopwatch
+from leadml.modeling.stopwatch import Stopwatch
 from leadml.reasons.words import check_language, combined_reasons, localise
 from leadml.reporting.crm import crm_record
 from leadml.reporting.export import file_sha256, json_safe, write_json
@@ -41,7 +43,6 @@ from leadml.reporting.publish_lock import exclusive
 from leadml.scoring.drift import DriftCounter, drift_report, no_profile_report
 from leadml.scoring.monitoring import NewestActivity, data_freshness, exit_code
 from leadml.scoring.population import ScoringResult, finalise, score_chunks
-from leadml.tracking.runs import TrackingError, log_monitoring
 
 log = logging.getLogger("leadml")
 
@@ -81,12 +82,15 @@ def _score(config: Config, data: str, *, as_of: pd.Timestamp, out: Path, model_r
     """Score, check, publish: each step named, in the order the run's timings and safety depend on."""
     started = time.perf_counter()
     lang = check_language(lang or config.export.lang)
-    model, version = load_model(config, model_ref)
-    catalog = _catalog(config, model, lang)
-    checks = _Checks(model, as_of)
-    result, fingerprint = _score_population(config, data, model=model, as_of=as_of, catalog=catalog,
-                                            lang=lang, checks=checks)
+    catalog = localise(feature_catalog(config.features), lang)
+    with ThreadPoolExecutor(1, thread_name_prefix="leadml-model") as loader:  # LightGBM and MLflow load (~4 s)
+        resolved = loader.submit(_model_for, config, model_ref, catalog)  # while the first chunk is read and built
+        loading: Future[LeadModel] = loader.submit(lambda: resolved.result()[0])
+        checks = _Checks(loading, as_of)
+        result, fingerprint = _score_population(config, data, model=loading, as_of=as_of, catalog=catalog,
+                                                lang=lang, checks=checks)
     checks.stopwatch.lap("other")
+    model, version = resolved.result()
     export, freshness = _grade(config, data, result, version=version, as_of=as_of, newest=checks.newest.newest)
     checks.stopwatch.lap("grades_and_ranks")
     shown = _for_people(config, data, export)  # before anything is recorded: a bad display column stops the run
@@ -119,17 +123,26 @@ class _Checks:
     """What a scoring run watches beside scoring: the newest activity, the features' drift counts, and
     the time both take (``monitoring_checks``) against everything else (``other``)."""
 
-    def __init__(self, model: LeadModel, as_of: pd.Timestamp):
-        self.counter = DriftCounter(model.profile) if model.profile else None
+    def __init__(self, model: Future[LeadModel], as_of: pd.Timestamp):
+        self.model = model
         self.newest = NewestActivity(as_of)
         self.stopwatch = Stopwatch()
+
+    @cached_property
+    def counter(self) -> DriftCounter | None:
+        """The drift counts against the model's training profile; the first chunk waits here for the model."""
+        profile = self.model.result().profile
+        return DriftCounter(profile) if profile else None
 
     def observe(self, tables: LeadTables, matrix: pd.DataFrame) -> None:
         """Count one scored chunk."""
         self.stopwatch.lap("other")
         self.newest.add(tables)
-        if self.counter is not None:
-            self.counter.add(matrix)
+        self.stopwatch.lap("monitoring_checks")
+        counter = self.counter
+        self.stopwatch.lap("model_wait")
+        if counter is not None:
+            counter.add(matrix)
         self.stopwatch.lap("monitoring_checks")
 
     def drift(self, model: LeadModel, export: pd.DataFrame, config: Config) -> dict[str, Any]:
@@ -141,14 +154,14 @@ class _Checks:
         return drift
 
 
-def _catalog(config: Config, model: LeadModel, lang: str) -> tuple[Feature, ...]:
-    """The configured features in ``lang``, refused before any data is read if the model needs others."""
-    catalog = localise(feature_catalog(config.features), lang)
+def _model_for(config: Config, model_ref: str | None, catalog: tuple[Feature, ...]) -> tuple[LeadModel, str]:
+    """The model to score with and its version, refused if it needs features the config does not build."""
+    model, version = load_model(config, model_ref)
     model.spec.require({f.name for f in catalog})
-    return catalog
+    return model, version
 
 
-def _score_population(config: Config, data: str, *, model: LeadModel, as_of: pd.Timestamp,
+def _score_population(config: Config, data: str, *, model: Future[LeadModel], as_of: pd.Timestamp,
                       catalog: tuple[Feature, ...], lang: str, checks: _Checks) -> tuple[ScoringResult, str]:
     """Score the population at ``as_of`` chunk by chunk; return the scored rows and rejects, and the data's digest."""
     with open_data(config, data) as source:
@@ -187,6 +200,8 @@ def _for_people(config: Config, data: str, export: pd.DataFrame) -> pd.DataFrame
 def _monitoring_run(config: Config, findings: dict[str, Any]) -> str | None:
     """Log the checks as an MLflow monitoring run, if configured; a store that fails must not stop scoring
     (the checks are in the manifest and the drift summary anyway)."""
+    from leadml.tracking.runs import TrackingError
+
     try:
         return _log_scoring_checks(config, findings) if config.monitoring.mlflow else None
     except (TrackingError, OSError) as exc:
@@ -196,6 +211,8 @@ def _monitoring_run(config: Config, findings: dict[str, Any]) -> str | None:
 
 def _log_scoring_checks(config: Config, checks: dict[str, Any]) -> str:
     """Log a scoring run's drift and freshness as an MLflow monitoring run linked to the model version."""
+    from leadml.tracking.runs import log_monitoring
+
     drift, freshness = checks["drift"], checks["freshness"]
     metrics = {"drift_warning": float(drift["drift_warning"]), "is_stale": float(freshness["is_stale"]),
                "data_age_days": freshness["age_days"]}

@@ -30,8 +30,6 @@ from leadml.reporting.crm import check_names, left_out
 from leadml.reporting.export import write_export, write_json, write_table
 from leadml.reporting.report_data import REQUIRED
 from leadml.scoring.population import EXPORT_COLUMNS
-from leadml.tracking.registry import champion_version, promote, register_model, resolve_model, save_local_copy
-from leadml.tracking.runs import log_results
 
 log = logging.getLogger("leadml")
 
@@ -97,11 +95,15 @@ def data_end_day(data: str) -> pd.Timestamp:
 
 def load_model(config: Config, model_ref: str | None) -> tuple[LeadModel, str]:
     """Return the model ``model_ref`` names (default the champion) and its version."""
+    from leadml.tracking.registry import resolve_model  # MLflow loads with a model: scoring reads data meanwhile
+
     return resolve_model(model_ref, config.tracking, Path(config.models_dir))
 
 
 def without_lift(decision: Decision, verdict: Verdict, config: Config) -> Decision:
     """``decision``, refused when the verdict finds no lift (naming the version that stays champion)."""
+    from leadml.tracking.registry import champion_version
+
     return refuse_without_lift(decision, verdict, config.promotion,
                                champion=champion_version(config.tracking.registered_model))
 
@@ -111,6 +113,8 @@ def register_and_promote(model: LeadModel, *, example: pd.DataFrame, decision: D
     """Register the model of the active run as the next version tagged with its verdict, keep a local copy
     under ``models_dir``, and make it champion when ``decision`` says so. Return what the registry recorded
     and the copy's folder."""
+    from leadml.tracking.registry import promote, register_model, save_local_copy
+
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = model.save(Path(tmp) / "model")
         registered = register_model(model, model_dir, example, config.tracking, challenger=decision.lift,
@@ -125,6 +129,8 @@ def register_and_promote(model: LeadModel, *, example: pd.DataFrame, decision: D
 def log_promotion(decision: Decision, metrics: dict[str, float] | None = None,
                   documents: dict[str, object] | None = None) -> None:
     """Tag the active run with the promotion decision and its reason."""
+    from leadml.tracking.runs import log_results
+
     log_results({}, metrics or {}, {"promoted": str(decision.promote), "promotion_reason": decision.reason[:5000]},
                 documents or {}, tables={}, figures={})
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 
 
 class SigmoidCalibrator:
@@ -19,6 +17,8 @@ class SigmoidCalibrator:
     kind = "sigmoid"
 
     def fit(self, raw: np.ndarray, y: np.ndarray) -> SigmoidCalibrator:
+        from sklearn.linear_model import LogisticRegression  # only to fit: a calibrator applies its own numbers
+
         model = LogisticRegression(C=1e6, max_iter=1000).fit(np.asarray(raw).reshape(-1, 1), y)
         self.a_, self.b_ = float(model.coef_[0, 0]), float(model.intercept_[0])
         return self
@@ -42,6 +42,8 @@ class IsotonicCalibrator:
     kind = "isotonic"
 
     def fit(self, raw: np.ndarray, y: np.ndarray) -> IsotonicCalibrator:
+        from sklearn.isotonic import IsotonicRegression  # only to fit
+
         model = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
         self.x_ = model.X_thresholds_.astype("float64")
         self.y_ = model.y_thresholds_.astype("float64")

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 TOP_SHARES = (0.05, 0.10, 0.20)
 
@@ -38,6 +37,8 @@ def classification_metrics(y: np.ndarray, probability: np.ndarray, prefix: str =
     ``capture_topN`` the share of all conversions found there; ``precision_at_capacity`` is the
     conversion rate of the ``capacity`` best leads (what a sales team of that size would see).
     """
+    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score  # ~1 s to load
+
     y = np.asarray(y, dtype="int64")
     probability = np.clip(np.asarray(probability, dtype="float64"), 1e-12, 1 - 1e-12)
     metrics: dict[str, float] = {"rows": float(len(y)), "positives": float(y.sum()),

@@ -14,15 +14,17 @@ import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from leadml.modeling.calibration import IsotonicCalibrator, SigmoidCalibrator, calibrator_from_dict
 from leadml.modeling.shap_patterns import PatternExplainer, check_sums
+
+if TYPE_CHECKING:  # LightGBM and SciPy load with a model, not with this module: scoring imports it to read data
+    import lightgbm as lgb
+    from scipy import sparse
 
 log = logging.getLogger("leadml")
 
@@ -174,6 +176,8 @@ class LeadModel:
         if method == "treeshap":
             values = self._treeshap(design.values, raw)
         elif method == "path":
+            from scipy import sparse
+
             leaves = self.booster.predict(design.values, pred_leaf=True).astype("int64")
             table, offsets, base = self._path_table()
             rows = np.repeat(np.arange(len(leaves)), leaves.shape[1])
@@ -231,6 +235,8 @@ class LeadModel:
                         else:
                             stack.append((child, step))
                 offset += tree["num_leaves"]
+            from scipy import sparse
+
             table = sparse.csr_matrix((vals, (rows, cols)), shape=(offset, len(self.spec.names)))
             self._paths = (table, np.array(offsets, dtype="int64"), base)
         return self._paths
@@ -263,6 +269,8 @@ class LeadModel:
             path = folder / name
             if not path.exists() or _sha256(path) != manifest["files"].get(name):
                 raise ModelError(f"model file {name} in {folder} is missing or does not match its checksum")
+        import lightgbm as lgb
+
         booster = lgb.Booster(model_str=(folder / "booster.txt").read_text(encoding="utf-8"))
         spec = FeatureSpec.from_dict(json.loads((folder / "spec.json").read_text(encoding="utf-8")))
         calibrator = calibrator_from_dict(json.loads((folder / "calibrator.json").read_text(encoding="utf-8")))

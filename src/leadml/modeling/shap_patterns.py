@@ -17,12 +17,15 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from leadml.modeling.pattern_kernels import add_values, decide_splits, number_keys
+
+if TYPE_CHECKING:  # a booster brings LightGBM along
+    import lightgbm as lgb
 
 ZERO = 1e-35  # LightGBM's kZeroThreshold: a value this close to 0 counts as zero for missing_type Zero
 KEY_BITS = 64  # a tree with more splits keys its patterns by bytes, and they are not kept between chunks
@@ -37,6 +40,13 @@ class Split:
     categories: np.ndarray | None  # a categorical split sends these codes left
     default_left: bool
     missing: str  # None, Zero or NaN, as LightGBM names them
+
+
+def _copy(model_text: str) -> lgb.Booster:
+    """A booster of its own for a thread: LightGBM serialises calls on one booster."""
+    import lightgbm as lgb
+
+    return lgb.Booster(model_str=model_text)
 
 
 def tree_splits(booster: lgb.Booster) -> list[list[Split]]:
@@ -199,7 +209,7 @@ class PatternExplainer:
         self._reading = read_trees(tree_splits(booster))
         self._trees = self._reading.trees
         text = booster.model_to_string() if threads > 1 else ""
-        self._boosters = [booster, *(lgb.Booster(model_str=text) for _ in range(threads - 1))]
+        self._boosters = [booster, *(_copy(text) for _ in range(threads - 1))]
         self._known = [TreePatterns() for _ in self._trees]
         self.explained = 0  # patterns sent to pred_contrib so far
         self._counting = threading.Lock()

@@ -7,7 +7,6 @@ alike. Nothing is split at random.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +33,7 @@ from leadml.modeling.lead_model import FeatureSpec, LeadModel
 from leadml.modeling.leakage import check_leakage, single_feature_auc
 from leadml.modeling.profile import training_profile
 from leadml.modeling.snapshots import Snapshot
+from leadml.modeling.stopwatch import Stopwatch
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 200,
@@ -43,24 +43,6 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 SLICES = ("lead_source", "region", "company_size_band")
 TrialCallback = Callable[[int, dict[str, Any], float], None]
-
-
-class Stopwatch:
-    """Wall time per stage, for the run's metrics and the training benchmark."""
-
-    def __init__(self) -> None:
-        self.laps: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.laps[stage] = round(self.laps.get(stage, 0.0) + now - self._last, 3)
-        self._last = now
-
-    def add(self, laps: dict[str, float]) -> None:
-        """Add stages timed by another stopwatch (another thread's work), without taking a lap here."""
-        for stage, seconds in laps.items():
-            self.laps[stage] = round(self.laps.get(stage, 0.0) + seconds, 3)
 
 
 class InsufficientDataError(ValueError):

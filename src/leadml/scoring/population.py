@@ -23,7 +23,7 @@ from leadml.features import Feature, build_features
 from leadml.features.spine import build_spine, truncate
 from leadml.modeling.grading import assign_grades
 from leadml.modeling.lead_model import LeadModel
-from leadml.modeling.training import Stopwatch
+from leadml.modeling.stopwatch import Stopwatch
 from leadml.reasons.attribution import explain
 from leadml.reasons.words import Combined
 
@@ -54,7 +54,7 @@ def population_matrix(tables: LeadTables, as_of: pd.Timestamp, settings: Feature
     return spine, build_features(spine, known, settings)
 
 
-def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Timestamp,
+def score_chunks(chunks: Iterable[LeadTables], model: LeadModel | Future[LeadModel], as_of: pd.Timestamp,
                  catalog: Sequence[Feature], *, settings: FeaturesConfig, reasons: int,
                  explainer: str = "treeshap", combined: Sequence[Combined] = (),
                  observe: Callable[[LeadTables, pd.DataFrame], None] | None = None,
@@ -63,10 +63,12 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
 
     A chunk is predicted and explained in a second thread while this one reads, cleans and builds the
     features of the next: the explainer's numpy and LightGBM work runs on the other core, and at most one
-    chunk waits. ``observe`` sees each chunk's cleaned tables and the population's feature rows (for
-    monitoring). ``clock`` takes this thread's stages as laps (read, clean, features, and ``waiting`` for
-    the second thread) and has the second thread's (``prepare`` for the model's input, predict, explainer,
-    reasons) added: those overlap the others, so all the stages add up to more than the wall time.
+    chunk waits. ``model`` may be a future of a model still loading: the second thread waits for it (lap
+    ``model_wait``) while this one reads the first chunk. ``observe`` sees each chunk's cleaned tables and the
+    population's feature rows (for monitoring). ``clock`` takes this thread's stages as laps (read, clean,
+    features, and ``waiting`` for the second thread) and has the second thread's (``prepare`` for the model's
+    input, predict, explainer, reasons) added: those overlap the others, so all the stages add up to more
+    than the wall time.
     """
     clock = clock or Stopwatch()
     scored, rejected, report = [], [], CleanReport()
@@ -109,11 +111,13 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel, as_of: pd.Times
     return ScoringResult(scored_frame, reject_frame.reset_index(drop=True), report)
 
 
-def _scored(lead_ids: pd.Series, matrix: pd.DataFrame, model: LeadModel, *, catalog: Sequence[Feature],
-            reasons: int, explainer: str, combined: Sequence[Combined], phrases: dict[tuple[str, object], str]
-            ) -> tuple[pd.DataFrame, dict[str, float]]:
+def _scored(lead_ids: pd.Series, matrix: pd.DataFrame, model: LeadModel | Future[LeadModel], *,
+            catalog: Sequence[Feature], reasons: int, explainer: str, combined: Sequence[Combined],
+            phrases: dict[tuple[str, object], str]) -> tuple[pd.DataFrame, dict[str, float]]:
     """One chunk's probabilities and reasons, and the seconds its stages took."""
     clock = Stopwatch()
+    model = model.result() if isinstance(model, Future) else model
+    clock.lap("model_wait")
     design = model.design(matrix)  # one input for predict and the explainer
     clock.lap("prepare")
     probability, contributions = model.score(design, explainer, clock.lap, threads=PREDICT_THREADS)

@@ -24,7 +24,7 @@ from leadml.features import feature_catalog
 from leadml.features.spine import as_timestamp
 from leadml.modeling.grading import rank_counts, rank_ends
 from leadml.modeling.snapshots import Snapshot, check_label_windows
-from leadml.modeling.training import Stopwatch
+from leadml.modeling.stopwatch import Stopwatch
 from leadml.reasons.words import check_language, combined_reasons, localise
 from leadml.reporting.export import matrix_schema
 from leadml.spark.buckets import ROWS, bucket_count, cogrouped, spark_schema
