@@ -125,6 +125,23 @@ def test_counting_in_chunks_equals_counting_at_once(reference) -> None:
     assert check(model, tables, chunks=1)["feature_psi"] == check(model, tables, chunks=4)["feature_psi"]
 
 
+def test_counting_the_models_input_equals_counting_the_feature_rows(reference) -> None:
+    """A scoring run counts each chunk from the model's input (``LeadModel.design``) on its scoring thread."""
+    model, _ = reference
+    matrix, _ = population(shifted(generated(seed=22)))
+    category = next(name for name in model.spec.names if name in model.spec.categories)
+    text = matrix[category].astype("str")
+    text.iloc[:5], text.iloc[5:10] = "never seen in training", None  # unknown to the model, and missing
+    matrix = matrix.assign(**{category: text})
+    rows, inputs = DriftCounter(model.profile), DriftCounter(model.profile)
+    rows.add(matrix)
+    inputs.add_design(model.design(matrix), model.spec.names)
+    assert rows.counts.keys() == inputs.counts.keys() == model.profile["features"].keys()
+    assert rows.counts[category][-1] >= 5  # the missing values, counted last
+    for name, counts in rows.counts.items():
+        np.testing.assert_array_equal(inputs.counts[name], counts, err_msg=name)
+
+
 def test_score_grades_and_expected_base_rate_drift(reference) -> None:
     model, profile = reference
     matrix, _ = population(generated(seed=22))

@@ -34,7 +34,7 @@ from leadml.data.sources import redact_location as redact
 from leadml.data.writeback import previous_scores
 from leadml.data.writeback import write_back as write_back_scores
 from leadml.features import Feature, feature_catalog
-from leadml.modeling.lead_model import LeadModel
+from leadml.modeling.lead_model import Design, LeadModel
 from leadml.modeling.stopwatch import Stopwatch
 from leadml.reasons.words import check_language, combined_reasons, localise
 from leadml.reporting.crm import crm_record
@@ -130,20 +130,20 @@ class _Checks:
 
     @cached_property
     def counter(self) -> DriftCounter | None:
-        """The drift counts against the model's training profile; the first chunk waits here for the model."""
+        """The drift counts against the model's training profile (asked for once the model has loaded)."""
         profile = self.model.result().profile
         return DriftCounter(profile) if profile else None
 
-    def observe(self, tables: LeadTables, matrix: pd.DataFrame) -> None:
-        """Count one scored chunk."""
+    def observe(self, tables: LeadTables) -> None:
+        """Take one chunk's newest activity (on the reading thread)."""
         self.stopwatch.lap("other")
         self.newest.add(tables)
         self.stopwatch.lap("monitoring_checks")
-        counter = self.counter
-        self.stopwatch.lap("model_wait")
-        if counter is not None:
-            counter.add(matrix)
-        self.stopwatch.lap("monitoring_checks")
+
+    def count(self, design: Design) -> None:
+        """Count one chunk's model input into the drift bins (on the scoring thread, where the input is)."""
+        if self.counter is not None:
+            self.counter.add_design(design, self.model.result().spec.names)
 
     def drift(self, model: LeadModel, export: pd.DataFrame, config: Config) -> dict[str, Any]:
         """Compare the scored population with the model's training profile."""
@@ -169,7 +169,7 @@ def _score_population(config: Config, data: str, *, model: Future[LeadModel], as
         result = score_chunks(source_chunks(source, config, "scoring"), model, as_of, catalog,
                               settings=config.features, reasons=config.export.top_reasons,
                               explainer=config.export.explainer, combined=combined_reasons(lang),
-                              observe=checks.observe, clock=checks.stopwatch)
+                              observe=checks.observe, count=checks.count, clock=checks.stopwatch)
         source_accounts(source, result.report)
     log_data_quality(result.report)
     if result.scored.empty and result.rejects.empty:  # publishing nothing would wipe yesterday's scores

@@ -9,6 +9,7 @@ same bins chunk by chunk (``DriftCounter``), so memory does not grow with the po
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 
 from leadml.config import GradesConfig, MonitoringConfig
 from leadml.modeling.grading import grade_shares
+from leadml.modeling.lead_model import Design
 from leadml.modeling.profile import category_counts, numeric_counts
 
 SHARE_FLOOR = 1e-4  # an empty bin on either side would make PSI infinite
@@ -44,6 +46,21 @@ class DriftCounter:
                 self.counts[name] += category_counts(matrix[name], feature["values"])
             else:
                 self.counts[name] += numeric_counts(matrix[name].astype("float64").to_numpy(), feature["edges"])
+
+    def add_design(self, design: Design, names: Sequence[str]) -> None:
+        """Count one chunk from the model's input (``LeadModel.design``, columns ``names``) as ``add`` counts
+        its feature rows: the categories there are already the vocabulary's codes, so nothing is coded twice."""
+        for j, name in enumerate(names):
+            feature = self.profile["features"].get(name)
+            if feature is None:
+                continue
+            column = design.values[:, j]
+            if feature["kind"] == "categorical":
+                known = column[~np.isnan(column)].astype("int64")
+                self.counts[name] += np.append(np.bincount(known, minlength=len(feature["values"])),
+                                               len(column) - len(known))
+            else:
+                self.counts[name] += numeric_counts(column, feature["edges"])
 
 
 def drift_report(profile: dict[str, Any], counter: DriftCounter, probability: np.ndarray, *,

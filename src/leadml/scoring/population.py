@@ -7,6 +7,7 @@ with its reason; ``score_chunks`` checks that for every chunk before anything is
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,13 +23,14 @@ from leadml.data.contract import LeadTables
 from leadml.features import Feature, build_features
 from leadml.features.spine import build_spine, truncate
 from leadml.modeling.grading import assign_grades
-from leadml.modeling.lead_model import LeadModel
+from leadml.modeling.lead_model import Design, LeadModel
 from leadml.modeling.stopwatch import Stopwatch
 from leadml.reasons.attribution import explain
 from leadml.reasons.words import Combined
 
 # a core is left to the next chunk's features: on 2 cores, predicting on both took 68.5 s for 1M leads, on one 60.7 s
 PREDICT_THREADS = max(1, (os.cpu_count() or 2) - 1)
+CHUNKS_AHEAD = 2  # chunks handed to the second thread, not yet collected: one slow chunk stalls neither thread
 EXPLAIN_COLUMNS = ("top_reasons", "reason_1", "reason_2", "reason_3", "risk_1", "risk_2", "fit_score",
                    "engagement_score", "budget_score", "base_score")
 EXPORT_COLUMNS = ("lead_id", "probability", "score", "grade", "rank", *EXPLAIN_COLUMNS, "score_change", "trend",
@@ -57,31 +59,31 @@ def population_matrix(tables: LeadTables, as_of: pd.Timestamp, settings: Feature
 def score_chunks(chunks: Iterable[LeadTables], model: LeadModel | Future[LeadModel], as_of: pd.Timestamp,
                  catalog: Sequence[Feature], *, settings: FeaturesConfig, reasons: int,
                  explainer: str = "treeshap", combined: Sequence[Combined] = (),
-                 observe: Callable[[LeadTables, pd.DataFrame], None] | None = None,
+                 observe: Callable[[LeadTables], None] | None = None, count: Callable[[Design], None] | None = None,
                  clock: Stopwatch | None = None) -> ScoringResult:
     """Score the population at ``as_of`` chunk by chunk; return scored rows and rejects.
 
     A chunk is predicted and explained in a second thread while this one reads, cleans and builds the
     features of the next: the explainer's numpy and LightGBM work runs on the other core, and at most one
     chunk waits. ``model`` may be a future of a model still loading: the second thread waits for it (lap
-    ``model_wait``) while this one reads the first chunk. ``observe`` sees each chunk's cleaned tables and the
-    population's feature rows (for monitoring). ``clock`` takes this thread's stages as laps (read, clean,
-    features, and ``waiting`` for the second thread) and has the second thread's (``prepare`` for the model's
-    input, predict, explainer, reasons) added: those overlap the others, so all the stages add up to more
-    than the wall time.
+    ``model_wait``) while this one reads the first chunk. ``observe`` sees each chunk's cleaned tables on this
+    thread, ``count`` the model's input of its population on the second (both for monitoring). ``clock`` takes
+    this thread's stages as laps (read, clean, features, and ``waiting`` for the second thread) and has the
+    second thread's (``prepare`` for the model's input, predict, explainer, reasons) added: those overlap the
+    others, so all the stages add up to more than the wall time.
     """
     clock = clock or Stopwatch()
     scored, rejected, report = [], [], CleanReport()
     phrases: dict[tuple[str, object], str] = {}  # the words said so far: values repeat from chunk to chunk
 
-    def collect(pending: Future[tuple[pd.DataFrame, dict[str, float]]]) -> None:
-        frame, laps = pending.result()
+    def collect(done: Future[tuple[pd.DataFrame, dict[str, float]]]) -> None:
+        frame, laps = done.result()
         scored.append(frame)
         clock.lap("waiting")
         clock.add(laps)
 
     with ThreadPoolExecutor(1, thread_name_prefix="leadml-explain") as beside:
-        pending = None
+        pending: deque[Future[tuple[pd.DataFrame, dict[str, float]]]] = deque()
         for raw in chunks:
             clock.lap("read")
             tables, all_rejects, chunk_report = clean_tables(raw)
@@ -93,14 +95,15 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel | Future[LeadMod
             _check_coverage(ids, tables, all_rejects, spine, as_of=as_of)
             rejected.append(_in_population(all_rejects, raw.leads, ids, as_of))
             if observe is not None:
-                observe(tables, matrix)
+                observe(tables)
             if len(spine):
-                if pending is not None:
-                    collect(pending)
-                pending = beside.submit(_scored, spine["lead_id"], matrix, model, catalog=catalog,
-                                        reasons=reasons, explainer=explainer, combined=combined, phrases=phrases)
-        if pending is not None:
-            collect(pending)
+                while len(pending) >= CHUNKS_AHEAD:
+                    collect(pending.popleft())
+                pending.append(beside.submit(_scored, spine["lead_id"], matrix, model, catalog=catalog,
+                                             reasons=reasons, explainer=explainer, combined=combined,
+                                             phrases=phrases, count=count))
+        while pending:
+            collect(pending.popleft())
     scored_frame = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame(
         {"lead_id": pd.Series([], dtype="str"), "probability": pd.Series([], dtype="float64"),
          **{c: pd.Series([], dtype="str" if not c.endswith("_score") else "float64") for c in EXPLAIN_COLUMNS}})
@@ -113,13 +116,17 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel | Future[LeadMod
 
 def _scored(lead_ids: pd.Series, matrix: pd.DataFrame, model: LeadModel | Future[LeadModel], *,
             catalog: Sequence[Feature], reasons: int, explainer: str, combined: Sequence[Combined],
-            phrases: dict[tuple[str, object], str]) -> tuple[pd.DataFrame, dict[str, float]]:
+            phrases: dict[tuple[str, object], str], count: Callable[[Design], None] | None
+            ) -> tuple[pd.DataFrame, dict[str, float]]:
     """One chunk's probabilities and reasons, and the seconds its stages took."""
     clock = Stopwatch()
     model = model.result() if isinstance(model, Future) else model
     clock.lap("model_wait")
-    design = model.design(matrix)  # one input for predict and the explainer
+    design = model.design(matrix)  # one input for predict, the explainer and the drift counts
     clock.lap("prepare")
+    if count is not None:
+        count(design)
+        clock.lap("monitoring_checks")
     probability, contributions = model.score(design, explainer, clock.lap, threads=PREDICT_THREADS)
     explained = explain(contributions, matrix, catalog, reasons, combined=combined, phrases=phrases)
     frame = pd.concat([pd.DataFrame({"lead_id": lead_ids, "probability": probability}),
