@@ -64,13 +64,14 @@ def score_chunks(chunks: Iterable[LeadTables], model: LeadModel | Future[LeadMod
     """Score the population at ``as_of`` chunk by chunk; return scored rows and rejects.
 
     A chunk is predicted and explained in a second thread while this one reads, cleans and builds the
-    features of the next: the explainer's numpy and LightGBM work runs on the other core, and at most one
-    chunk waits. ``model`` may be a future of a model still loading: the second thread waits for it (lap
-    ``model_wait``) while this one reads the first chunk. ``observe`` sees each chunk's cleaned tables on this
-    thread, ``count`` the model's input of its population on the second (both for monitoring). ``clock`` takes
-    this thread's stages as laps (read, clean, features, and ``waiting`` for the second thread) and has the
-    second thread's (``prepare`` for the model's input, predict, explainer, reasons) added: those overlap the
-    others, so all the stages add up to more than the wall time.
+    features of the next: the explainer's numpy and LightGBM work runs on the other core, and at most
+    ``CHUNKS_AHEAD`` chunks are handed over and not yet collected. ``model`` may be a future of a model still
+    loading: the second thread waits for it (lap ``model_wait``) while this one reads the first chunk.
+    ``observe`` sees each chunk's cleaned tables on this thread, ``count`` the model's input of its population
+    on the second (both for monitoring). ``clock`` takes this thread's stages as laps (read, clean, features,
+    and ``waiting`` for the second thread) and has the second thread's (``prepare`` for the model's input,
+    predict, explainer, reasons) added: those overlap the others, so all the stages add up to more than the
+    wall time.
     """
     clock = clock or Stopwatch()
     scored, rejected, report = [], [], CleanReport()
