@@ -1,5 +1,5 @@
 """The logistic baseline: the integer codes and np.median it uses give the model of one-hot text and
-SimpleImputer's median, the plain scikit-learn pipeline, to the last digits."""
+SimpleImputer's median, the plain scikit-learn pipeline in single precision, to the last digits."""
 
 import numpy as np
 import pandas as pd
@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from leadml.modeling.baselines import LogisticBaseline, _signed_log, single_precision
+from leadml.modeling.baselines import NEWTON_MAX_COLUMNS, LogisticBaseline, _signed_log
 
 
 def leads(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
@@ -26,16 +26,17 @@ def leads(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def text_pipeline(frame: pd.DataFrame, y: np.ndarray, categorical: list[str]):
-    """The baseline as plain scikit-learn: text categories, SimpleImputer's median."""
+    """The baseline as plain scikit-learn: text categories, SimpleImputer's median, numbers in single precision."""
     numeric = [c for c in frame.columns if c not in categorical]
     pipeline = make_pipeline(ColumnTransformer([
         ("numeric", make_pipeline(SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
                                   FunctionTransformer(_signed_log), StandardScaler()), numeric),
         ("categorical", make_pipeline(SimpleImputer(strategy="constant", fill_value="missing"),
-                                      OneHotEncoder(handle_unknown="ignore", min_frequency=20)), categorical)]),
-        FunctionTransformer(single_precision), LogisticRegression(max_iter=2000, C=0.5))
-    as_text = frame.astype({c: "object" for c in categorical})
-    return pipeline.fit(as_text, y), lambda f: f.astype({c: "object" for c in categorical})
+                                      OneHotEncoder(handle_unknown="ignore", min_frequency=20, dtype=np.float32)),
+         categorical)]),
+        LogisticRegression(solver="newton-cholesky", max_iter=2000, C=0.5))
+    types = {c: "object" if c in categorical else "float32" for c in frame.columns}
+    return pipeline.fit(frame.astype(types), y), lambda f: f.astype(types)
 
 
 def test_the_baseline_is_the_plain_pipeline_on_text() -> None:
@@ -62,3 +63,15 @@ def test_many_categories_make_a_sparse_design_and_still_fit() -> None:
     y = (rng.random(3000) < 0.2).astype(int)
     baseline = LogisticBaseline([f"c{i}" for i in range(6)], seed=0).fit(frame, y)
     assert baseline.decision(frame).shape == (3000,)
+    assert baseline.pipeline_[-1].solver == "newton-cholesky"
+
+
+def test_a_design_too_wide_for_newton_cholesky_keeps_lbfgs() -> None:
+    rng = np.random.default_rng(3)
+    values = [f"v{j}" for j in range(NEWTON_MAX_COLUMNS + 50)]  # every value frequent enough for a column
+    frame = pd.DataFrame({"c": pd.Series(np.repeat(values, 25), dtype="str"), "x": rng.normal(size=25 * len(values))})
+    y = (rng.random(len(frame)) < 0.3).astype(int)
+    wide = LogisticBaseline(["c"], seed=0).fit(frame, y)
+    assert wide.pipeline_[-1].solver == "lbfgs"
+    narrow = LogisticBaseline(["c"], seed=0).fit(frame.assign(c="one"), y)
+    assert narrow.pipeline_[-1].solver == "newton-cholesky"
