@@ -93,13 +93,15 @@ def test_importing_the_cli_loads_no_heavy_library():
     assert result.stdout.split() == [], f"import leadml.cli loads {result.stdout.strip()}"
 
 
-def test_the_scoring_data_path_loads_no_model_library():
-    """``leadml score`` reads and builds its first chunk while the model loads on a thread: the code it runs
-    meanwhile imports none of MLflow, LightGBM or scikit-learn (importing them holds the GIL for seconds)."""
-    modules = ("mlflow", "lightgbm", "sklearn")
-    code = f"import sys, leadml.app.score; print(' '.join(m for m in {modules!r} if m in sys.modules))"
+@pytest.mark.parametrize("command", ["score", "train"])
+def test_the_data_path_loads_no_model_library(command: str):
+    """``leadml score`` reads and builds its first chunk while the model loads on a thread, ``leadml train``
+    builds its snapshot while the fit's libraries load on one: the code they run meanwhile imports none of
+    MLflow, LightGBM, scikit-learn or matplotlib (importing them holds the GIL for seconds)."""
+    modules = ("mlflow", "lightgbm", "sklearn", "matplotlib")
+    code = f"import sys, leadml.app.{command}; print(' '.join(m for m in {modules!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
-    assert result.stdout.split() == [], f"import leadml.app.score loads {result.stdout.strip()}"
+    assert result.stdout.split() == [], f"import leadml.app.{command} loads {result.stdout.strip()}"
 
 
 HELP = """
