@@ -8,6 +8,7 @@ alike. Nothing is split at random.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,46 +144,46 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
     clock = Stopwatch()
     catalog = feature_catalog(config.features)
     categorical = [f.name for f in catalog if f.kind == "categorical"]
-    aucs = single_feature_auc(train.features, train.labels, valid.features, valid.labels, categorical=categorical)
-    check_leakage(aucs, config.training.leakage_max_auc, config.training.leakage_allow)
-    spec = FeatureSpec.learn(train.features, {f.name: f.family for f in catalog}, categorical,
-                             config.features.max_categories)
-    clock.lap("leakage_probe")
+    with ThreadPoolExecutor(1, thread_name_prefix="leadml-baselines") as pool:  # both mostly on one core each
+        baselines = pool.submit(_baseline_probabilities, train, calib, test, categorical=categorical,
+                                seed=config.training.seed)
+        aucs = single_feature_auc(train.features, train.labels, valid.features, valid.labels, categorical=categorical)
+        check_leakage(aucs, config.training.leakage_max_auc, config.training.leakage_allow)
+        spec = FeatureSpec.learn(train.features, {f.name: f.family for f in catalog}, categorical,
+                                 config.features.max_categories)
+        clock.lap("leakage_probe")
+        baseline_probabilities = baselines.result()  # before the fit, which wants both cores
+    clock.lap("baselines")
     tuned = tune(config, spec, train, valid, categorical=categorical, trials=tune_trials,
                  on_trial=on_trial) if tune_trials else {}
     clock.lap("tuning")
-    booster = _fit_booster(booster_params(config, train.labels, tuned), spec, train, valid, categorical=categorical,
-                           config=config)
+    params = booster_params(config, train.labels, tuned)
+    booster = _fit_booster(params, spec, train, valid, categorical=categorical, config=config)
     clock.lap("booster_fit")
-
-    half, raw_holdout = _held_out_scores(booster, spec, holdout)
-    calibrator = CALIBRATORS[config.model.calibration]().fit(raw_holdout[half], calib.labels.to_numpy())
-    model = LeadModel(booster, spec, calibrator, {
-        "best_iteration": booster.best_iteration, "horizon_days": config.horizon_days,
-        "trained_as_of": str(known_at), "tuned_params": tuned,
-        "cutoffs": {k: [str(t) for t in v] for k, v in cutoffs.items()},
-        "base_rate": float(train.labels.mean()),
-    })
-    probability_holdout = model.calibrated(raw_holdout)
-    model.profile = training_profile(holdout.features, spec, probability_holdout, holdout.labels.to_numpy(),
-                                     grades=config.grades)
-    clock.lap("calibration")
-    y_calib, y_test = calib.labels.to_numpy(), test.labels.to_numpy()
-    uncalibrated = 1 / (1 + np.exp(-raw_holdout[~half]))
-    probabilities = {"model": probability_holdout[~half],
-                     **_baseline_probabilities(train, calib, test, categorical=categorical, seed=config.training.seed)}
-    clock.lap("baselines")
-    metrics = _test_metrics(y_test, probabilities, uncalibrated, config)
-    metrics |= {"best_iteration": float(booster.best_iteration), "train_rows": float(len(train.labels)),
-                "train_positives": float(train.labels.sum()), "validation_rows": float(len(valid.labels)),
-                "validation_positives": float(valid.labels.sum()), "calibration_rows": float(len(y_calib)),
-                "max_single_feature_auc": float(aucs.max()) if len(aucs) else float("nan")}
-
-    importance = _importance(model, test.features.head(20_000))
-    clock.lap("evaluation")
-    effects = quick_drop_column_effects(
-        booster_params(config, train.labels, tuned), spec, train, test, own_auc=aucs, rounds=booster.best_iteration,
-        columns=importance.index[: config.training.dominance_columns].tolist(), seed=config.training.seed)
+    with ThreadPoolExecutor(1, thread_name_prefix="leadml-dominance") as pool:  # quick fits beside the measures
+        dominance = pool.submit(quick_drop_column_effects, params, spec, train, test, own_auc=aucs,
+                                rounds=booster.best_iteration, seed=config.training.seed,
+                                columns=_by_gain(booster)[: config.training.dominance_columns])
+        half, raw_holdout = _held_out_scores(booster, spec, holdout)
+        model = _calibrated_model(booster, spec, holdout, half=half, raw=raw_holdout, config=config, info={
+            "best_iteration": booster.best_iteration, "horizon_days": config.horizon_days,
+            "trained_as_of": str(known_at), "tuned_params": tuned,
+            "cutoffs": {k: [str(t) for t in v] for k, v in cutoffs.items()},
+            "base_rate": float(train.labels.mean()),
+        })
+        probability_holdout = model.calibrated(raw_holdout)
+        clock.lap("calibration")
+        y_calib, y_test = calib.labels.to_numpy(), test.labels.to_numpy()
+        uncalibrated = 1 / (1 + np.exp(-raw_holdout[~half]))
+        probabilities = {"model": probability_holdout[~half], **baseline_probabilities}
+        metrics = _test_metrics(y_test, probabilities, uncalibrated, config)
+        metrics |= {"best_iteration": float(booster.best_iteration), "train_rows": float(len(train.labels)),
+                    "train_positives": float(train.labels.sum()), "validation_rows": float(len(valid.labels)),
+                    "validation_positives": float(valid.labels.sum()), "calibration_rows": float(len(y_calib)),
+                    "max_single_feature_auc": float(aucs.max()) if len(aucs) else float("nan")}
+        importance = _importance(model, test.features.head(20_000))
+        clock.lap("evaluation")
+        effects = dominance.result()
     clock.lap("feature_dominance")
     metrics |= {f"seconds_{stage}": seconds for stage, seconds in clock.laps.items()}
     return TrainingResult(
@@ -214,6 +215,17 @@ def _held_out_scores(booster: lgb.Booster, spec: FeatureSpec, holdout: Snapshot)
     both halves."""
     return calibration_half(holdout), booster.predict(spec.prepare(holdout.features), raw_score=True,
                                                       validate_features=True)
+
+
+def _calibrated_model(booster: lgb.Booster, spec: FeatureSpec, holdout: Snapshot, *, half: np.ndarray, raw: np.ndarray,
+                      config: Config, info: dict[str, Any]) -> LeadModel:
+    """The model: the booster with the calibrator fitted on the calibration ``half`` of the held-out raw scores,
+    and the profile of the held-out population that drift checks compare with."""
+    labels = holdout.labels.to_numpy()
+    calibrator = CALIBRATORS[config.model.calibration]().fit(raw[half], labels[half])
+    model = LeadModel(booster, spec, calibrator, info)
+    model.profile = training_profile(holdout.features, spec, model.calibrated(raw), labels, grades=config.grades)
+    return model
 
 
 def _baseline_probabilities(train: Snapshot, calib: Snapshot, test: Snapshot, *, categorical: list[str],
@@ -252,9 +264,15 @@ def _test_metrics(y_test: np.ndarray, probabilities: dict[str, np.ndarray], unca
     return metrics
 
 
+def _by_gain(booster: lgb.Booster) -> list[str]:
+    """The booster's features by their total gain, highest first."""
+    gain = pd.Series(booster.feature_importance("gain"), index=booster.feature_name())
+    return gain.sort_values(ascending=False, kind="stable").index.tolist()
+
+
 def _importance(model: LeadModel, sample: pd.DataFrame) -> pd.DataFrame:
     """Each feature's gain in the booster and its mean absolute contribution on ``sample``, by gain."""
     contributions = model.contributions(sample).drop(columns="base")
     return pd.DataFrame({"gain": model.booster.feature_importance("gain"),
                          "mean_abs_contribution": contributions.abs().mean().to_numpy()},
-                        index=model.spec.names).sort_values("gain", ascending=False)
+                        index=model.spec.names).loc[_by_gain(model.booster)]
