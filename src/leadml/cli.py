@@ -396,5 +396,27 @@ def main() -> None:
     app()
 
 
+def run() -> None:
+    """The ``leadml`` program: ``main``, then exit without the interpreter's teardown, which frees every
+    module and object one by one (2 s after training on 100,000 leads) where the system frees the process
+    at once. Exit handlers still run (logging flushes, temporary folders go) and the output is flushed first;
+    an unexpected error leaves the normal way, with its traceback."""
+    import atexit
+    import os
+
+    try:
+        main()
+        code: object = 0
+    except SystemExit as stop:
+        code = stop.code
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)  # as the interpreter shows a SystemExit that carries a message
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":
     main()

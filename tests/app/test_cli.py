@@ -35,10 +35,22 @@ def test_features_list_prints_the_catalog() -> None:
     assert "days_since_last_high_intent" in text and len(text.splitlines()) == len(listed)
 
 
-def test_console_script_is_installed() -> None:
+def test_console_script_is_installed_and_keeps_its_output_and_exit_code(tmp_path: Path) -> None:
+    """The program leaves without the interpreter's teardown (``leadml.cli.run``): what it printed, wrote and
+    logged is all there, and its exit code is the command's."""
     leadml = Path(sys.executable).with_name("leadml")
     result = subprocess.run([str(leadml), "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and all(c in result.stdout for c in COMMANDS)
+    refused = subprocess.run([str(leadml), "train", "--config", str(tmp_path / "missing.yaml")], capture_output=True,
+                             text=True, timeout=120)
+    assert refused.returncode == 1 and refused.stderr.startswith("leadml: error: config file not found")
+    db = tmp_path / "leads.duckdb"
+    made = subprocess.run([str(leadml), "generate", "--leads", "300", "--out", str(db), "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr[-2000:]
+    assert json.loads(made.stdout.splitlines()[-1])["out"] == str(db)
+    with DuckDBSource(db) as source:
+        assert source.count_leads() == 300
 
 
 def population_at(db: Path, as_of: str) -> set[str]:
