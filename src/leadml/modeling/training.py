@@ -138,7 +138,12 @@ def tune(config: Config, spec: FeatureSpec, train: Snapshot, valid: Snapshot, *,
 def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config: Config,
               known_at: pd.Timestamp, *, tune_trials: int = 0, on_trial: TrialCallback | None = None
               ) -> TrainingResult:
-    """Train, early-stop, calibrate and measure the model and its baselines on the test half."""
+    """Train, early-stop, calibrate and measure the model and its baselines on the test half.
+
+    The logistic baseline fits beside the leakage probe, and the quick dominance fits run beside calibration
+    and evaluation: each side mostly keeps one core busy. Each lap is the main thread's wait, so the laps add up
+    to the wall time; a leak found is raised once the baseline is fitted.
+    """
     train, valid, holdout, calib, test = _split(snapshot, cutoffs, config)
 
     clock = Stopwatch()
