@@ -138,15 +138,10 @@ def tune(config: Config, spec: FeatureSpec, train: Snapshot, valid: Snapshot, *,
 def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config: Config,
               known_at: pd.Timestamp, *, tune_trials: int = 0, on_trial: TrialCallback | None = None
               ) -> TrainingResult:
-    """Train, early-stop, calibrate and measure the model and its baselines on the test half.
-
-    The logistic baseline fits beside the leakage probe, and the quick dominance fits run beside calibration
-    and evaluation: each side mostly keeps one core busy. Each lap is the main thread's wait, so the laps add up
-    to the wall time; a leak found is raised once the baseline is fitted.
-    """
+    """Train, early-stop, calibrate and measure the model and its baselines on the test half."""
     train, valid, holdout, calib, test = _split(snapshot, cutoffs, config)
 
-    clock = Stopwatch()
+    clock = Stopwatch()  # the main thread's waits: stages run beside others are timed by what is left of them
     catalog = feature_catalog(config.features)
     categorical = [f.name for f in catalog if f.kind == "categorical"]
     with ThreadPoolExecutor(1, thread_name_prefix="leadml-baselines") as pool:  # both mostly on one core each
