@@ -165,13 +165,13 @@ def fit_model(snapshot: Snapshot, cutoffs: dict[str, list[pd.Timestamp]], config
                                 rounds=booster.best_iteration, seed=config.training.seed,
                                 columns=_by_gain(booster)[: config.training.dominance_columns])
         half, raw_holdout = _held_out_scores(booster, spec, holdout)
-        model = _calibrated_model(booster, spec, holdout, half=half, raw=raw_holdout, config=config, info={
+        model, probability_holdout = _calibrated_model(booster, spec, holdout, half=half, raw=raw_holdout,
+                                                       config=config, info={
             "best_iteration": booster.best_iteration, "horizon_days": config.horizon_days,
             "trained_as_of": str(known_at), "tuned_params": tuned,
             "cutoffs": {k: [str(t) for t in v] for k, v in cutoffs.items()},
             "base_rate": float(train.labels.mean()),
         })
-        probability_holdout = model.calibrated(raw_holdout)
         clock.lap("calibration")
         y_calib, y_test = calib.labels.to_numpy(), test.labels.to_numpy()
         uncalibrated = 1 / (1 + np.exp(-raw_holdout[~half]))
@@ -218,14 +218,15 @@ def _held_out_scores(booster: lgb.Booster, spec: FeatureSpec, holdout: Snapshot)
 
 
 def _calibrated_model(booster: lgb.Booster, spec: FeatureSpec, holdout: Snapshot, *, half: np.ndarray, raw: np.ndarray,
-                      config: Config, info: dict[str, Any]) -> LeadModel:
+                      config: Config, info: dict[str, Any]) -> tuple[LeadModel, np.ndarray]:
     """The model: the booster with the calibrator fitted on the calibration ``half`` of the held-out raw scores,
-    and the profile of the held-out population that drift checks compare with."""
+    and the profile of the held-out population that drift checks compare with; and every held-out probability."""
     labels = holdout.labels.to_numpy()
     calibrator = CALIBRATORS[config.model.calibration]().fit(raw[half], labels[half])
     model = LeadModel(booster, spec, calibrator, info)
-    model.profile = training_profile(holdout.features, spec, model.calibrated(raw), labels, grades=config.grades)
-    return model
+    probability = model.calibrated(raw)
+    model.profile = training_profile(holdout.features, spec, probability, labels, grades=config.grades)
+    return model, probability
 
 
 def _baseline_probabilities(train: Snapshot, calib: Snapshot, test: Snapshot, *, categorical: list[str],
