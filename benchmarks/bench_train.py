@@ -185,10 +185,13 @@ def outside_line(summary: dict) -> str:
 
 
 def load_note(before: float, after: float) -> str:
-    """Say whether other processes shared the machine while the command ran (its seconds are then longer)."""
-    note = f"Load average (1 min) {before:.1f} before and {after:.1f} after the command on {os.cpu_count()} cores"
-    if max(before, after) > (os.cpu_count() or 1) * 0.75:
-        return note + ": other processes shared the machine, so the seconds are longer than on a quiet one."
+    """Say whether other processes were using the machine when the command started (its seconds are then longer).
+
+    Only the load before tells: the load after is mostly the command's own threads, which keep every core busy."""
+    note = (f"Load average (1 min) {before:.1f} before and {after:.1f} after the command on {os.cpu_count()} cores "
+            "(after: mostly the command's own threads)")
+    if before > (os.cpu_count() or 1) * 0.75:
+        return note + ": other processes were using the machine, so the seconds are longer than on a quiet one."
     return note + "."
 
 
