@@ -2,6 +2,7 @@
 scores and reasons do not depend on how the population is cut, and a failure in that thread stops the run."""
 
 import dataclasses
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -14,6 +15,7 @@ from leadml.data.sources import open_source
 from leadml.features import feature_catalog
 from leadml.modeling.lead_model import LeadModel, ModelError
 from leadml.modeling.stopwatch import Stopwatch
+from leadml.reasons.attribution import explain
 from leadml.reasons.words import combined_reasons
 from leadml.scoring import population
 from leadml.scoring.population import CoverageError, rank_order, score_chunks
@@ -54,6 +56,28 @@ def test_a_failure_in_the_explaining_thread_stops_scoring(trained_session, monke
     with pytest.raises(RuntimeError, match="explainer broke"):
         scored(trained_session, 700, model)
     assert len(calls) >= 2
+
+
+def test_reasons_are_worded_on_the_reading_thread_and_the_model_runs_on_the_second(trained_session,
+                                                                                   monkeypatch) -> None:
+    """The second thread is the busier one (predict and TreeSHAP): the reasons' words are left to the reading
+    thread, which waits for it otherwise."""
+    model = LeadModel.load(trained_session.model)
+    threads: dict[str, set[str]] = {"score": set(), "explain": set()}
+
+    def scoring(design, method="treeshap", lap=lambda _: None, **kwargs):
+        threads["score"].add(threading.current_thread().name)
+        return LeadModel.score(model, design, method, lap, **kwargs)
+
+    def explaining(*args, **kwargs):
+        threads["explain"].add(threading.current_thread().name)
+        return explain(*args, **kwargs)
+
+    monkeypatch.setattr(model, "score", scoring)
+    monkeypatch.setattr(population, "explain", explaining)
+    scored(trained_session, 700, model)
+    assert threads["explain"] == {threading.main_thread().name}
+    assert threads["score"] and all(name.startswith("leadml-explain") for name in threads["score"])
 
 
 def test_a_model_still_loading_is_waited_for_and_a_failed_load_stops_scoring(trained_session) -> None:
