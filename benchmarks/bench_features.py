@@ -84,12 +84,13 @@ def markdown(results: list[dict], about: dict) -> str:
     big = [r for r in results if r["leads"] >= 1_000_000 and len(r["cutoffs"]) == 6]
     peak = (f"Peak memory of leadml at {big[0]['leads']:,} leads x 6 cutoffs: {big[0]['leadml']['peak_rss_mb']} MB "
             f"(target ≤ {TARGET_PEAK_MB} MB). " if big else "")
-    busiest = max((max(pair) for r in results for pair in r["load_average_1min"]), default=0)
+    busiest = max((pair[0] for r in results for pair in r["load_average_1min"]), default=0)  # after: our own
     lines += ["", "The time ratio compares the seconds each side reports for its own work (after its imports); "
               "the ratio of whole processes includes starting Python and importing (pandas, pyarrow and leadml "
               "against duckdb alone). " + peak,
-              f"Load average (1 min) peaked at {busiest} on {cores} cores"
-              + (": other jobs shared the machine, so both sides' seconds are longer than on a quiet one."
+              f"Load average (1 min) before a run peaked at {busiest} on {cores} cores (the load after a run is "
+              "mostly its own threads, and a 1-minute average still holds the run before)"
+              + (": other work was using the machine, so both sides' seconds may be longer than on a quiet one."
                  if busiest > 0.75 * (cores or 1) else "."),
               "The reference runs on 2 threads, leadml mostly on one (plus a thread reading the next bucket): "
               "when other jobs hold the cores the reference loses more, so compare rows by their load.", "",
