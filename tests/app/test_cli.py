@@ -53,6 +53,23 @@ def test_console_script_is_installed_and_keeps_its_output_and_exit_code(tmp_path
         assert source.count_leads() == 300
 
 
+def test_the_console_script_lets_running_threads_finish_before_it_exits(tmp_path: Path) -> None:
+    """A thread still at work when a command ends (the tracking store being created beside a training that
+    stopped on a data error) finishes, as at a normal exit: ``os._exit`` alone would cut it off mid-write."""
+    done = tmp_path / "done.txt"
+    script = ("import sys, threading, time\n"
+              "from leadml.cli import run\n"
+              "def work():\n"
+              "    time.sleep(1)\n"
+              f"    open({str(done)!r}, 'w').write('finished')\n"
+              "threading.Thread(target=work).start()\n"
+              "sys.argv = ['leadml', '--help']\n"
+              "run()\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert done.read_text() == "finished"
+
+
 def population_at(db: Path, as_of: str) -> set[str]:
     with DuckDBSource(db) as source:
         tables, _, _ = clean_tables(source.read_all())
